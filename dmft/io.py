@@ -126,6 +126,7 @@ def load(path: str | os.PathLike) -> Result:
                 value = value.item()
             meta[key] = value
         meta["format_version"] = int(f.attrs["format_version"])
+        meta["seed"] = int(f.attrs["seed"])
         kind = str(f.attrs["kind"])
         status = str(f.attrs["status"])
     return Result(

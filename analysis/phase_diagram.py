@@ -1,0 +1,165 @@
+"""Phase diagrams: maps of one observable over the two scanned axes of a scan folder.
+
+Quantities (at the final time unless said): ``teff`` (fluctuation-dissipation temperature,
+:func:`analysis.teff.fit_teff`), ``distance`` (replica distance d = 1 - C12), ``energy``
+(e = H/N), ``frac_unsat``.  Where the axes are ``alpha`` and ``delta`` the SAT/UNSAT line
+``alpha_J(delta)`` of the replica-symmetric Gardner formula is drawn for ``delta >= 0``:
+``alpha_J(delta) = 1 / int_{-inf}^{delta} Dz (delta - z)^2`` (``alpha_J(0) = 2``).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy import integrate, stats  # noqa: E402
+
+QUANTITIES = ("teff", "distance", "energy", "frac_unsat")
+LABELS = {
+    "teff": "effective temperature T_eff",
+    "distance": "replica distance d(t_max)",
+    "energy": "energy e(t_max) = H/N",
+    "frac_unsat": "fraction of violated constraints",
+}
+
+
+def gardner_alpha(delta: float) -> float:
+    """SAT/UNSAT threshold of the spherical perceptron with margin ``delta >= 0`` (RS exact)."""
+    if delta < 0:
+        return math.nan
+    val, _ = integrate.quad(lambda z: (delta - z) ** 2 * stats.norm.pdf(z), -np.inf, delta)
+    return 1.0 / val
+
+
+def point_value(result, quantity: str) -> float:
+    """The scalar ``quantity`` of one result (NaN where it is undefined or the run diverged)."""
+    if result.status != "ok":
+        return math.nan
+    if quantity == "teff":
+        from .teff import fit_teff
+
+        try:
+            return float(fit_teff(result).T_eff)
+        except ValueError:
+            return math.nan
+    if quantity == "distance":
+        return math.nan if result.distance is None else float(result.distance[-1])
+    return float(getattr(result, quantity)[-1])
+
+
+def collect(folder: str, quantity: str, kind: str | None = None):
+    """Axis names, table rows (axis values, kind, value, status, file) and the scan manifest."""
+    from dmft.io import load
+    from dmft.scan import load_manifest
+
+    if quantity not in QUANTITIES:
+        raise ValueError(f"unknown quantity '{quantity}' (choose from {', '.join(QUANTITIES)})")
+    manifest = load_manifest(folder)
+    axes = list(manifest["axes"])
+    rows = []
+    for entry in manifest["files"]:
+        if kind is not None and entry["kind"] != kind:
+            continue
+        path = os.path.join(folder, entry["file"])
+        if not os.path.exists(path):
+            value, status = math.nan, "missing"
+        else:
+            r = load(path)
+            value, status = point_value(r, quantity), r.status
+        rows.append({**entry["coords"], "kind": entry["kind"], quantity: value, "status": status,
+                     "file": entry["file"]})
+    return axes, rows, manifest
+
+
+def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
+    """Draw the map (and cuts) of ``quantity`` over the scanned plane; write figure and CSV.
+
+    Returns (figure path, CSV path).  With one axis only the map degenerates to the cut.
+    DMFT files are used where present, else simulations.
+    """
+    axes, rows, manifest = collect(folder, quantity)
+    if not rows:
+        raise ValueError(f"no result files listed in '{folder}'")
+    kinds = {r["kind"] for r in rows}
+    use = "dmft" if "dmft" in kinds else "simulation"
+    rows_used = [r for r in rows if r["kind"] == use]
+
+    table = os.path.splitext(output)[0] + ".csv"
+    with open(table, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=axes + ["kind", quantity, "status", "file"])
+        writer.writeheader()
+        writer.writerows(rows)
+
+    if len(axes) == 1:
+        xname, yname = axes[0], None
+    else:
+        xname, yname = axes[0], axes[1]
+    xs = sorted({r[xname] for r in rows_used})
+    ys = sorted({r[yname] for r in rows_used}) if yname else [None]
+    grid = np.full((len(ys), len(xs)), np.nan)
+    for r in rows_used:
+        i = ys.index(r[yname]) if yname else 0
+        grid[i, xs.index(r[xname])] = r[quantity]
+
+    fig, (ax_map, ax_cut) = plt.subplots(1, 2, figsize=(12, 4.8))
+    if yname:
+        xe, ye = _edges(xs), _edges(ys)
+        mesh = ax_map.pcolormesh(xe, ye, np.ma.masked_invalid(grid), cmap="viridis", shading="flat")
+        fig.colorbar(mesh, ax=ax_map, label=LABELS[quantity])
+        ax_map.set_xlabel(xname)
+        ax_map.set_ylabel(yname)
+        _draw_jamming_line(ax_map, xname, yname, rows_used, float(manifest["base"].get("delta", 0.0)))
+        ax_map.set_xlim(xe[0], xe[-1])
+        ax_map.set_ylim(ye[0], ye[-1])
+    else:
+        ax_map.axis("off")
+    cmap = plt.get_cmap("viridis")
+    for i, y in enumerate(ys):
+        color = cmap(i / max(1, len(ys) - 1))
+        ax_cut.plot(xs, grid[i], "o-", color=color, label=f"{yname} = {y:g}" if yname else None)
+    ax_cut.set_xlabel(xname)
+    ax_cut.set_ylabel(LABELS[quantity])
+    if yname:
+        ax_cut.legend(fontsize=8)
+    fig.suptitle(f"{LABELS[quantity]} over ({xname}, {yname}) — {use} files in {os.path.basename(os.path.abspath(folder))}"
+                 if yname else f"{LABELS[quantity]} against {xname} — {use}")
+    fig.tight_layout()
+    fig.savefig(output, dpi=130)
+    plt.close(fig)
+    return output, table
+
+
+def _edges(values) -> np.ndarray:
+    v = np.asarray(values, dtype=float)
+    if len(v) == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5])
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+def _draw_jamming_line(ax, xname, yname, rows, base_delta: float) -> None:
+    """Gardner line alpha_J(delta) when the plane contains alpha and delta (delta >= 0 part)."""
+    names = {xname, yname}
+    if names == {"alpha", "delta"}:
+        deltas = np.linspace(0, max(0.0, max(r["delta"] for r in rows)), 60)
+        alphas = np.array([gardner_alpha(d) for d in deltas])
+        if xname == "alpha":
+            ax.plot(alphas, deltas, "w--", lw=1.5, label="α_J(Δ) (Gardner)")
+        else:
+            ax.plot(deltas, alphas, "w--", lw=1.5, label="α_J(Δ) (Gardner)")
+        ax.legend(fontsize=8, loc="best")
+    elif "alpha" in names:
+        delta = base_delta
+        a = gardner_alpha(delta)
+        if math.isfinite(a):
+            if xname == "alpha":
+                ax.axvline(a, color="w", ls="--", lw=1.5, label=f"α_J(Δ={delta:g}) = {a:.3g}")
+            else:
+                ax.axhline(a, color="w", ls="--", lw=1.5, label=f"α_J(Δ={delta:g}) = {a:.3g}")
+            ax.legend(fontsize=8, loc="best")

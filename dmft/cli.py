@@ -1,0 +1,279 @@
+"""The ``dmft`` command line (SPEC section 4): a thin layer over the library calls.
+
+Every command is first a Python call (``dmft.solve``, ``simulations.simulate``,
+``analysis.fit_teff``, ...); this module only parses arguments, reports and exits.  Bad
+input (an invalid parameter, an unreadable file) prints one line naming the problem on
+stderr and exits with status 2 without writing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import fields
+
+from . import __version__
+from .params import PARAM_DEFAULTS, Params, ParameterError
+
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input detected after argument parsing (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> None:  # noqa: D401 - argparse API
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _add_param_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per Params field (default None: unspecified means the Params default)."""
+    g = p.add_argument_group("parameters (SPEC section 2)")
+    for f in fields(Params):
+        default = PARAM_DEFAULTS[f.name]
+        if f.name == "tw":
+            g.add_argument(_flag(f.name), dest=f.name, default=None, metavar="T1,T2,...",
+                           help="comma-separated waiting times for C(t,tw) and chi(t,tw)")
+            continue
+        typ = type(default)
+        if typ is bool:
+            typ = int
+        g.add_argument(_flag(f.name), dest=f.name, type=typ, default=None,
+                       help=f"(default {default})")
+
+
+def params_from_args(args: argparse.Namespace) -> Params:
+    """The Params of the flags given on the command line (others at their defaults)."""
+    given = {f.name: getattr(args, f.name) for f in fields(Params) if getattr(args, f.name, None) is not None}
+    return Params(**given)
+
+
+def _progress_default() -> bool:
+    return sys.stderr.isatty()
+
+
+def _check_output(path: str) -> None:
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if os.path.isdir(path):
+        raise UsageError(f"output '{path}' is a directory, expected a file name")
+    if os.path.exists(folder) and not os.access(folder, os.W_OK):
+        raise UsageError(f"output folder '{folder}' is not writable")
+
+
+def _report_run(result, path: str) -> None:
+    e = result.energy[-1]
+    print(f"{result.kind} {result.params.dynamics} alpha={result.params.alpha:g} "
+          f"delta={result.params.delta:g}: status={result.status}, "
+          f"energy(t={result.t[-1]:g})={e:.6g}, wall {result.meta.get('wall_time_s', float('nan')):.1f} s -> {path}")
+    if result.status != "ok" and result.meta.get("message"):
+        print(f"  {result.meta['message']}")
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_solve(args) -> int:
+    params = params_from_args(args)
+    _check_output(args.output)
+    from .io import save
+    from .solver import solve
+
+    result = solve(params, progress=args.progress)
+    save(result, args.output)
+    _report_run(result, args.output)
+    return 0
+
+
+def cmd_simulate(args) -> int:
+    params = params_from_args(args)
+    _check_output(args.output)
+    from simulations import simulate
+
+    from .io import save
+
+    result = simulate(params, progress=args.progress)
+    save(result, args.output)
+    _report_run(result, args.output)
+    return 0
+
+
+def _load(path: str):
+    from .io import FileFormatError, load
+
+    if not os.path.exists(path):
+        raise UsageError(f"file '{path}' does not exist")
+    try:
+        return load(path)
+    except (FileFormatError, ParameterError, KeyError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_info(args) -> int:
+    r = _load(args.file)
+    print(f"file: {args.file}")
+    print(f"kind: {r.kind}    status: {r.status}")
+    for key in ("package_version", "git_commit", "created_utc", "wall_time_s", "command_line", "message"):
+        if key in r.meta:
+            print(f"{key}: {r.meta[key]}")
+    print("parameters:")
+    for name, value in r.params.to_dict().items():
+        print(f"  {name} = {value}")
+    print(f"time grid: {len(r.t)} points, t = {r.t[0]:g} .. {r.t[-1]:g}")
+    print(f"final: energy = {r.energy[-1]:.6g}, frac_unsat = {r.frac_unsat[-1]:.6g}, nu = {r.nu[-1]:.6g}")
+    if r.distance is not None:
+        print(f"final replica distance = {r.distance[-1]:.6g}")
+    if len(r.tw):
+        print(f"waiting times: {', '.join(f'{x:g}' for x in r.tw)}")
+    return 0
+
+
+def cmd_teff(args) -> int:
+    from analysis.teff import fit_teff
+
+    r = _load(args.file)
+    try:
+        fit = fit_teff(r, tw=args.tw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.json:
+        print(json.dumps({
+            "T_eff": fit.T_eff, "T_eff_err": fit.T_eff_err, "tw": fit.tw,
+            "window": list(fit.window), "slope": fit.slope, "n_points": fit.n_points,
+            "warnings": list(fit.warnings), "file": args.file, "kind": r.kind,
+        }))
+    else:
+        print(f"T_eff = {fit.T_eff:.5g} +/- {fit.T_eff_err:.2g}   (tw = {fit.tw:g}, "
+              f"fit of chi against C over t in [{fit.window[0]:g}, {fit.window[1]:g}], {fit.n_points} points)")
+        for w in fit.warnings:
+            print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def cmd_compare(args) -> int:
+    from analysis.figures import compare_figure
+
+    theory = _load(args.theory)
+    sim = _load(args.simulation)
+    _check_output(args.output)
+    path = compare_figure(theory, sim, args.output)
+    print(f"figure written to {path}")
+    return 0
+
+
+def cmd_scan(args) -> int:
+    from .scan import ScanConfigError, load_config, run_scan
+
+    try:
+        config = load_config(args.config)
+    except ScanConfigError as exc:
+        raise UsageError(str(exc)) from None
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("invalid value for --workers: must be >= 1")
+    summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
+                       progress=args.progress)
+    print(summary.describe())
+    return 0 if summary.failed == 0 else 1
+
+
+def cmd_phase_diagram(args) -> int:
+    from analysis.phase_diagram import phase_diagram
+
+    if not os.path.isdir(args.dir):
+        raise UsageError(f"scan folder '{args.dir}' does not exist")
+    _check_output(args.output)
+    try:
+        fig_path, table_path = phase_diagram(args.dir, args.output, quantity=args.quantity)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"phase diagram written to {fig_path} (table: {table_path})")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from analysis.demo import run_demo
+
+    run_demo(args.output, progress=args.progress)
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="dmft", description="DMFT and particle simulations of SGD on the spherical perceptron")
+    parser.add_argument("--version", action="version", version=f"sgd-dmft {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def with_progress(p):
+        p.add_argument("--progress", dest="progress", action="store_true", default=None,
+                       help="show a progress bar (default: when stderr is a terminal)")
+        p.add_argument("--no-progress", dest="progress", action="store_false")
+
+    p = sub.add_parser("solve", help="solve the DMFT equations for one parameter point")
+    _add_param_flags(p)
+    p.add_argument("-o", "--output", required=True, help="output HDF5 file")
+    with_progress(p)
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("simulate", help="direct N-dimensional simulation, averaged over n_samples systems")
+    _add_param_flags(p)
+    p.add_argument("-o", "--output", required=True, help="output HDF5 file")
+    with_progress(p)
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("teff", help="fluctuation-dissipation effective temperature of a file")
+    p.add_argument("file")
+    p.add_argument("--tw", type=float, default=None, help="waiting time to use (default: chosen automatically)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_teff)
+
+    p = sub.add_parser("compare", help="theory-vs-simulation figure")
+    p.add_argument("theory")
+    p.add_argument("simulation")
+    p.add_argument("-o", "--output", required=True, help="output figure (PNG/PDF)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("scan", help="resumable parameter scan from a TOML file")
+    p.add_argument("config")
+    p.add_argument("-o", "--output", required=True, help="output folder (one file per point)")
+    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
+    p.add_argument("--dask", default=None, metavar="ADDRESS", help="send tasks to a Dask scheduler")
+    with_progress(p)
+    p.set_defaults(func=cmd_scan)
+
+    p = sub.add_parser("phase-diagram", help="maps over the scanned plane")
+    p.add_argument("dir")
+    p.add_argument("-o", "--output", required=True, help="output figure")
+    p.add_argument("--quantity", default="teff", choices=("teff", "distance", "energy", "frac_unsat"))
+    p.set_defaults(func=cmd_phase_diagram)
+
+    p = sub.add_parser("info", help="parameters, provenance and status of a file")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("demo", help="the default job: small SGD and persistent-SGD theory-vs-simulation comparison")
+    p.add_argument("-o", "--output", default="dmft-demo", help="output folder (default ./dmft-demo)")
+    with_progress(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "progress", False) is None:
+        args.progress = _progress_default()
+    try:
+        return args.func(args)
+    except (ParameterError, UsageError) as exc:
+        print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""HDF5 layout (SPEC section 5), round trip and atomic writes."""
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from dmft.io import FileFormatError, load, save
+from dmft.params import PARAM_NAMES
+
+
+def test_layout_and_provenance(tmp_path, make_result):
+    r = make_result(replicas=2)
+    path = save(r, tmp_path / "run.h5")
+    with h5py.File(path) as f:
+        for key in ("format_version", "kind", "package_version", "git_commit", "created_utc",
+                    "command_line", "config_json", "seed", "status", "wall_time_s"):
+            assert key in f.attrs, key
+        for name in PARAM_NAMES:
+            assert name in f.attrs, name
+        assert f.attrs["kind"] == "simulation"
+        for name in ("t", "energy", "frac_unsat", "nu", "tw", "C", "chi", "distance", "energy_sem", "C_sem"):
+            assert name in f, name
+        T = len(f["t"])
+        assert f["C"].shape == (2, T) and f["chi"].shape == (2, T)
+        assert np.isnan(f["C"][1, 0])
+
+
+def test_round_trip(tmp_path, make_result):
+    r = make_result(replicas=2)
+    q = load(save(r, tmp_path / "run.h5"))
+    assert q.params == r.params and q.kind == r.kind and q.status == r.status
+    for name in ("t", "energy", "frac_unsat", "nu", "tw", "C", "chi", "distance"):
+        np.testing.assert_array_equal(getattr(q, name), getattr(r, name))
+    np.testing.assert_array_equal(q.sem["energy"], r.sem["energy"])
+    assert q.meta["seed"] == r.params.seed
+
+
+def test_killed_write_leaves_nothing(tmp_path, make_result, monkeypatch):
+    import dmft.io as io
+
+    def boom(result, f):
+        f.create_dataset("t", data=np.arange(3.0))
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(io, "write_h5", boom)
+    with pytest.raises(KeyboardInterrupt):
+        io.save(make_result(), tmp_path / "run.h5")
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_rewrite_keeps_the_old_file(tmp_path, make_result, monkeypatch):
+    import dmft.io as io
+
+    path = save(make_result(teff=0.5), tmp_path / "run.h5")
+    before = open(path, "rb").read()
+    monkeypatch.setattr(io, "write_h5", lambda r, f: (_ for _ in ()).throw(RuntimeError("disk full")))
+    with pytest.raises(RuntimeError):
+        io.save(make_result(teff=0.7), path)
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["run.h5"]
+
+
+def test_unreadable_files(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_text("not hdf5")
+    with pytest.raises(FileFormatError):
+        load(bad)
+    other = tmp_path / "other.h5"
+    with h5py.File(other, "w") as f:
+        f["x"] = 1
+    with pytest.raises(FileFormatError):
+        load(other)

@@ -1,0 +1,71 @@
+"""Parameter validation: every bad value names its parameter; hashes are stable."""
+
+import json
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dmft.params import Params, ParameterError
+
+
+@pytest.mark.parametrize("changes, name", [
+    (dict(alpha=-1), "alpha"),
+    (dict(alpha=0), "alpha"),
+    (dict(b=0), "b"),
+    (dict(b=1.5), "b"),
+    (dict(dynamics="psgd", tau=0), "tau"),
+    (dict(dynamics="psgd", tau=0.1, b=0.5, dt=0.1), "tau"),  # switching probability > 1
+    (dict(dynamics="langevin"), "temperature"),
+    (dict(temperature=-0.1), "temperature"),
+    (dict(dt=0), "dt"),
+    (dict(t_max=0.01), "t_max"),
+    (dict(loss="hinge"), "loss"),
+    (dict(constraint="box"), "constraint"),
+    (dict(noise_class="poisson"), "noise_class"),
+    (dict(normalization="median"), "normalization"),
+    (dict(replicas=3), "replicas"),
+    (dict(tw="5,100"), "tw"),
+    (dict(tw=[-1]), "tw"),
+    (dict(n=1), "n"),
+    (dict(n_samples=0), "n_samples"),
+    (dict(n_paths=1), "n_paths"),
+    (dict(seed=-3), "seed"),
+    (dict(alpha=float("nan")), "alpha"),
+    (dict(n=2.5), "n"),
+])
+def test_bad_values_name_the_parameter(changes, name):
+    with pytest.raises(ParameterError) as info:
+        Params(**changes)
+    assert info.value.name == name
+    assert f"'{name}'" in str(info.value)
+
+
+def test_tw_snapped_sorted_and_indexed():
+    p = Params(tw="20, 10.04,10", dt=0.1, t_max=40)
+    assert p.tw == (10.0, 20.0)
+    assert p.tw_index == (100, 200)
+    assert p.n_steps == 400
+
+
+def test_unknown_key_rejected():
+    with pytest.raises(ParameterError, match="'lr'"):
+        Params.from_dict({"lr": 0.1})
+
+
+def test_hash_ignores_the_other_kind_options():
+    p = Params()
+    assert p.point_hash("dmft") == p.replace(n=5000).point_hash("dmft")
+    assert p.point_hash("simulation") == p.replace(n_paths=99).point_hash("simulation")
+    assert p.point_hash("dmft") != p.replace(n_paths=99).point_hash("dmft")
+    assert p.point_hash("dmft") != p.point_hash("simulation")
+
+
+@settings(max_examples=60, deadline=None)
+@given(alpha=st.floats(0.01, 20), b=st.floats(0.01, 1.0), delta=st.floats(-3, 3),
+       seed=st.integers(0, 2**31), tw=st.lists(st.floats(0, 40), max_size=3))
+def test_json_round_trip_and_stable_hash(alpha, b, delta, seed, tw):
+    p = Params(alpha=alpha, b=b, delta=delta, seed=seed, tw=tw)
+    q = Params.from_dict(json.loads(p.to_json()))
+    assert q == p
+    assert q.point_hash("dmft") == p.point_hash("dmft")
+    assert all(0 <= x <= p.t_max + 1e-9 for x in q.tw)
