@@ -46,8 +46,19 @@ def _thin(n: int, target: int = 60) -> slice:
     return slice(None, None, max(1, n // target))
 
 
-def _points(ax, x, y, err, color, label, target=60):
-    s = _thin(len(x), target)
+def _even_along_curve(x, y, target: int = 30) -> np.ndarray:
+    """Indices of about ``target`` points evenly spaced along the curve (x, y)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3:
+        return np.arange(len(x))
+    span = lambda v: (np.nanmax(v) - np.nanmin(v)) or 1.0  # noqa: E731
+    arc = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(x) / span(x), np.diff(y) / span(y)))])
+    idx = np.searchsorted(arc, np.linspace(0, arc[-1], target))
+    return np.unique(np.clip(idx, 0, len(x) - 1))
+
+
+def _points(ax, x, y, err, color, label, target=60, index=None):
+    s = _thin(len(x), target) if index is None else index
     ax.errorbar(x[s], y[s], yerr=None if err is None else err[s], fmt="o", ms=3.5, color=color,
                 mfc="white", capsize=1.5, lw=0.8, label=label)
 
@@ -92,9 +103,10 @@ def compare_figure(theory, simulation, path: str, title: str | None = None) -> s
         except ValueError:
             continue
         _points(ax_c, sm.t, sm.C[ks], sm.sem.get("C", [None] * len(sm.tw))[ks], color, f"sim tw={tw:g}")
-        ok = np.isfinite(sm.C[ks])
-        _points(ax_x, sm.C[ks][ok], sm.chi[ks][ok],
-                None if "chi" not in sm.sem else sm.sem["chi"][ks][ok], color, f"sim tw={tw:g}", target=30)
+        ok = np.isfinite(sm.C[ks]) & np.isfinite(sm.chi[ks])
+        cx, cy = sm.C[ks][ok], sm.chi[ks][ok]
+        _points(ax_x, cx, cy, None if "chi" not in sm.sem else sm.sem["chi"][ks][ok], color,
+                f"sim tw={tw:g}", index=_even_along_curve(cx, cy))
     ax_c.set_xlabel("time t")
     ax_c.set_ylabel("correlation C(t, tw) = w(t)·w(tw)/N")
     ax_x.set_xlabel("C(t, tw)")

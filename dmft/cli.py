@@ -135,9 +135,9 @@ def cmd_info(args) -> int:
 
 
 def cmd_teff(args) -> int:
+    r = _load(args.file)
     from analysis.teff import fit_teff
 
-    r = _load(args.file)
     try:
         fit = fit_teff(r, tw=args.tw)
     except ValueError as exc:
@@ -157,11 +157,11 @@ def cmd_teff(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from analysis.figures import compare_figure
-
     theory = _load(args.theory)
     sim = _load(args.simulation)
     _check_output(args.output)
+    from analysis.figures import compare_figure
+
     path = compare_figure(theory, sim, args.output)
     print(f"figure written to {path}")
     return 0
@@ -176,6 +176,11 @@ def cmd_scan(args) -> int:
         raise UsageError(str(exc)) from None
     if args.workers is not None and args.workers < 1:
         raise UsageError("invalid value for --workers: must be >= 1")
+    if args.dask:
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise UsageError("--dask needs the optional extra: pip install 'sgd-dmft[dask]'") from None
     summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
                        progress=args.progress)
     print(summary.describe())
