@@ -278,6 +278,9 @@ def main(argv=None) -> int:
     except (ParameterError, UsageError) as exc:
         print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # output piped into e.g. `head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -83,12 +83,19 @@ def save(result: Result, path: str | os.PathLike) -> str:
     try:
         with h5py.File(tmp, "w") as f:
             write_h5(result, f)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 _DATASETS = {"t", "energy", "frac_unsat", "nu", "tw", "C", "chi", "distance"}

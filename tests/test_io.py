@@ -72,3 +72,12 @@ def test_unreadable_files(tmp_path):
         f["x"] = 1
     with pytest.raises(FileFormatError):
         load(other)
+
+
+def test_file_permissions_follow_umask(tmp_path, make_result):
+    old = os.umask(0o022)
+    try:
+        path = save(make_result(), tmp_path / "run.h5")
+    finally:
+        os.umask(old)
+    assert os.stat(path).st_mode & 0o777 == 0o644
