@@ -79,29 +79,28 @@ def _report_run(result, path: str) -> None:
 
 
 # --------------------------------------------------------------------------- commands
-def cmd_solve(args) -> int:
+def _run_point(args, kind: str) -> int:
+    """``solve`` and ``simulate``: validate, compute, write atomically, report."""
     params = params_from_args(args)
     _check_output(args.output)
     from .io import save
-    from .solver import solve
 
-    result = solve(params, progress=args.progress)
+    if kind == "dmft":
+        from .solver import solve as compute
+    else:
+        from simulations import simulate as compute
+    result = compute(params, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
     return 0
+
+
+def cmd_solve(args) -> int:
+    return _run_point(args, "dmft")
 
 
 def cmd_simulate(args) -> int:
-    params = params_from_args(args)
-    _check_output(args.output)
-    from simulations import simulate
-
-    from .io import save
-
-    result = simulate(params, progress=args.progress)
-    save(result, args.output)
-    _report_run(result, args.output)
-    return 0
+    return _run_point(args, "simulation")
 
 
 def _load(path: str):
