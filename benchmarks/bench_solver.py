@@ -1,0 +1,57 @@
+"""Benchmark of the DMFT solver: sgd, alpha=3, Delta=0, b=0.5, dt=0.1, n_paths=10^4.
+
+Usage: python benchmarks/bench_solver.py [--n-paths N] [--steps 250,500,1000] [--probes P]
+
+Each size runs in a fresh subprocess (so that its peak memory, ru_maxrss, is its own) after a
+numba warm-up; prints wall time, peak RSS and the fitted exponent of wall time in T.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+CHILD = r"""
+import json, resource, sys, time
+import dmft
+n, steps, probes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+dmft.solve(dmft.Params(dynamics="sgd", t_max=1.0, n_paths=64, n_probes=probes))   # compile / load cache
+p = dmft.Params(alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, dt=0.1, t_max=steps * 0.1,
+                n_paths=n, n_probes=probes, seed=0, tw=(steps * 0.05,))
+t0 = time.perf_counter()
+r = dmft.solve(p)
+wall = time.perf_counter() - t0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+print(json.dumps({"T": steps, "wall_s": wall, "peak_rss_mb": rss, "status": r.status,
+                  "energy_end": float(r.energy[-1])}))
+"""
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--n-paths", type=int, default=10_000)
+    ap.add_argument("--steps", default="250,500,1000")
+    ap.add_argument("--probes", type=int, default=4)
+    args = ap.parse_args(argv)
+    rows = []
+    for steps in [int(x) for x in args.steps.split(",")]:
+        out = subprocess.run([sys.executable, "-c", CHILD, str(args.n_paths), str(steps), str(args.probes)],
+                             capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"T = {row['T']:5d} steps  n_paths = {args.n_paths}  probes = {args.probes}:  "
+              f"wall {row['wall_s']:7.2f} s   peak RSS {row['peak_rss_mb']:7.0f} MB   "
+              f"status {row['status']}  e(t_max) = {row['energy_end']:.4f}", flush=True)
+    if len(rows) >= 2:
+        T = np.array([r["T"] for r in rows], float)
+        w = np.array([r["wall_s"] for r in rows])
+        slope = np.polyfit(np.log(T), np.log(w), 1)[0]
+        print(f"fitted exponent: wall ~ T^{slope:.2f}")
+
+
+if __name__ == "__main__":
+    main()

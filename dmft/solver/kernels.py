@@ -1,0 +1,282 @@
+"""Numba hot loops of the DMFT solver.
+
+Histories are stored time-major, ``X[m, p]`` = value on path ``p`` at step ``m`` (rows
+contiguous), possibly in float32; all sums accumulate in float64.  The per-step cost of the
+solver is a few passes over such histories:
+
+* :func:`gram_row`:      ``out[j] = scale * sum_p F[j, p] f[p]``           (M_C(k, j) = alpha E[f(k) f(j)])
+* :func:`combine_rows`:  ``out[p] = sum_{j<m} coef[j] X[j, p]``            (omega = L z, memory sums)
+* :func:`fwht`:          unnormalised Walsh-Hadamard transform,
+                         ``X[c] = sum_p x[p] (-1)^popcount(p & c)``       (probe estimator of M_R)
+* :func:`weight_step`:   the deterministic weight-side recursion for C and R (O(k^2) per step)
+* :func:`chol_extend`:   one new row of the Cholesky factor of the empirical M_C.
+
+All functions are compiled with ``error_model='numpy'`` and without fastmath so that
+non-finite values propagate and can be detected.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+_JIT = dict(cache=True, error_model="numpy")
+
+#: paths per chunk in the parallel loops over paths
+CHUNK = 512
+
+
+LANES = 8
+
+
+@njit(**_JIT)
+def _dot(row, f, n):
+    """float64 dot product of a history row with f, 8 independent partial sums (vectorisable)."""
+    part = np.zeros(LANES)
+    n8 = n - n % LANES
+    for p in range(0, n8, LANES):
+        for q in range(LANES):
+            part[q] += np.float64(row[p + q]) * f[p + q]
+    acc = 0.0
+    for q in range(LANES):
+        acc += part[q]
+    for p in range(n8, n):
+        acc += np.float64(row[p]) * f[p]
+    return acc
+
+
+@njit(parallel=True, **_JIT)
+def gram_row(F, f, m, scale, out):
+    """``out[j] = scale * sum_p F[j, p] * f[p]`` for ``j < m`` (float64 accumulation)."""
+    n = f.shape[0]
+    for j in prange(m):
+        out[j] = scale * _dot(F[j], f, n)
+
+
+@njit(parallel=True, **_JIT)
+def combine_rows(X, coef, m, out):
+    """``out[p] = sum_{j<m} coef[j] X[j, p]`` (time-major history, chunked over paths)."""
+    n = out.shape[0]
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for c in prange(nchunk):
+        p0 = c * CHUNK
+        w = min(n, p0 + CHUNK) - p0
+        acc = np.zeros(CHUNK)
+        for j in range(m):
+            cj = coef[j]
+            row = X[j, p0:p0 + w]
+            for q in range(w):
+                acc[q] += cj * row[q]
+        for q in range(w):
+            out[p0 + q] = acc[q]
+
+
+@njit(parallel=True, **_JIT)
+def fused_memory(Z, lrow, mz, U, crow, mu, Y, out_z, out_u, out_y):
+    """One chunked sweep over the histories of one step:
+
+        out_z[p]    = sum_{j<mz} lrow[j] Z[j, p]        (omega = L z)
+        out_u[p]    = sum_{m<mu} crow[m] U[m, p]        (memory of u)
+        out_y[r, p] = sum_{m<mu} crow[m] Y[r, m, p]     (memory of the linearised copies)
+    """
+    n = out_u.shape[0]
+    nr = Y.shape[0]
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for c in prange(nchunk):
+        p0 = c * CHUNK
+        w = min(n, p0 + CHUNK) - p0
+        az = np.zeros(CHUNK)
+        au = np.zeros(CHUNK)
+        ay = np.zeros((nr, CHUNK))
+        for j in range(mz):
+            lj = lrow[j]
+            zr = Z[j, p0:p0 + w]
+            for q in range(w):
+                az[q] += lj * zr[q]
+            if j < mu:
+                cj = crow[j]
+                ur = U[j, p0:p0 + w]
+                for q in range(w):
+                    au[q] += cj * ur[q]
+                for r in range(nr):
+                    yr = Y[r, j, p0:p0 + w]
+                    for q in range(w):
+                        ay[r, q] += cj * yr[q]
+        for q in range(w):
+            out_z[p0 + q] = az[q]
+            out_u[p0 + q] = au[q]
+        for r in range(nr):
+            for q in range(w):
+                out_y[r, p0 + q] = ay[r, q]
+
+
+@njit(**_JIT)
+def fwht(a):
+    """In-place unnormalised fast Walsh-Hadamard transform of ``a`` (length a power of two)."""
+    n = a.shape[0]
+    h = 1
+    while h < n:
+        for i in range(0, n, 2 * h):
+            for j in range(i, i + h):
+                x = a[j]
+                y = a[j + h]
+                a[j] = x + y
+                a[j + h] = x - y
+        h *= 2
+
+
+@njit(**_JIT)
+def popparity(x):
+    """(-1)^popcount(x) for a non-negative int64."""
+    x ^= x >> 32
+    x ^= x >> 16
+    x ^= x >> 8
+    x ^= x >> 4
+    x ^= x >> 2
+    x ^= x >> 1
+    return 1.0 - 2.0 * (x & 1)
+
+
+@njit(**_JIT)
+def probe_column(eps_p, eps_t, code, out):
+    """``out[p] = eps_p[p] * eps_t * (-1)^popcount(p & code)``: one probe column sigma_.(j)."""
+    n = out.shape[0]
+    for p in range(n):
+        out[p] = eps_p[p] * eps_t * popparity(p & code)
+
+
+@njit(**_JIT)
+def chol_extend(L, row, k, rtol):
+    """Append row ``k`` to the lower Cholesky factor ``L`` of a PSD matrix.
+
+    ``row[j] = M(k, j)`` for ``j <= k``.  Solves ``L[:k,:k] x = row[:k]`` by forward
+    substitution; a pivot ``L(j,j) = 0`` (a direction already spanned) gives ``x_j = 0``.
+    The new pivot is ``sqrt(max(M(k,k) - |x|^2, 0))``, set to 0 below ``rtol * M(k,k)``.
+    Returns the squared pivot before clamping (negative = round-off).
+    """
+    for j in range(k):
+        acc = row[j]
+        for i in range(j):
+            acc -= L[k, i] * L[j, i]
+        d = L[j, j]
+        L[k, j] = acc / d if d > 0.0 else 0.0
+    s = 0.0
+    for j in range(k):
+        s += L[k, j] * L[k, j]
+    piv2 = row[k] - s
+    if piv2 > rtol * row[k] and piv2 > 0.0:
+        L[k, k] = math.sqrt(piv2)
+    else:
+        L[k, k] = 0.0
+    return piv2
+
+
+@njit(**_JIT)
+def weight_step(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf):
+    """One step of the deterministic single-weight recursion (discrete algorithm).
+
+    The weight process is
+        w(k+1) = A_k [ sum_{m<=k} c_m w(m) - dt omega(k) + dt H(k) + sqrt(2 T dt) eta(k) ],
+        c_m = -dt M_R(k, m) (m < k),  c_k = 1 - dt lam - dt M_R(k, k),
+    omega Gaussian with covariance M_C.  With D(m) = E[omega(k) w(m)]
+    = -dt sum_{l<m} R(m, l) M_C(k, l):
+        E[B^2]     = c^T C c - 2 dt c.D + dt^2 M_C(k,k) + 2 T dt,
+        A_k        = E[B^2]^{-1/2} (sphere) or 1 (ridge),
+        C(k+1, j)  = A_k [ sum_m c_m C(m, j) - dt D(j) ]  (j <= k),
+        C(k+1,k+1) = A_k^2 E[B^2],
+        R(k+1, k)  = A_k,  R(k+1, j) = A_k sum_{m=j+1}^{k} c_m R(m, j)  (j < k).
+    Fills row/column k+1 of C and row k+1 of R; returns (A_k, E[B^2]).
+    """
+    for m in range(k):
+        cbuf[m] = -dt * MR[k, m]
+    cbuf[k] = 1.0 - dt * lam - dt * MR[k, k]
+    # D(m) = E[omega(k) w(m)]
+    for m in range(k + 1):
+        acc = 0.0
+        for l in range(m):
+            acc += R[m, l] * MC[k, l]
+        Dbuf[m] = -dt * acc
+    # G(j) = sum_m c_m C(m, j)
+    for j in range(k + 1):
+        Gbuf[j] = 0.0
+    for m in range(k + 1):
+        cm = cbuf[m]
+        if cm == 0.0:
+            continue
+        for j in range(k + 1):
+            Gbuf[j] += cm * C[m, j]
+    eb2 = 0.0
+    cd = 0.0
+    for j in range(k + 1):
+        eb2 += cbuf[j] * Gbuf[j]
+        cd += cbuf[j] * Dbuf[j]
+    eb2 += -2.0 * dt * cd + dt * dt * MC[k, k] + 2.0 * temp * dt
+    if sphere:
+        A = 1.0 / math.sqrt(eb2) if eb2 > 0.0 else np.nan
+    else:
+        A = 1.0
+    for j in range(k + 1):
+        v = A * (Gbuf[j] - dt * Dbuf[j])
+        C[k + 1, j] = v
+        C[j, k + 1] = v
+    C[k + 1, k + 1] = A * A * eb2
+    # response
+    for j in range(k + 1):
+        R[k + 1, j] = 0.0
+    for m in range(1, k + 1):
+        cm = cbuf[m]
+        if cm == 0.0:
+            continue
+        for j in range(m):
+            R[k + 1, j] += cm * R[m, j]
+    for j in range(k):
+        R[k + 1, j] *= A
+    R[k + 1, k] = A
+    return A, eb2
+
+
+@njit(**_JIT)
+def cross_step(X, R1, R2, M12, M21, c1, c2, A1, A2, k, dt, D1, D2):
+    """Cross-replica correlation X(k, j) = E[w^1(k) w^2(j)]: fills row and column k+1.
+
+    With D12(j) = E[omega^1(k) w^2(j)] = -dt sum_{l<j} R2(j,l) M12(k,l) and
+    D21(j) = E[omega^2(k) w^1(j)] = -dt sum_{l<j} R1(j,l) M21(k,l)
+    (M12(k,l) = alpha E[f^1(k) f^2(l)], M21(k,l) = alpha E[f^2(k) f^1(l)]):
+        X(k+1, j)   = A1 [ sum_m c1_m X(m, j) - dt D12(j) ]            (j <= k)
+        X(j, k+1)   = A2 [ sum_m c2_m X(j, m) - dt D21(j) ]            (j <= k)
+        X(k+1, k+1) = A1 A2 [ c1^T X c2 - dt c2.D12 - dt c1.D21 + dt^2 M12(k,k) ]
+    (independent thermal noise; c^a as in :func:`weight_step`, M_R^{12} = 0).
+    """
+    for j in range(k + 1):
+        a1 = 0.0
+        a2 = 0.0
+        for l in range(j):
+            a1 += R2[j, l] * M12[k, l]
+            a2 += R1[j, l] * M21[k, l]
+        D1[j] = -dt * a1
+        D2[j] = -dt * a2
+    # row: sum_m c1_m X(m, j);  column: sum_m c2_m X(j, m)
+    xc2 = np.zeros(k + 1)   # (X c2)(j) = sum_m X(j, m) c2_m
+    c1x = np.zeros(k + 1)   # (c1^T X)(j) = sum_m c1_m X(m, j)
+    for m in range(k + 1):
+        cm = c1[m]
+        for j in range(k + 1):
+            c1x[j] += cm * X[m, j]
+    for j in range(k + 1):
+        acc = 0.0
+        for m in range(k + 1):
+            acc += X[j, m] * c2[m]
+        xc2[j] = acc
+    diag = 0.0
+    t2 = 0.0
+    t1 = 0.0
+    for j in range(k + 1):
+        diag += c1[j] * xc2[j]
+        t2 += c2[j] * D1[j]
+        t1 += c1[j] * D2[j]
+    for j in range(k + 1):
+        X[k + 1, j] = A1 * (c1x[j] - dt * D1[j])
+        X[j, k + 1] = A2 * (xc2[j] - dt * D2[j])
+    X[k + 1, k + 1] = A1 * A2 * (diag - dt * t2 - dt * t1 + dt * dt * M12[k, k])

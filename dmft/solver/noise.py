@@ -1,0 +1,97 @@
+"""Gaussian inputs of the effective process with exactly orthonormal empirical statistics.
+
+The march draws, per path p, an initial field u_p(0) ~ N(0,1), the innovations z_p(k) ~ N(0,1)
+of the Cholesky draw omega_p(k) = sum_j L(k,j) z_p(j), and (temperature > 0) the thermal noise
+eta_p(k).  Sampling error of averages over paths is the dominant error of the solver; most of it
+is removed here by making the empirical second moments over paths exact:
+
+* u(0) is a stratified sample of N(0,1) (one point per equal-probability stratum), centred and
+  scaled to sum_p u_p(0)^2 = n;
+* the vectors z(k), eta(k) (over paths) are sqrt(n) times orthonormal columns, orthogonal to the
+  constant vector, to u(0) and to each other: (1/n) sum_p z_p(k) z_p(j) = delta_kj and
+  sum_p z_p(k) = 0 exactly.  They are obtained by orthogonalising i.i.d. Gaussian blocks (block
+  Gram-Schmidt with re-orthogonalisation, then QR), i.e. a Haar-random orthonormal set; each
+  path's input is still exchangeable and marginally N(0,1) up to O(1/n).
+
+At most n - 2 vectors can be orthogonal; after that an "epoch" restarts (vectors orthogonal within
+an epoch, independent between epochs).  ``orthogonal=False`` gives plain i.i.d. draws.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import ndtri
+
+
+def stratified_normal(rng: np.random.Generator, n: int) -> np.ndarray:
+    u = ndtri((rng.permutation(n) + rng.random(n)) / n)
+    u -= u.mean()
+    return u * (math.sqrt(n) / np.linalg.norm(u))
+
+
+class GaussianInputs:
+    """Blocks of orthonormal Gaussian-like vectors; ``next()`` returns the next (n,) vector.
+
+    ``total`` is the number of vectors that will be requested (sizes the epoch buffer).
+    """
+
+    def __init__(self, rng: np.random.Generator, n: int, total: int, base: np.ndarray | None = None,
+                 orthogonal: bool = True, block: int = 64):
+        self.rng, self.n, self.orthogonal = rng, n, orthogonal
+        cols = [np.full(n, 1.0 / math.sqrt(n))]
+        if base is not None:
+            b = base - base.mean()
+            cols.append(b / np.linalg.norm(b))
+        self.fixed = np.array(cols)                      # (c, n), orthonormal
+        self.max_epoch = max(1, n - len(cols) - 1)       # vectors per epoch
+        self.block = max(1, min(block, self.max_epoch))
+        cap = min(self.max_epoch, max(1, total)) if orthogonal else 0
+        self.epoch = np.zeros((cap, n))                  # orthonormal rows of the current epoch
+        self.m = 0                                       # rows used in the epoch
+        self.buf = np.zeros((0, n))
+        self.pos = 0
+
+    def _refill(self):
+        n = self.n
+        if not self.orthogonal:
+            self.buf = self.rng.standard_normal((self.block, n)) / math.sqrt(n)
+            self.pos = 0
+            return
+        if self.m >= self.epoch.shape[0]:
+            self.m = 0                                   # new epoch
+        b = min(self.block, self.epoch.shape[0] - self.m)
+        G = self.rng.standard_normal((b, n))
+        E = self.epoch[: self.m]
+        for _ in range(2):                               # block Gram-Schmidt, twice
+            G -= (G @ self.fixed.T) @ self.fixed
+            if self.m:
+                G -= (G @ E.T) @ E
+        Q, Rr = np.linalg.qr(G.T)                        # (n, b)
+        Q = Q * np.where(np.diag(Rr) < 0, -1.0, 1.0)[None, :]  # Haar: fix QR's sign ambiguity
+        B = Q.T
+        self.epoch[self.m: self.m + b] = B
+        self.m += b
+        self.buf = B
+        self.pos = 0
+
+    def generate(self, count: int, out: np.ndarray | None = None, dtype=np.float64) -> np.ndarray:
+        """The next ``count`` vectors as rows of a (count, n) array (written into ``out`` if given).
+
+        Generating everything before the march keeps multithreaded BLAS (used here) from
+        competing for the cores with the numba kernels of the march.
+        """
+        if out is None:
+            out = np.empty((count, self.n), dtype)
+        for i in range(count):
+            out[i] = self.next()
+        self.epoch = np.zeros((0, self.n))  # release the basis
+        return out
+
+    def next(self) -> np.ndarray:
+        if self.pos >= self.buf.shape[0]:
+            self._refill()
+        v = self.buf[self.pos] * math.sqrt(self.n)
+        self.pos += 1
+        return v
