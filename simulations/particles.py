@@ -27,7 +27,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from .selection import Selection
+from dmft.selection import Selection
 
 #: Amplitude of the random field used to measure the integrated response chi, read off as
 #: H.(w_pert - w)/(N eps).  Two errors compete: the non-linear response, relative O(eps) but

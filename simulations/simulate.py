@@ -49,7 +49,7 @@ from dmft.result import Result
 from .averaging import RunningMean
 from .blas import DEFAULT_THREADS, blas_threads
 from .particles import FIELD_EPS, draw_field, draw_system, n_patterns, run_sample
-from .selection import make_selection
+from dmft.selection import make_selection
 
 #: Names of the per-sample random streams, in SeedSequence spawn order.
 STREAMS = ("data", "field", "selection_0", "thermal_0", "selection_1", "thermal_1")

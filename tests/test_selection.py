@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from dmft import Params
-from simulations.selection import (
+from dmft.selection import (
     BernoulliIID, FullBatch, GaussianAR1, GaussianIID, TelegraphMarkov, make_selection,
 )
 

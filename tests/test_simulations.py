@@ -170,7 +170,7 @@ def test_first_replica_independent_of_second():
     r1 = simulate(p.replace(replicas=1))
     # rebuild replica 0 of the replicas=2 run by hand: same data, w(0) and selection stream
     from simulations.particles import run_sample
-    from simulations.selection import make_selection
+    from dmft.selection import make_selection
     rngs = sample_streams(p.seed, 0)
     P = n_patterns(p.alpha, p.n)
     X, w0 = draw_system(rngs["data"], P, p.n, "sphere")

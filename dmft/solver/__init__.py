@@ -1,6 +1,6 @@
 """Discrete-time DMFT solver of SGD on the spherical perceptron (see docs/dmft-derivation.md).
 
-Modules: :mod:`.selection` (selection processes s(t)), :mod:`.kernels` (numba hot loops and the
+Modules: :mod:`dmft.selection` (selection processes s(t), shared with the simulations), :mod:`.kernels` (numba hot loops and the
 deterministic weight-side recursion), :mod:`.process` (causal march of the effective pattern
 process), :mod:`.solve` (assembles the :class:`~dmft.result.Result`).
 """

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import kernels as kn
 from .noise import GaussianInputs, stratified_normal
-from .selection import make_selection
+from ..selection import make_selection
 
 
 
@@ -127,7 +127,7 @@ def march(params, progress=False, history_dtype=np.float32, response="probe",
     GaussianInputs(rng_z, n, nr * K, base=u0, orthogonal=orthogonal_inputs).generate(nr * K, out=Z[:nr * K])
     ETA = (GaussianInputs(rng_eta, n, nr * K, base=None, orthogonal=orthogonal_inputs).generate(nr * K)
            if temp > 0 else None)
-    sels = [make_selection(p, rng_sels[a], n) for a in range(nr)]
+    sels = [make_selection(p, n, rng_sels[a]) for a in range(nr)]
 
     if exact:
         Gx = np.zeros((T, T, n))  # Gx[m, j, p] = d u_p(m) / d P(j)
@@ -177,6 +177,8 @@ def march(params, progress=False, history_dtype=np.float32, response="probe",
                 hk = []
                 for a in range(nr):
                     s = sels[a].next()
+                    if s is None:  # full batch: s = 1
+                        s = 1.0
                     h = u[a] - delta
                     v, vp, vpp = _loss_derivs(p.loss, h)
                     f[a] = s * vp

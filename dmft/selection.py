@@ -1,4 +1,8 @@
-"""Selection processes ``s_mu(t)`` of SPEC section 2, one object per replica.
+"""Selection processes ``s_mu(t)`` of SPEC section 2, shared by simulations and DMFT.
+
+One object draws, per step, the selection variables of many independent patterns: the ``P``
+patterns of a simulated system, or the ``n_paths`` sampled patterns of the DMFT effective
+process (the same law, so one implementation serves both).
 
 Each process yields, once per time step ``t_i = i dt`` (``i = 0, 1, ...``), the vector
 ``(s_1(t_i), ..., s_P(t_i))`` that multiplies the per-pattern forces ``v'(h_mu)`` in the update
