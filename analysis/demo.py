@@ -14,7 +14,7 @@ from dmft.params import Params
 
 #: The two demo points (a few minutes on 2 cores in total).
 DEMO_BASE = dict(alpha=3.0, delta=0.0, dt=0.1, t_max=40.0, tw=(10.0, 20.0), replicas=2,
-                 n=1000, n_samples=4, n_paths=4096, seed=1)
+                 n=1000, n_samples=4, n_paths=16384, seed=1)
 DEMO_POINTS = {
     "sgd": dict(dynamics="sgd", b=0.5),
     "psgd": dict(dynamics="psgd", b=0.5, tau=2.0),

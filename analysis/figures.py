@@ -64,16 +64,24 @@ def _points(ax, x, y, err, color, label, target=60, index=None):
 
 
 def _teff_line(ax, result, k, color):
-    """FDT line chi = (C(t,t) - C)/T_eff fitted on ``result`` at tw index k (if it can be)."""
+    """The fitted FDT line chi = intercept + (C(t,t) - C)/T_eff over its fit window.
+
+    Drawn on the window actually fitted (:func:`analysis.teff.fit_teff` at tw index k); the
+    label flags a fit that came with warnings (non-linear relation, no stationarity)."""
     try:
         from .teff import fit_teff
 
         fit = fit_teff(result, tw=float(result.tw[k]))
-    except Exception:  # a fit that cannot be made is simply not drawn
+    except (ValueError, FloatingPointError):  # a fit that cannot be made is simply not drawn
         return None
-    c = np.linspace(np.nanmin(result.C[k]), 1.0, 50)
-    ax.plot(c, (1.0 - c) / fit.T_eff, "--", color=color, lw=1,
-            label=f"FDT slope −1/T_eff, T_eff={fit.T_eff:.3g}±{fit.T_eff_err:.1g}")
+    t = result.t
+    inside = (t >= fit.window[0] - 1e-9) & (t <= fit.window[1] + 1e-9) & np.isfinite(result.C[k])
+    c = result.C[k][inside]
+    norm = result.norm()[inside]
+    chi = fit.intercept + (norm - c) / fit.T_eff
+    flag = " (warnings)" if fit.warnings else ""
+    ax.plot(c, chi, "--", color=color, lw=1,
+            label=f"fit: T_eff={fit.T_eff:.3g}±{fit.T_eff_err:.1g}{flag}")
     return fit
 
 

@@ -71,7 +71,7 @@ class Params:
     n: int = 1000
     n_samples: int = 4
     # DMFT only
-    n_paths: int = 4096
+    n_paths: int = 16384
     n_probes: int = 4
 
     def __post_init__(self) -> None:
