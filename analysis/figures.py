@@ -153,19 +153,25 @@ def gap_histogram_figure(runs, path: str, title: str = "Gap distribution at the 
     DMFT results are drawn as lines, simulations as steps; needs ``extra['gap_hist']``.
     """
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for i, (label, r) in enumerate(runs):
+    labels = list(dict.fromkeys(label for label, _ in runs))
+    lo, hi = np.inf, -np.inf
+    for label, r in runs:
         if "gap_hist" not in r.extra:
             continue
         edges = np.asarray(r.extra["gap_edges"])
         hist = np.asarray(r.extra["gap_hist"])
-        times = np.asarray(r.extra["gap_t"])
-        g = int(np.argmax(times))
+        g = int(np.argmax(np.asarray(r.extra["gap_t"])))
         centers = 0.5 * (edges[1:] + edges[:-1])
-        color = COLORS[i % len(COLORS)]
+        filled = np.flatnonzero(hist[g] > 0)
+        if len(filled):
+            lo, hi = min(lo, centers[filled[0]]), max(hi, centers[filled[-1]])
+        color = COLORS[labels.index(label) % len(COLORS)]
         if r.kind == "dmft":
-            ax.plot(centers, hist[g], "-", color=color, lw=1.6, label=f"{label} (DMFT)")
+            ax.plot(centers, hist[g], "-", color=color, lw=1.8, label=f"{label} (DMFT)")
         else:
-            ax.step(centers, hist[g], where="mid", color=color, lw=0.9, alpha=0.8, label=f"{label} (sim)")
+            ax.step(centers, hist[g], where="mid", color=color, lw=0.9, alpha=0.55, label=f"{label} (simulation)")
+    if np.isfinite(lo):
+        ax.set_xlim(lo - 0.3, hi + 0.3)
     ax.axvline(0.0, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("gap h = w·ξ/√N − Δ at the final time")
     ax.set_ylabel("probability density")
