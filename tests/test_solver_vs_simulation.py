@@ -38,3 +38,16 @@ def test_replica_distance_matches_simulation(dynamics):
     idx = [5, 10, 20, 50, 100]
     rel = np.abs(th.distance[idx] / sim.distance[idx] - 1)
     assert np.all(rel < 0.12), rel
+
+
+@pytest.mark.parametrize("delta", [-0.5, 0.5])
+def test_nonzero_margin_matches_simulation(delta):
+    """Fast guard on the sign conventions of the margin: DMFT and simulation at Delta != 0."""
+    base = dict(alpha=2.0, delta=delta, dynamics="sgd", b=0.5, dt=0.1, t_max=5.0, seed=2)
+    th = dmft.solve(Params(n_paths=8192, **base))
+    sim = simulate(Params(n=2000, n_samples=2, **base))
+    idx = [10, 30, 50]
+    assert np.all(np.abs(th.energy[idx] / sim.energy[idx] - 1) < 0.08)
+    assert np.all(np.abs(th.frac_unsat[idx] - sim.frac_unsat[idx]) < 0.02)
+    # the margin moves the fraction of violated constraints a lot: a wrong sign cannot pass
+    assert abs(th.frac_unsat[0] - sim.frac_unsat[0]) < 0.02
