@@ -5,7 +5,8 @@ contiguous), possibly in float32; all sums accumulate in float64.  The per-step 
 solver is a few passes over such histories:
 
 * :func:`gram_row`:      ``out[j] = scale * sum_p F[j, p] f[p]``           (M_C(k, j) = alpha E[f(k) f(j)])
-* :func:`combine_rows`:  ``out[p] = sum_{j<m} coef[j] X[j, p]``            (omega = L z, memory sums)
+* :func:`fused_memory`:  one chunked sweep giving ``omega = L z`` and the memory sums
+                         ``sum_m M_R(k, m) u(m)`` (and of the linearised copies)
 * :func:`fwht`:          unnormalised Walsh-Hadamard transform,
                          ``X[c] = sum_p x[p] (-1)^popcount(p & c)``       (probe estimator of M_R)
 * :func:`weight_step`:   the deterministic weight-side recursion for C and R (O(k^2) per step)
@@ -53,24 +54,6 @@ def gram_row(F, f, m, scale, out):
     n = f.shape[0]
     for j in prange(m):
         out[j] = scale * _dot(F[j], f, n)
-
-
-@njit(parallel=True, **_JIT)
-def combine_rows(X, coef, m, out):
-    """``out[p] = sum_{j<m} coef[j] X[j, p]`` (time-major history, chunked over paths)."""
-    n = out.shape[0]
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for c in prange(nchunk):
-        p0 = c * CHUNK
-        w = min(n, p0 + CHUNK) - p0
-        acc = np.zeros(CHUNK)
-        for j in range(m):
-            cj = coef[j]
-            row = X[j, p0:p0 + w]
-            for q in range(w):
-                acc[q] += cj * row[q]
-        for q in range(w):
-            out[p0 + q] = acc[q]
 
 
 @njit(parallel=True, **_JIT)
