@@ -126,7 +126,8 @@ def load_config(path: str) -> ScanConfig:
 def run_task(kind: str, params_dict: dict, path: str, command_line: str = "") -> tuple:
     """Compute one point and write it to ``path`` atomically; returns (path, status, seconds).
 
-    Runs inside a worker (process pool or Dask).  A diverged solve is a result and is
+    Runs inside a worker (process pool or Dask).  DMFT files of a scan carry no two-time
+    kernels (``kernels/``), only the observables of SPEC section 5.  A diverged solve is a result and is
     written with its status; an exception propagates to the scheduler, which records it.
     """
     from .io import save
@@ -136,7 +137,8 @@ def run_task(kind: str, params_dict: dict, path: str, command_line: str = "") ->
     if kind == "dmft":
         from .solver import solve
 
-        result = solve(params)
+        # full T x T kernels would make a scan of hundreds of points take gigabytes
+        result = solve(params, store_kernels=False)
     else:
         from simulations import simulate
 

@@ -113,3 +113,11 @@ def test_phase_diagram_figure_and_table(tmp_path):
         assert float(row["alpha"]) == r.params.alpha
     fig2, _ = phase_diagram(str(tmp_path / "scan"), str(tmp_path / "pd2.png"), quantity="distance")
     assert os.path.exists(fig2)
+
+
+def test_solve_scan_files_have_no_kernels(tmp_path):
+    cfg = parse_config({"mode": "solve", "base": dict(TINY, n_paths=256), "axes": {"b": [0.5]}})
+    s = run_scan(cfg, str(tmp_path), workers=1)
+    assert s.done == 1 and s.failed == 0
+    r = load(tmp_path / cfg.tasks()[0].name)
+    assert r.kind == "dmft" and r.status == "ok" and r.kernels == {}
