@@ -17,10 +17,12 @@ Choices (see docs/effective-noise.md for why):
   ``grad H`` for every ``b``, so all points relax on the same clock and the noise strength is
   ``(1 - b)/b`` per unit drift.  (With ``sum`` the drift is ``b grad H``: small ``b`` is also
   slower, and at equal ``t`` the points sit at different stages of the slow relaxation.)
-* T_eff is fitted in a short stationary window ``[tw, tw + 10]`` after ``tw = 40``: in the UNSAT
-  phase the chi-vs-C curve has a fast, linear FDT part (the SGD noise) followed by a slow drift
-  of C that is also present in plain GD (deterministic, slow approach to the minimum); a long
-  window mixes the two and the fit then measures the GD drift, not the noise.
+* T_eff is fitted in the short window ``[tw, tw + 2]`` at ``tw = 40`` (``T_eff``), and also in
+  ``[tw, tw + 10]`` (``T_eff_long``).  In the UNSAT phase chi against 1 - C is not one straight
+  line: the fast part carries the SGD noise (slope ~ 1/(noise strength)), later the curve
+  bends (slower, colder modes) and C keeps drifting slowly as it does in plain GD (the slow
+  deterministic approach to the minimum); the long window mixes these and, for b >= 0.4,
+  measures mostly the GD-like drift, not the noise.
 * DMFT needs many paths at these times: with 2048 paths its C(t, tw) at t ~ 50-70 jumped by
   up to 0.1 (sampling noise of the kernels), with 8192 by ~0.005.
 
@@ -52,24 +54,28 @@ from dmft.params import Params  # noqa: E402
 UNSAT = dict(alpha=3.0, delta=0.0)
 SAT = dict(alpha=1.0, delta=0.0)
 COMMON = dict(normalization="mean", dt=0.1, seed=1)
-#: T_eff: waiting time of the fit, the earlier one for the aging check, and the window length
-TW_FIT, TW_OTHER, WINDOW = 40.0, 30.0, 10.0
+#: T_eff: waiting time of the fit, the earlier one for the aging check, and the window lengths:
+#: WINDOW (the reported T_eff, the fast linear part of chi vs C) and WINDOW_LONG (T_eff_long)
+TW_FIT, TW_OTHER, WINDOW, WINDOW_LONG = 40.0, 30.0, 2.0, 10.0
 #: the replica distance is averaged over the last D_AVG time units (it has stopped moving)
 D_AVG = 10.0
+#: DMFT points are the mean over these seeds; their error is the larger of half the spread and
+#: the fit's own error (the regression error alone underestimates the path-sampling error)
+DMFT_SEEDS = (1, 2)
 
 
 def settings(quick: bool) -> dict:
     """Sizes and times per phase."""
     if quick:
         return {
-            "unsat": dict(t_max=TW_FIT + WINDOW, tw=(TW_OTHER, TW_FIT), replicas=1,
+            "unsat": dict(t_max=TW_FIT + WINDOW_LONG, tw=(TW_OTHER, TW_FIT), replicas=1,
                           n_paths=4096, n=300, n_samples=4),
             "sat": dict(t_max=20.0, tw=(), replicas=2, n_paths=2048, n=300, n_samples=4),
         }
     return {
-        "unsat": dict(t_max=TW_FIT + WINDOW, tw=(TW_OTHER, TW_FIT), replicas=1,
+        "unsat": dict(t_max=TW_FIT + WINDOW_LONG, tw=(TW_OTHER, TW_FIT), replicas=1,
                       n_paths=16384, n=1000, n_samples=10),
-        "sat": dict(t_max=40.0, tw=(), replicas=2, n_paths=16384, n=1000, n_samples=8),
+        "sat": dict(t_max=40.0, tw=(), replicas=2, n_paths=8192, n=1000, n_samples=8),
     }
 
 
@@ -97,17 +103,21 @@ def measure(result, phase: str) -> dict:
     from analysis.teff import fit_teff
 
     out = {"status": result.status, "T_eff": math.nan, "T_eff_err": math.nan, "teff_warnings": "",
+           "T_eff_long": math.nan, "T_eff_long_err": math.nan, "teff_long_warnings": "",
            "distance": math.nan, "distance_err": math.nan, "d_max": math.nan,
+           "T_eff_seeds": "", "T_eff_long_seeds": "", "distance_seeds": "",
            "energy": float(result.energy[-1])}
     if result.status != "ok":
         return out
     if phase == "unsat":
-        try:
-            fit = fit_teff(result, tw=TW_FIT, window=(TW_FIT, TW_FIT + WINDOW))
-            out["T_eff"], out["T_eff_err"] = fit.T_eff, fit.T_eff_err
-            out["teff_warnings"] = " | ".join(w.split(":")[0] for w in fit.warnings)
-        except ValueError as exc:
-            out["teff_warnings"] = str(exc)
+        for suffix, length in (("", WINDOW), ("_long", WINDOW_LONG)):
+            try:
+                fit = fit_teff(result, tw=TW_FIT, window=(TW_FIT, TW_FIT + length))
+                out["T_eff" + suffix], out["T_eff" + suffix + "_err"] = fit.T_eff, fit.T_eff_err
+                out["teff" + suffix + "_warnings"] = " | ".join(w.split(" (")[0].split(":")[0]
+                                                                for w in fit.warnings)
+            except ValueError as exc:
+                out["teff" + suffix + "_warnings"] = str(exc)
     if result.distance is not None:
         t = result.t
         last = t >= t[-1] - D_AVG - 1e-9
@@ -115,6 +125,25 @@ def measure(result, phase: str) -> dict:
         out["d_max"] = float(np.max(result.distance))
         if result.sem and "distance" in result.sem:
             out["distance_err"] = float(np.mean(result.sem["distance"][last]))
+    return out
+
+
+def combine(ms: list) -> dict:
+    """Mean over DMFT seeds; error = max(half the spread, mean fit error); per-seed values kept."""
+    if len(ms) == 1:
+        return ms[0]
+    out = dict(ms[0])  # status-independent fields and the fit warnings are those of the first seed
+    for q in ("T_eff", "T_eff_long", "distance"):
+        v = np.array([m[q] for m in ms], dtype=float)
+        e = np.array([m[q + "_err"] for m in ms], dtype=float)
+        out[q] = float(np.mean(v))
+        half = float(np.ptp(v) / 2)
+        fit_err = float(np.nanmean(e)) if np.isfinite(e).any() else 0.0
+        out[q + "_err"] = max(half, fit_err) if np.isfinite(v).all() else math.nan
+        out[q + "_seeds"] = " ".join(f"{x:.4g}" for x in v)
+    out["energy"] = float(np.mean([m["energy"] for m in ms]))
+    out["d_max"] = float(np.mean([m["d_max"] for m in ms]))
+    out["status"] = ",".join(sorted({m["status"] for m in ms}))
     return out
 
 
@@ -137,25 +166,36 @@ def run(output: str, quick: bool = False) -> list:
     conv_unsat = Params(**{**COMMON, **cfg["unsat"], **UNSAT, "dynamics": "sgd", "b": 0.2})
     conv_sat = Params(**{**COMMON, **cfg["sat"], **SAT, "dynamics": "sgd", "b": 0.2})
     conv = []
-    n_list = (1024, 2048) if quick else (4096, 8192, 16384, 32768)
-    for n_paths in n_list:
+    for n_paths in ((1024, 2048) if quick else (4096, 8192, 32768)):
         conv.append(("unsat", "convergence", conv_unsat.replace(n_paths=n_paths), ("dmft",)))
+    for seed in (2, 3):  # seed-to-seed spread of the DMFT at the scans' n_paths
+        conv.append(("unsat", "convergence", conv_unsat.replace(seed=seed), ("dmft",)))
+        conv.append(("sat", "convergence", conv_sat.replace(seed=seed), ("dmft",)))
+    for n_paths in ((1024,) if quick else (4096, 16384)):
         conv.append(("sat", "convergence", conv_sat.replace(n_paths=n_paths), ("dmft",)))
     for n in ((150, 600) if quick else (500, 2000)):  # the scans use N = cfg[phase]["n"]
         conv.append(("unsat", "convergence", conv_unsat.replace(n=n), ("simulation",)))
         conv.append(("sat", "convergence", conv_sat.replace(n=n), ("simulation",)))
+    if not quick:  # b = 0.8, where the DMFT distance sits ~10 % above the simulations
+        for n, n_samples in ((500, 16), (2000, 8), (4000, 4)):
+            conv.append(("sat", "convergence", conv_sat.replace(b=0.8, n=n, n_samples=n_samples),
+                         ("simulation",)))
+        for n_paths in (16384, 32768):
+            conv.append(("sat", "convergence", conv_sat.replace(b=0.8, n_paths=n_paths), ("dmft",)))
 
     all_jobs = [(ph, sc, p, ("dmft", "simulation")) for ph, sc, p in jobs] + conv
     for phase, scan, params, kinds in all_jobs:
         for kind in kinds:
             start = time.perf_counter()
-            result = run_one(params, kind)
-            m = measure(result, phase)
+            seeds = DMFT_SEEDS if (kind == "dmft" and scan != "convergence") else (params.seed,)
+            results = [run_one(params.replace(seed=seed), kind) for seed in seeds]
+            result = results[0]
+            m = combine([measure(r, phase) for r in results])
             row = {"phase": phase, "scan": scan, "kind": kind, "dynamics": params.dynamics,
                    "noise_class": params.noise_class, "b": params.b,
                    "tau": params.tau if params.dynamics == "psgd" else math.nan,
                    "alpha": params.alpha, "dt": params.dt, "normalization": params.normalization,
-                   "t_max": params.t_max,
+                   "t_max": params.t_max, "seed": "+".join(str(s) for s in seeds),
                    "n_paths": params.n_paths if kind == "dmft" else "",
                    "n": params.n if kind == "simulation" else "",
                    "n_samples": params.n_samples if kind == "simulation" else "",
@@ -193,11 +233,23 @@ def plot(rows: list, output: str, cfg: dict) -> list:
                        and r["noise_class"] == noise_class]
                 th = sorted((r for r in sel if r["kind"] == "dmft"), key=lambda r: r[xkey])
                 sm = sorted((r for r in sel if r["kind"] == "simulation"), key=lambda r: r[xkey])
-                ax.plot([r[xkey] for r in th], [r[quantity] for r in th], "-", color=color,
-                        label=f"DMFT, {noise_class}")
+                xs = np.array([r[xkey] for r in th], dtype=float)
+                ys = np.array([r[quantity] for r in th], dtype=float)
+                es = np.nan_to_num(np.array([r[quantity + "_err"] for r in th], dtype=float))
+                ax.plot(xs, ys, "-", color=color, label=f"DMFT, {noise_class}")
+                ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
                 ax.errorbar([r[xkey] for r in sm], [r[quantity] for r in sm],
                             yerr=[r[quantity + "_err"] for r in sm], fmt=marker, mfc="white",
                             color=color, capsize=2, label=f"simulation, {noise_class}")
+                if phase == "unsat" and noise_class == "bernoulli":
+                    ax.plot([r[xkey] for r in th], [r["T_eff_long"] for r in th], ":", color="grey",
+                            label=f"DMFT, window [{TW_FIT:g}, {TW_FIT + WINDOW_LONG:g}]")
+                    ax.plot([r[xkey] for r in sm], [r["T_eff_long"] for r in sm], "x", color="grey",
+                            label=f"sim, window [{TW_FIT:g}, {TW_FIT + WINDOW_LONG:g}]")
+                if phase == "unsat" and scan == "sgd_b" and noise_class == "bernoulli":
+                    est = [COMMON["dt"] * (1 - r["b"]) / r["b"] * r["energy"] for r in sm]
+                    ax.plot([r[xkey] for r in sm], est, "--", color="k", lw=0.8,
+                            label="dt (1−b)/b · e (noise strength)")
             ax.set_xlabel(xlabel)
             ax.set_ylabel(label)
             ax.set_yscale("log")
@@ -235,19 +287,29 @@ def plot_fdt(keep: dict, output: str, quick: bool) -> str:
                     continue
                 k = r.tw_row(TW_FIT)
                 m = np.isfinite(r.C[k])
+                x, y = 1.0 - r.C[k][m][1:], r.chi[k][m][1:]
                 if kind == "dmft":
-                    ax.plot(r.C[k][m], r.chi[k][m], "-", color=color, lw=1.2, label=f"{lab} DMFT")
+                    ax.plot(x, y, "-", color=color, lw=1.2, label=f"{lab} DMFT")
+                    j = int(round(WINDOW / COMMON["dt"])) - 1
+                    ax.plot(x[j], y[j], "|", color="k", ms=10)
                 else:
                     s = slice(None, None, 4)
-                    ax.plot(r.C[k][m][s], r.chi[k][m][s], "o", ms=3, mfc="white", color=color,
-                            label=f"{lab} sim")
-        ax.set_xlabel(f"C(t, tw = {TW_FIT:g})")
+                    ax.plot(x[s], y[s], "o", ms=3, mfc="white", color=color, label=f"{lab} sim")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        lo, hi = ax.get_xlim()
+        for T in (1e-3, 1e-2):  # guides: chi = (1 - C)/T
+            xs = np.array([max(lo, T * 0.05), min(hi, T * 5.0)])
+            ax.plot(xs, xs / T, "-", color="0.8", lw=3, zorder=0)
+            ax.text(xs[-1], xs[-1] / T, f"T={T:g}", fontsize=7, color="0.5")
+        ax.set_xlabel(f"1 − C(t, tw = {TW_FIT:g})")
         ax.set_ylabel(f"χ(t, tw = {TW_FIT:g})")
-        ax.invert_xaxis()
         ax.legend(fontsize=7, ncol=2)
         ax.set_title(("sgd" if scan == "sgd_b" else "psgd, b = 0.5")
-                     + f": t in [{TW_FIT:g}, {TW_FIT + WINDOW:g}] (the fit window)", fontsize=10)
-    fig.suptitle("FDT plots, UNSAT α = 3, bernoulli noise; slope = −1/T_eff", fontsize=10)
+                     + f": t in [{TW_FIT:g}, {TW_FIT + WINDOW_LONG:g}]; | = end of the T_eff window "
+                     f"(t = {TW_FIT + WINDOW:g})", fontsize=9)
+    fig.suptitle("FDT plots, UNSAT α = 3, bernoulli noise: χ against 1 − C, log-log (an FDT line "
+                 "χ = (1−C)/T_eff has slope 1; grey guides: T = 1e-3, 1e-2)", fontsize=10)
     fig.tight_layout()
     path = os.path.join(output, "fdt_examples.png")
     fig.savefig(path, dpi=100)
