@@ -12,6 +12,10 @@ import os
 
 from dmft.params import Params
 
+#: Width of the FDT fit window after tw: in SGD's UNSAT phase chi against C follows the noise
+#: for about 2 time units and then bends (slower modes are colder; docs/effective-noise.md).
+TEFF_WINDOW = 2.0
+
 #: The two demo points (a few minutes on 2 cores in total).
 DEMO_BASE = dict(alpha=3.0, delta=0.0, dt=0.1, t_max=40.0, tw=(10.0, 20.0), replicas=2,
                  n=1000, n_samples=4, n_paths=16384, seed=1)
@@ -45,9 +49,10 @@ def run_demo(output: str = "dmft-demo", progress: bool = False, base: dict | Non
         sm_path = save(sim, os.path.join(output, f"{name}-sim.h5"))
         fig = compare_figure(theory, sim, os.path.join(output, f"{name}-compare.png"))
         teff = {}
+        tw = max(params.tw)
         for label, r in (("dmft", theory), ("simulation", sim)):
             try:
-                teff[label] = fit_teff(r)
+                teff[label] = fit_teff(r, tw=tw, window=(tw, min(tw + TEFF_WINDOW, params.t_max)))
             except ValueError as exc:
                 teff[label] = exc
         out[name] = {"theory": th_path, "simulation": sm_path, "figure": fig, "teff": teff}
@@ -55,13 +60,14 @@ def run_demo(output: str = "dmft-demo", progress: bool = False, base: dict | Non
     gaps = gap_histogram_figure(gap_runs, os.path.join(output, "gaps.png"),
                                 title="Final gap distribution: SGD vs persistent SGD (α=3, Δ=0)")
     print()
-    print("fluctuation-dissipation temperature T_eff (slope of chi against C):")
+    print(f"fluctuation-dissipation temperature T_eff (slope of chi against C over [tw, tw + {TEFF_WINDOW:g}]):")
     for name, entry in out.items():
         for label, fit in entry["teff"].items():
             if isinstance(fit, Exception):
                 print(f"  {name:5s} {label:10s}: not available ({fit})")
             else:
-                print(f"  {name:5s} {label:10s}: T_eff = {fit.T_eff:.4g} +/- {fit.T_eff_err:.2g} (tw = {fit.tw:g})")
+                print(f"  {name:5s} {label:10s}: T_eff = {fit.T_eff:.4g} +/- {fit.T_eff_err:.2g} "
+                      f"(t in [{fit.window[0]:g}, {fit.window[1]:g}])")
     print()
     print("figures:")
     for name, entry in out.items():

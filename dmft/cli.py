@@ -135,21 +135,31 @@ def cmd_info(args) -> int:
 
 def cmd_teff(args) -> int:
     r = _load(args.file)
+    window = None
+    if args.window is not None:
+        try:
+            window = tuple(float(x) for x in args.window.split(","))
+        except ValueError:
+            raise UsageError(f"invalid value for --window: {args.window!r} (expected T0,T1)") from None
     from analysis.teff import fit_teff
 
     try:
-        fit = fit_teff(r, tw=args.tw)
+        fit = fit_teff(r, tw=args.tw, window=window)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
         print(json.dumps({
             "T_eff": fit.T_eff, "T_eff_err": fit.T_eff_err, "tw": fit.tw,
             "window": list(fit.window), "slope": fit.slope, "n_points": fit.n_points,
-            "warnings": list(fit.warnings), "file": args.file, "kind": r.kind,
+            "warnings": list(fit.warnings), "error_method": fit.error_method,
+            "file": args.file, "kind": r.kind,
         }))
     else:
         print(f"T_eff = {fit.T_eff:.5g} +/- {fit.T_eff_err:.2g}   (tw = {fit.tw:g}, "
               f"fit of chi against C over t in [{fit.window[0]:g}, {fit.window[1]:g}], {fit.n_points} points)")
+        print(f"error: {fit.error_method}" + (
+            " (the DMFT paths' own sampling error is not included and can be ~10x larger at late "
+            "t - tw: compare seeds or raise --n-paths)" if r.kind == "dmft" else ""))
         for w in fit.warnings:
             print(f"warning: {w}", file=sys.stderr)
     return 0
@@ -233,6 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("teff", help="fluctuation-dissipation effective temperature of a file")
     p.add_argument("file")
     p.add_argument("--tw", type=float, default=None, help="waiting time to use (default: chosen automatically)")
+    p.add_argument("--window", default=None, metavar="T0,T1",
+                   help="fit over t in [T0, T1] (absolute times, tw <= T0; default [tw, t_max]). "
+                        "chi vs C bends in SGD's UNSAT phase: a short window after tw isolates the noise")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_teff)
 

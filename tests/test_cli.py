@@ -82,6 +82,12 @@ def test_simulate_info_teff_end_to_end(tmp_path):
     assert {"T_eff", "T_eff_err", "tw"} <= set(obj) and obj["tw"] == pytest.approx(3.0)
     bad = run("teff", str(out), "--tw", "4.5")
     assert bad.returncode == 2 and "tw" in bad.stderr
+    short = run("teff", str(out), "--tw", "2", "--window", "2,4", "--json")
+    assert short.returncode == 0, short.stderr
+    assert json.loads(short.stdout)["window"] == pytest.approx([2.0, 4.0])
+    for window in ("4,2", "x"):
+        bad = run("teff", str(out), "--tw", "2", "--window", window)
+        assert bad.returncode == 2 and "window" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
 def test_compare_figure(tmp_path, make_result):
