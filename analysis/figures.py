@@ -63,25 +63,26 @@ def _points(ax, x, y, err, color, label, target=60, index=None):
                 mfc="white", capsize=1.5, lw=0.8, label=label)
 
 
-def _teff_line(ax, result, k, color):
-    """The fitted FDT line chi = intercept + (C(t,t) - C)/T_eff over its fit window.
+def _teff_line(ax, result, k, color, width: float = 2.0):
+    """The FDT line chi = intercept + (C(t,t) - C)/T_eff fitted over [tw, tw + width].
 
-    Drawn on the window actually fitted (:func:`analysis.teff.fit_teff` at tw index k); the
-    label flags a fit that came with warnings (non-linear relation, no stationarity)."""
+    The fit uses the first ``width`` time units after tw (where, in SGD's UNSAT phase, chi
+    against C follows the noise: docs/effective-noise.md); the line is drawn over every
+    measured t >= tw so that any bend away from it shows.  The label flags warnings."""
+    tw = float(result.tw[k])
     try:
         from .teff import fit_teff
 
-        fit = fit_teff(result, tw=float(result.tw[k]))
+        fit = fit_teff(result, tw=tw, window=(tw, min(tw + width, float(result.t[-1]))))
     except (ValueError, FloatingPointError):  # a fit that cannot be made is simply not drawn
         return None
-    t = result.t
-    inside = (t >= fit.window[0] - 1e-9) & (t <= fit.window[1] + 1e-9) & np.isfinite(result.C[k])
+    inside = np.isfinite(result.C[k])
     c = result.C[k][inside]
-    norm = result.norm()[inside]
-    chi = fit.intercept + (norm - c) / fit.T_eff
+    chi = fit.intercept + (result.norm()[inside] - c) / fit.T_eff
+    keep = chi <= 1.1 * np.nanmax(result.chi[k])
     flag = " (warnings)" if fit.warnings else ""
-    ax.plot(c, chi, "--", color=color, lw=1,
-            label=f"fit: T_eff={fit.T_eff:.3g}±{fit.T_eff_err:.1g}{flag}")
+    ax.plot(c[keep], chi[keep], "--", color=color, lw=1,
+            label=f"FDT fit on [tw, tw+{width:g}]: T_eff={fit.T_eff:.3g}±{fit.T_eff_err:.1g}{flag}")
     return fit
 
 
