@@ -272,15 +272,19 @@ def plot(rows: list, output: str, cfg: dict) -> list:
     return paths
 
 
+def _scan_points(keep: dict, phase: str, scan: str):
+    """(colour, label, b, tau) of every point of ``scan`` kept for ``phase``, in order."""
+    pts = sorted({(k[4], k[5]) for k in keep if k[0] == phase and k[1] == scan})
+    for i, (b, tau) in enumerate(pts):
+        yield f"C{i}", (f"b={b:g}" if scan == "sgd_b" else f"τ={tau:g}"), b, tau
+
+
 def plot_fdt(keep: dict, output: str, quick: bool) -> str:
     """chi(t, tw) against C(t, tw) at tw = TW_FIT for the UNSAT points (bernoulli), with the
     fitted window; DMFT lines, simulation points."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, scan in zip(axes, ("sgd_b", "psgd_tau")):
-        pts = sorted({(k[4], k[5]) for k in keep if k[0] == "unsat" and k[1] == scan})
-        for i, (b, tau) in enumerate(pts):
-            color = f"C{i}"
-            lab = f"b={b:g}" if scan == "sgd_b" else f"τ={tau:g}"
+        for color, lab, b, tau in _scan_points(keep, "unsat", scan):
             for kind in ("dmft", "simulation"):
                 r = keep.get(("unsat", scan, kind, "bernoulli", b, tau))
                 if r is None:
@@ -321,10 +325,7 @@ def plot_distance_time(keep: dict, output: str, quick: bool) -> str:
     """d(t) in the SAT phase (bernoulli): DMFT lines, simulation points."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     for ax, scan in zip(axes, ("sgd_b", "psgd_tau")):
-        pts = sorted({(k[4], k[5]) for k in keep if k[0] == "sat" and k[1] == scan})
-        for i, (b, tau) in enumerate(pts):
-            color = f"C{i}"
-            lab = f"b={b:g}" if scan == "sgd_b" else f"τ={tau:g}"
+        for color, lab, b, tau in _scan_points(keep, "sat", scan):
             th = keep.get(("sat", scan, "dmft", "bernoulli", b, tau))
             sm = keep.get(("sat", scan, "simulation", "bernoulli", b, tau))
             if th is not None and th.distance is not None:
