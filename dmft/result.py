@@ -11,6 +11,7 @@ ran.  Simulations add standard errors in ``sem`` (``sem["energy"]`` is written a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -83,6 +84,19 @@ class Result:
         if "norm" in self.extra:
             return np.asarray(self.extra["norm"])
         return np.ones_like(self.t)
+
+
+#: Gap-histogram bins (``extra['gap_edges']``): width GAP_BIN over ``-delta +- GAP_HALF_RANGE``.
+GAP_BIN = 0.1
+GAP_HALF_RANGE = 5.0
+
+
+def gap_edges(delta: float) -> np.ndarray:
+    """Edges of the gap histograms, the same for DMFT and simulations so that they overlay:
+    width ``GAP_BIN``, covering ``-delta +- GAP_HALF_RANGE``, with ``h = 0`` on an edge."""
+    lo = math.floor((-delta - GAP_HALF_RANGE) / GAP_BIN + 1e-9)
+    hi = math.ceil((-delta + GAP_HALF_RANGE) / GAP_BIN - 1e-9)
+    return np.round(np.arange(lo, hi + 1) * GAP_BIN, 10)
 
 
 def empty_two_time(tw_index, T: int) -> np.ndarray:

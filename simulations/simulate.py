@@ -37,26 +37,22 @@ replica runs.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Dict, Optional
 
 import numpy as np
 
 from dmft.params import Params
-from dmft.result import Result
+from dmft.result import Result, gap_edges
+from dmft.selection import make_selection
 
 from .averaging import RunningMean
 from .blas import DEFAULT_THREADS, blas_threads
 from .particles import FIELD_EPS, draw_field, draw_system, n_patterns, run_sample
-from dmft.selection import make_selection
 
 #: Names of the per-sample random streams, in SeedSequence spawn order.
 STREAMS = ("data", "field", "selection_0", "thermal_0", "selection_1", "thermal_1")
 
-#: Gap histogram: bin width and half range around -delta.
-GAP_BIN = 0.1
-GAP_HALF_RANGE = 5.0
 #: Samples are also averaged in up to this many contiguous batches (for jackknife errors of
 #: non-linear estimators such as the T_eff fit, which need the time-correlations of the noise).
 N_BATCHES = 10
@@ -70,13 +66,6 @@ def sample_streams(seed: int, sample: int) -> Dict[str, np.random.Generator]:
         ss = np.random.SeedSequence(entropy=seed, spawn_key=(sample, j))
         out[name] = np.random.default_rng(ss)
     return out
-
-
-def gap_edges(delta: float) -> np.ndarray:
-    """Histogram edges: width ``GAP_BIN``, covering ``-delta +- GAP_HALF_RANGE``, 0 on an edge."""
-    lo = math.floor((-delta - GAP_HALF_RANGE) / GAP_BIN + 1e-9)
-    hi = math.ceil((-delta + GAP_HALF_RANGE) / GAP_BIN - 1e-9)
-    return np.round(np.arange(lo, hi + 1) * GAP_BIN, 10)
 
 
 def simulate(params: Params, progress: bool = False, eps: float = FIELD_EPS,

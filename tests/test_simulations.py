@@ -12,7 +12,8 @@ from analysis import fit_teff
 from dmft import Params, Result
 from simulations import simulate
 from simulations.particles import draw_field, draw_system, n_patterns
-from simulations.simulate import gap_edges, sample_streams
+from dmft.result import gap_edges
+from simulations.simulate import sample_streams
 
 ARRAYS = ("t", "energy", "frac_unsat", "nu", "tw", "C", "chi", "distance")
 

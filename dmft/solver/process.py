@@ -33,15 +33,9 @@ import numpy as np
 
 from . import kernels as kn
 from .noise import GaussianInputs, stratified_normal
+from ..result import gap_edges
 from ..selection import make_selection
 
-
-
-def gap_edges(delta: float) -> np.ndarray:
-    """Gap-histogram edges: width 0.1 covering -delta +- 5, with h = 0 on an edge (as simulations)."""
-    lo = math.floor(round((-delta - 5.0) / 0.1, 6)) * 0.1
-    hi = math.ceil(round((-delta + 5.0) / 0.1, 6)) * 0.1
-    return np.round(np.arange(lo, hi + 0.05, 0.1), 10)
 
 
 class Diverged(Exception):
