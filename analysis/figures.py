@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .teff import fit_teff
 
-COLORS = plt.get_cmap("tab10").colors
+COLORS = matplotlib.colormaps["tab10"].colors
 
 
 def describe(params) -> str:
@@ -71,8 +71,6 @@ def _teff_line(ax, result, k, color, width: float = 2.0):
     measured t >= tw so that any bend away from it shows.  The label flags warnings."""
     tw = float(result.tw[k])
     try:
-        from .teff import fit_teff
-
         fit = fit_teff(result, tw=tw, window=(tw, min(tw + width, float(result.t[-1]))))
     except (ValueError, FloatingPointError):  # a fit that cannot be made is simply not drawn
         return None
@@ -88,12 +86,12 @@ def _teff_line(ax, result, k, color, width: float = 2.0):
 
 def compare_figure(theory, simulation, path: str, title: str | None = None) -> str:
     """Four-panel theory (lines) vs simulation (points) figure written to ``path``."""
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    fig = Figure(figsize=(11, 8.5))
+    axes = fig.subplots(2, 2)
     ax_e, ax_c, ax_x, ax_d = axes.ravel()
     th, sm = theory, simulation
-    th_label = f"DMFT ({th.params.n_paths} paths)" if th.kind == "dmft" else f"{th.kind}"
-    sm_label = (f"simulation N={sm.params.n}, {sm.params.n_samples} samples" if sm.kind == "simulation"
-                else sm.kind)
+    th_label = th.method.describe()
+    sm_label = sm.method.describe()
 
     ax_e.plot(th.t, th.energy, "-", color="k", lw=1.5, label=th_label)
     _points(ax_e, sm.t, sm.energy, sm.sem.get("energy"), COLORS[3], sm_label)
@@ -144,7 +142,6 @@ def compare_figure(theory, simulation, path: str, title: str | None = None) -> s
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.savefig(path, dpi=130)
-    plt.close(fig)
     return path
 
 
@@ -153,7 +150,8 @@ def gap_histogram_figure(runs, path: str, title: str = "Gap distribution at the 
 
     DMFT results are drawn as lines, simulations as steps; needs ``extra['gap_hist']``.
     """
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     labels = list(dict.fromkeys(label for label, _ in runs))
     lo, hi = np.inf, -np.inf
     for label, r in runs:
@@ -181,5 +179,4 @@ def gap_histogram_figure(runs, path: str, title: str = "Gap distribution at the 
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
-    plt.close(fig)
     return path

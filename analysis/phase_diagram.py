@@ -14,11 +14,13 @@ import math
 import os
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from scipy import integrate, stats
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from scipy import integrate, stats  # noqa: E402
+from ..core.io import load
+from ..core.manifest import load_manifest
+from .teff import fit_teff
 
 QUANTITIES = ("teff", "distance", "energy", "frac_unsat")
 LABELS = {
@@ -42,8 +44,6 @@ def point_value(result, quantity: str) -> float:
     if result.status != "ok":
         return math.nan
     if quantity == "teff":
-        from .teff import fit_teff
-
         try:
             return float(fit_teff(result).T_eff)
         except ValueError:
@@ -55,9 +55,6 @@ def point_value(result, quantity: str) -> float:
 
 def collect(folder: str, quantity: str, kind: str | None = None):
     """Axis names, table rows (axis values, kind, value, status, file) and the scan manifest."""
-    from dmft.io import load
-    from dmft.scan import load_manifest
-
     if quantity not in QUANTITIES:
         raise ValueError(f"unknown quantity '{quantity}' (choose from {', '.join(QUANTITIES)})")
     manifest = load_manifest(folder)
@@ -107,7 +104,8 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
         i = ys.index(r[yname]) if yname else 0
         grid[i, xs.index(r[xname])] = r[quantity]
 
-    fig, (ax_map, ax_cut) = plt.subplots(1, 2, figsize=(12, 4.8))
+    fig = Figure(figsize=(12, 4.8))
+    ax_map, ax_cut = fig.subplots(1, 2)
     if yname:
         xe, ye = _edges(xs), _edges(ys)
         mesh = ax_map.pcolormesh(xe, ye, np.ma.masked_invalid(grid), cmap="viridis", shading="flat")
@@ -119,7 +117,7 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
         ax_map.set_ylim(ye[0], ye[-1])
     else:
         ax_map.axis("off")
-    cmap = plt.get_cmap("viridis")
+    cmap = matplotlib.colormaps["viridis"]
     for i, y in enumerate(ys):
         color = cmap(i / max(1, len(ys) - 1))
         ax_cut.plot(xs, grid[i], "o-", color=color, label=f"{yname} = {y:g}" if yname else None)
@@ -131,7 +129,6 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
                  if yname else f"{LABELS[quantity]} against {xname} — {use}")
     fig.tight_layout()
     fig.savefig(output, dpi=130)
-    plt.close(fig)
     return output, table
 
 

@@ -1,4 +1,4 @@
-"""Fluctuation-dissipation effective temperature (SPEC section 3).
+"""Fluctuation-dissipation effective temperature (``docs/conventions.md`` section 3).
 
 In a stationary state the integrated response and the correlation obey
 
@@ -20,9 +20,9 @@ Uncertainty (``T_eff_err = sigma_b / b^2``), with ``sigma_b`` combining in quadr
 2. ``sigma_prop``, the statistical error of the points (simulations only), in one of two ways
    (``TeffFit.error_method``):
 
-   * ``"jackknife"`` -- when the result carries batch averages (``extra['C_batches']``,
-     ``extra['chi_batches']`` (B, K, T), ``extra['batch_size']``, optionally
-     ``extra['norm_batches']``; written by :func:`simulations.simulate`): the delete-one-batch
+   * ``"jackknife"`` -- when the result carries batch averages (``result.errors.batches``
+     ``C`` and ``chi`` (B, K, T), optionally ``norm`` (B, T), with ``errors.batch_size``; from
+     simulation samples or DMFT replicates): the delete-one-batch
      jackknife of the slope, ``sigma_prop^2 = (B-1)/B sum_j (b_(-j) - mean_j b_(-j))^2``, where
      ``b_(-j)`` is the slope fitted to the sample-size-weighted average of all batches but ``j``.
      This keeps the (strong) correlations between times exactly.
@@ -170,17 +170,17 @@ def _linear_fit(x, y):
 
 def _batches(result, k: int):
     """(C, chi, norm, sizes) batch arrays for row k, or None when the result has none."""
-    extra = getattr(result, "extra", None) or {}
-    if "C_batches" not in extra or "chi_batches" not in extra or "batch_size" not in extra:
+    errors = result.errors
+    if errors is None or "C" not in errors.batches or "chi" not in errors.batches:
         return None
-    Cb = np.asarray(extra["C_batches"], dtype=float)
-    chib = np.asarray(extra["chi_batches"], dtype=float)
-    sizes = np.asarray(extra["batch_size"], dtype=float)
+    Cb = np.asarray(errors.batches["C"], dtype=float)
+    chib = np.asarray(errors.batches["chi"], dtype=float)
+    sizes = np.asarray(errors.batch_size, dtype=float)
     B, T = len(sizes), len(result.t)
     if B < 2 or Cb.shape != (B, len(result.tw), T) or chib.shape != Cb.shape:
         return None
-    if "norm_batches" in extra and np.shape(extra["norm_batches"]) == (B, T):
-        normb = np.asarray(extra["norm_batches"], dtype=float)
+    if "norm" in errors.batches and np.shape(errors.batches["norm"]) == (B, T):
+        normb = np.asarray(errors.batches["norm"], dtype=float)
     else:
         normb = np.broadcast_to(np.asarray(result.norm(), dtype=float), (B, T))
     return Cb[:, k], chib[:, k], normb, sizes

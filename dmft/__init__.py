@@ -1,20 +1,56 @@
 """sgd-dmft: dynamical mean-field theory of SGD on the spherical perceptron.
 
-Light on import: ``Params`` and ``Result`` are here; the solver is ``dmft.solve`` (imported on
-first use, it compiles numba kernels), the particle simulations ``simulations.simulate``.
+The front door.  A problem is a :class:`Params` (the physics); a method says how to compute it:
+:class:`DMFTMethod` (the DMFT, :mod:`dmft.solver`) or :class:`ParticleMethod` (direct
+simulations, :mod:`dmft.simulations`).  :func:`run` computes either and returns the same
+:class:`Result`; :func:`solve` and :func:`simulate` are shortcuts; :func:`load` and :func:`save`
+read and write result files; :func:`fit_teff` is in :mod:`dmft.analysis`.
+
+Layers, each importing only those below it::
+
+    dmft.app                      command line, scans, task runner, demo, studies
+    dmft.analysis                 T_eff, figures, phase diagrams (results and files only)
+    dmft.solver, dmft.simulations the two methods
+    dmft.core                     Params, methods, model, selection, Result, Status, files
+
+Names are imported on first use, so ``import dmft`` stays light (the solver compiles numba
+kernels, the figures import matplotlib).
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .params import Params, ParameterError  # noqa: E402
-from .result import Result  # noqa: E402
+import importlib
+
+from .core.provenance import package_version
+
+__version__ = package_version()
+
+_EXPORTS = {
+    "Params": "dmft.core.params",
+    "ParameterError": "dmft.core.params",
+    "DMFTMethod": "dmft.core.methods",
+    "ParticleMethod": "dmft.core.methods",
+    "Result": "dmft.core.result",
+    "Errors": "dmft.core.result",
+    "Status": "dmft.core.status",
+    "load": "dmft.core.io",
+    "save": "dmft.core.io",
+    "run": "dmft.app.api",
+    "solve": "dmft.app.api",
+    "simulate": "dmft.app.api",
+    "fit_teff": "dmft.analysis.teff",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
 
 
-def solve(params, **kwargs):
-    """Solve the DMFT equations for ``params``; see :func:`dmft.solver.solve`."""
-    from .solver import solve as _solve
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'dmft' has no attribute {name!r}")
 
-    return _solve(params, **kwargs)
 
-
-__all__ = ["Params", "ParameterError", "Result", "solve", "__version__"]
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,8 +1,9 @@
 """Direct N-dimensional simulations of GD/SGD/PSGD/Langevin on the spherical perceptron.
 
-``simulations.simulate(params)`` returns a :class:`dmft.Result` with ``kind = "simulation"``;
-see :mod:`simulations.simulate` for what is measured, :mod:`simulations.particles` for the
-stepping and :mod:`dmft.selection` for the selection processes ``s_mu(t)``.
+Installed as ``dmft.simulations``.  :func:`simulate` returns a :class:`dmft.Result` with
+``kind = "simulation"``; see :mod:`.simulate` for what is measured, :mod:`.particles` for the
+stepping and :mod:`dmft.core.selection` for the selection processes ``s_mu(t)``.  Imports only
+the shared core (:mod:`dmft.core`).
 """
 
 from .simulate import simulate

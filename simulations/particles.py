@@ -1,4 +1,7 @@
-"""One N-dimensional system: data, initial condition and the time stepping (SPEC sections 1-2).
+"""One N-dimensional system: data, initial condition and the time stepping.
+
+Model and update of ``docs/conventions.md`` sections 1-2; the loss, its derivative and the
+per-step observables are those of :mod:`dmft.core.model`, shared with the DMFT solver.
 
 All copies of the weight vector that one sample needs are the rows of one matrix ``W``
 (``m x N``, C order -- i.e. the ``N x m`` matrix of column vectors in column-major order):
@@ -27,7 +30,8 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from dmft.selection import Selection
+from ..core.model import Perceptron, gap_counts
+from ..core.selection import Selection
 
 #: Amplitude of the random field used to measure the integrated response chi, read off as
 #: H.(w_pert - w)/(N eps).  Two errors compete: the non-linear response, relative O(eps) but
@@ -109,12 +113,10 @@ def run_sample(
     K = len(tw_index)
     n = params.n_steps
     T = n + 1
-    dt, delta = params.dt, params.delta
+    dt = params.dt
+    model = Perceptron.of(params, load=P / N)
     sqrtN = math.sqrt(N)
     inv_sqrtN = 1.0 / sqrtN
-    sphere = params.constraint == "sphere"
-    ridge = params.ridge if params.constraint == "ridge" else 0.0
-    hinge = params.loss == "quadratic-hinge"
     temp = params.temperature
     noise_amp = math.sqrt(2.0 * temp * dt) if temp > 0 else 0.0
     field_step = dt * eps * field
@@ -124,6 +126,7 @@ def run_sample(
     W[:R] = w0
     Wref = np.empty((K, R, N))
     hbuf = np.empty((m_total, P))
+    fbuf = np.empty((m_total, P))
     Xt = X.T
 
     energy = np.full(T, np.nan)
@@ -135,7 +138,7 @@ def run_sample(
     distance = np.full(T, np.nan) if R == 2 else None
     gap_pos = {int(i): g for g, i in enumerate(gap_index)}
     n_bins = 0 if gap_edges is None else len(gap_edges) - 1
-    gap_counts = np.zeros((len(gap_index), n_bins))
+    counts = np.zeros((len(gap_index), n_bins))
     diverged_at = None
 
     act = 0  # number of waiting times reached: rows W[:R(1+act)] are live
@@ -149,17 +152,25 @@ def run_sample(
         h = hbuf[:m]
         np.matmul(Wm, Xt, out=h)
         h *= inv_sqrtN
-        h -= delta
-        dv = np.minimum(h, 0.0) if hinge else h.copy()  # v'(h); v(h) = v'(h)^2/2 for both losses
+        h -= model.delta
+        dv = model.force(h)  # v'(h) of every row (the perturbed copies need it too)
         hb = h[:R]
-        energy[i] = 0.5 * np.einsum("rp,rp->", dv[:R], dv[:R]) / (N * R)
-        frac[i] = np.count_nonzero(hb < 0.0) / (P * R)
         sq = np.array([np.dot(W[r], W[r]) for r in range(R)]) / N
         norm[i] = sq.mean()
-        if not (math.isfinite(energy[i]) and np.all(np.isfinite(sq))):
+
+        # selection variables s(t_i), shared by a replica and its perturbed copies
+        F = fbuf[:m]
+        s_list = [sel.next() for sel in selections]
+        if s_list[0] is not None:
+            np.multiply(dv.reshape(1 + act, R, P), np.stack(s_list)[None], out=F.reshape(1 + act, R, P))
+        else:
+            F[...] = dv
+        obs = model.observables(hb, F[:R], dv[:R])
+        if not (math.isfinite(obs.energy) and np.all(np.isfinite(sq))):
             diverged_at = i
-            energy[i] = frac[i] = norm[i] = np.nan
+            norm[i] = np.nan
             break
+        energy[i], frac[i], nu[i] = obs.energy, obs.frac_unsat, obs.nu
         if act:
             base = W[:R]
             C[:act, i] = np.einsum("rn,krn->k", base, Wref[:act]) / (N * R)
@@ -169,36 +180,25 @@ def run_sample(
             c12 = np.dot(W[0], W[1]) / N
             distance[i] = 0.5 * (sq[0] + sq[1]) - c12
         if i in gap_pos:
-            gap_counts[gap_pos[i]] = np.histogram(hb, bins=gap_edges)[0]
-
-        # selection variables s(t_i), shared by a replica and its perturbed copies
-        s_list = [sel.next() for sel in selections]
-        if s_list[0] is not None:
-            F3 = dv.reshape(1 + act, R, P)
-            F3 *= np.stack(s_list)[None]
-        F = dv
-        if sphere:
-            nu[i] = -np.einsum("rp,rp->", F[:R], hb + delta) / (N * R)
-        else:
-            nu[i] = ridge
+            counts[gap_pos[i]] = gap_counts(hb, gap_edges)
         if i == n:
             break
 
         G = np.matmul(F, X)  # (m x N)
         G *= dt * inv_sqrtN
-        if ridge:
-            G += (dt * ridge) * Wm
+        if model.ridge:
+            G += (dt * model.ridge) * Wm
         Wm -= G
         if act:
             Wm[R:] += field_step
         if noise_amp:
             g = np.stack([rng.standard_normal(N) for rng in noises])
             Wm.reshape(1 + act, R, N)[...] += noise_amp * g[None]
-        if sphere:
+        if model.sphere:
             rows = np.einsum("mn,mn->m", Wm, Wm)
             with np.errstate(divide="ignore", invalid="ignore"):
                 Wm *= (sqrtN / np.sqrt(rows))[:, None]
         if on_step is not None:
             on_step(i)
 
-    return Trajectory(energy, frac, nu, norm, C, chi, distance, gap_counts, diverged_at)
+    return Trajectory(energy, frac, nu, norm, C, chi, distance, counts, diverged_at)

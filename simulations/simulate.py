@@ -1,15 +1,15 @@
 """Direct simulation of the N-dimensional dynamics, averaged over independent systems.
 
-:func:`simulate` integrates ``params.n_samples`` independent systems (own ``P = round(alpha N)``
-patterns, own ``w(0)``, own noise; model and update of SPEC sections 1-2, see
-:mod:`simulations.particles`) and returns a :class:`dmft.Result` with ``kind = "simulation"``:
+:func:`simulate` integrates ``method.n_samples`` independent systems (own ``P = round(alpha N)``
+patterns, own ``w(0)``, own noise; model and update of ``docs/conventions.md`` sections 1-2, see
+:mod:`dmft.simulations.particles`) and returns a :class:`dmft.Result` with ``kind = "simulation"``:
 
 * ``energy(t) = H/N``, ``frac_unsat(t) = #{h_mu < 0}/P``,
   ``nu(t) = -w.(sum_mu s_mu v'(h_mu) xi^mu/sqrt(N))/N`` (sphere; the stored value is this
   drift term only -- with a temperature the full Ito multiplier, from ``d|w|^2 = 0``, is
   ``nu + T``) or ``lambda`` (ridge);
 * ``C[k, i] = w(t_i).w(tw_k)/N``, ``chi[k, i] = int_{tw_k}^{t_i} R(t_i, s) ds`` (random field
-  ``eps H``, identical selection and thermal noise; see :mod:`simulations.particles`);
+  ``eps H``, identical selection and thermal noise; see :mod:`dmft.simulations.particles`);
 * ``distance(t) = (C11 + C22)/2 - C12`` (equal times), i.e. ``1 - w1.w2/N`` on the sphere, when
   ``replicas = 2``;
 * ``extra['norm'] = C(t,t) = |w|^2/N``; ``extra['gap_t']`` (G,), ``extra['gap_edges']``
@@ -19,18 +19,17 @@ patterns, own ``w(0)``, own noise; model and update of SPEC sections 1-2, see
   the density is normalised by the total number of gaps, so gaps outside the range (rare)
   are simply missing from its integral (and for a diverged run, times after the divergence
   miss that sample);
-* ``sem[name]``: standard error of the mean over samples for every observable above;
-* ``extra['C_batches']``, ``extra['chi_batches']`` (B, K, T) (and ``extra['norm_batches']``
-  (B, T) for ridge), ``extra['batch_size']`` (B,): the same averages over B = min(n_samples,
-  :data:`N_BATCHES`) contiguous batches of samples, so that errors of non-linear estimators
-  (the T_eff fit) can be obtained by a jackknife that keeps the correlations between times.
+* ``errors``: standard error of the mean over samples for every observable above
+  (``errors.sem``), and the same averages over B = min(n_samples, 10) contiguous batches of
+  samples (``errors.batches``), so that errors of non-linear estimators (the T_eff fit) can be
+  obtained by a jackknife that keeps the correlations between times.
 
 Every observable is first averaged over the replicas of a sample, then over samples.
 
 Randomness: ``SeedSequence(seed)`` has one child per sample, and each sample child has the
 children (:data:`STREAMS`) ``data`` (patterns then ``w(0)``), ``field`` (H), and
 ``selection_r``/``thermal_r`` for replica ``r = 0, 1``.  Hence the same seed reproduces a run
-bit for bit (on the same machine and BLAS thread setting, see :mod:`simulations.blas`), ``sgd``
+bit for bit (on the same machine and BLAS thread setting), ``sgd``
 with ``b = 1`` equals ``gd``, and replica 0 sees the same streams whether or not a second
 replica runs.
 """
@@ -38,24 +37,23 @@ replica runs.
 from __future__ import annotations
 
 import time
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from dmft.params import Params
-from dmft.result import Result, gap_edges
-from dmft.selection import make_selection
-
-from .averaging import RunningMean
-from .blas import DEFAULT_THREADS, blas_threads
-from .particles import FIELD_EPS, draw_field, draw_system, n_patterns, run_sample
+from ..core.averaging import RepetitionAverage
+from ..core.methods import ParticleMethod
+from ..core.model import gap_edges
+from ..core.params import Params
+from ..core.progress import progress_bar
+from ..core.result import Result
+from ..core.selection import make_selection
+from ..core.status import Status
+from .particles import draw_field, draw_system, n_patterns, run_sample
 
 #: Names of the per-sample random streams, in SeedSequence spawn order.
 STREAMS = ("data", "field", "selection_0", "thermal_0", "selection_1", "thermal_1")
-
-#: Samples are also averaged in up to this many contiguous batches (for jackknife errors of
-#: non-linear estimators such as the T_eff fit, which need the time-correlations of the noise).
-N_BATCHES = 10
 
 
 def sample_streams(seed: int, sample: int) -> Dict[str, np.random.Generator]:
@@ -68,22 +66,22 @@ def sample_streams(seed: int, sample: int) -> Dict[str, np.random.Generator]:
     return out
 
 
-def simulate(params: Params, progress: bool = False, eps: float = FIELD_EPS,
-             threads: Optional[int] = DEFAULT_THREADS) -> Result:
-    """Simulate ``params.n_samples`` systems of size ``N = params.n`` and average them.
+def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress: bool = False) -> Result:
+    """Simulate ``method.n_samples`` systems of size ``N = method.n`` and average them.
 
     Never raises for a diverging run: if the weights become non-finite the result has
-    ``status = "diverged"``, ``meta["message"]`` says where, and the observables are NaN from
-    that time on.  ``progress`` shows a tqdm bar over samples x steps.  ``eps`` is the
-    amplitude of the probe field for chi.  ``threads`` caps the BLAS threads (default 1, see
-    :mod:`simulations.blas`; ``None`` leaves the BLAS setting alone -- faster for large N on an
-    idle multi-core machine, much slower on a shared one).  Independent runs parallelise better
+    ``status = diverged``, ``meta["message"]`` says where, and the observables are NaN from
+    that time on.  ``progress`` shows a tqdm bar over samples x steps.  The matrix products run
+    on ``method.threads`` BLAS threads (default 1: these thin products gain little from more,
+    and lose much when another process shares the cores); independent runs parallelise better
     as separate processes.
     """
     if not isinstance(params, Params):
         raise TypeError("simulate expects a dmft.Params")
+    if not isinstance(method, ParticleMethod):
+        raise TypeError(f"simulate needs a ParticleMethod, got {type(method).__name__}")
     start = time.perf_counter()
-    N = params.n
+    N = method.n
     P = n_patterns(params.alpha, N)
     R = params.replicas
     n = params.n_steps
@@ -93,33 +91,15 @@ def simulate(params: Params, progress: bool = False, eps: float = FIELD_EPS,
     widths = np.diff(edges)
 
     names = ["energy", "frac_unsat", "nu", "norm", "C", "chi"] + (["distance"] if R == 2 else [])
-    acc = {name: RunningMean() for name in names}
+    avg = RepetitionAverage(names, total=method.n_samples)
     gap_total = np.zeros((len(gap_index), len(edges) - 1))
-    K = len(params.tw)
-    B = min(params.n_samples, N_BATCHES) if (K and params.n_samples >= 2) else 0
-    batch_names = ["C", "chi"] + (["norm"] if params.constraint == "ridge" else [])
-    batch_sum = {name: None for name in batch_names}
-    batch_count = np.zeros(B, dtype=int)
+    bar = progress_bar(method.n_samples * n, "simulate", progress)
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=params.n_samples * n, unit="step", desc="simulate")
-    on_step = None
-    if bar is not None:
-        chunk = 50
-
-        def on_step(i, _bar=bar):  # update the bar in chunks: tqdm costs ~us per call
-            if (i + 1) % chunk == 0:
-                _bar.update(chunk)
-            elif i + 1 == n:
-                _bar.update(n % chunk)
-
-    status, message, done = "ok", None, 0
+    status, message, done = Status.OK, None, 0
     try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), blas_threads(threads):
-            for sample in range(params.n_samples):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                threadpool_limits(limits=method.threads, user_api="blas"):
+            for sample in range(method.n_samples):
                 rngs = sample_streams(params.seed, sample)
                 X, w0 = draw_system(rngs["data"], P, N, params.constraint)
                 field = draw_field(rngs["field"], N)
@@ -127,67 +107,50 @@ def simulate(params: Params, progress: bool = False, eps: float = FIELD_EPS,
                 noises = [rngs[f"thermal_{r}"] for r in range(R)]
                 traj = run_sample(
                     params, X, w0, field, selections, noises,
-                    gap_index=gap_index, gap_edges=edges, eps=eps, on_step=on_step,
+                    gap_index=gap_index, gap_edges=edges, eps=method.field_eps,
+                    on_step=lambda i: bar.update(1),
                 )
-                for name in names:
-                    acc[name].add(getattr(traj, name))
+                avg.add({name: getattr(traj, name) for name in names})
                 gap_total += traj.gap_counts
-                if B:
-                    j = sample * B // params.n_samples
-                    batch_count[j] += 1
-                    for name in batch_names:
-                        x = getattr(traj, name)
-                        if batch_sum[name] is None:
-                            batch_sum[name] = np.zeros((B,) + x.shape)
-                        batch_sum[name][j] += x
                 done += 1
                 if traj.diverged_at is not None:
-                    status = "diverged"
+                    status = Status.DIVERGED
                     message = (
                         f"weights became non-finite at t = {t[traj.diverged_at]:g} "
                         f"(step {traj.diverged_at}) in sample {sample}; try a smaller dt"
                     )
                     break
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
 
     gap_hist = gap_total / (done * R * P * widths)[None, :] if done else gap_total
-    mean = {name: acc[name].mean for name in names}
-    sem = {name: acc[name].sem for name in names}
     extra = {
-        "norm": mean["norm"],
+        "norm": avg.mean("norm"),
         "gap_t": t[gap_index],
         "gap_edges": edges,
         "gap_hist": gap_hist,
     }
-    used = batch_count > 0
-    if B and used.sum() >= 2:
-        for name in batch_names:
-            extra[f"{name}_batches"] = batch_sum[name][used] / batch_count[used].reshape((-1,) + (1,) * (batch_sum[name].ndim - 1))
-        extra["batch_size"] = batch_count[used]
     meta = {
         "seed": params.seed,
         "wall_time_s": time.perf_counter() - start,
         "n_patterns": P,
-        "field_eps": eps,
         "n_samples_done": done,
     }
     if message:
         meta["message"] = message
     return Result(
         params=params,
-        kind="simulation",
+        method=method,
         status=status,
         t=t,
-        energy=mean["energy"],
-        frac_unsat=mean["frac_unsat"],
-        nu=mean["nu"],
+        energy=avg.mean("energy"),
+        frac_unsat=avg.mean("frac_unsat"),
+        nu=avg.mean("nu"),
         tw=np.asarray(params.tw, dtype=float),
-        C=mean["C"],
-        chi=mean["chi"],
-        distance=mean.get("distance"),
-        sem=sem,
+        C=avg.mean("C"),
+        chi=avg.mean("chi"),
+        distance=avg.mean("distance") if R == 2 else None,
+        errors=avg.errors("samples"),
         extra=extra,
         meta=meta,
     )

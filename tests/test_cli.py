@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from dmft.cli import main
-from dmft.io import save
+from dmft.app.cli import main
+from dmft.core.io import save
 
 DMFT = [sys.executable, "-m", "dmft"]
 

@@ -2,8 +2,8 @@
 
 import os
 
-from analysis.demo import DEMO_POINTS, run_demo
-from dmft.io import load
+from dmft.app.demo import DEMO_POINTS, run_demo
+from dmft.core.io import load
 
 
 def test_demo_small(tmp_path, capsys):

@@ -16,9 +16,8 @@ import numpy as np
 import pytest
 
 import dmft
-from analysis.teff import fit_teff
-from dmft import Params
-from simulations import simulate
+from dmft import Params, simulate
+from dmft.analysis.teff import fit_teff
 
 
 @pytest.mark.parametrize("changes", [dict(dynamics="sgd", noise_class="gaussian"),
@@ -27,12 +26,12 @@ from simulations import simulate
 def test_solver_distance_zero_for_b_one(changes):
     """b = 1: no selection noise (the gaussian class has variance b(1-b) = 0), so two replicas
     with the same w(0) stay identical."""
-    p = Params(alpha=3.0, b=1.0, replicas=2, dt=0.1, t_max=4.0, n_paths=512, seed=2, **changes)
-    r = dmft.solve(p)
+    p = Params(alpha=3.0, b=1.0, replicas=2, dt=0.1, t_max=4.0, seed=2, **changes)
+    r = dmft.solve(p, n_paths=512)
     assert r.status == "ok"
     assert np.max(np.abs(r.distance)) < 1e-10, np.max(np.abs(r.distance))
     # and b < 1 does separate them (the check above is not vacuous)
-    r = dmft.solve(p.replace(b=0.5))
+    r = dmft.solve(p.replace(b=0.5), n_paths=512)
     assert r.distance[-1] > 1e-4
 
 
@@ -40,18 +39,18 @@ def test_solver_distance_zero_for_b_one(changes):
                                      dict(dynamics="sgd", normalization="mean"),
                                      dict(dynamics="psgd", tau=1.0)])
 def test_simulation_distance_zero_for_b_one(changes):
-    p = Params(n=80, alpha=1.0, b=1.0, replicas=2, dt=0.1, t_max=5.0, n_samples=2, seed=3, **changes)
-    r = simulate(p)
+    p = Params(alpha=1.0, b=1.0, replicas=2, dt=0.1, t_max=5.0, seed=3, **changes)
+    r = simulate(p, n=80, n_samples=2)
     assert r.status == "ok"
     assert np.max(np.abs(r.distance)) < 1e-12
-    assert simulate(p.replace(b=0.5)).distance[-1] > 1e-4
+    assert simulate(p.replace(b=0.5), n=80, n_samples=2).distance[-1] > 1e-4
 
 
 def _teff_pair(base, tw, n, n_samples, seed_sim=11):
     """T_eff in the window [tw, tw + 2] from one simulation and two DMFT seeds (16384 paths)."""
     window = (tw, tw + 2.0)
-    fs = fit_teff(simulate(Params(n=n, n_samples=n_samples, seed=seed_sim, **base)), tw=tw, window=window)
-    ft = [fit_teff(dmft.solve(Params(n_paths=16384, seed=seed, **base)), tw=tw, window=window)
+    fs = fit_teff(simulate(Params(seed=seed_sim, **base), n=n, n_samples=n_samples), tw=tw, window=window)
+    ft = [fit_teff(dmft.solve(Params(seed=seed, **base), n_paths=16384), tw=tw, window=window)
           for seed in (1, 2)]
     t_dmft = float(np.mean([f.T_eff for f in ft]))
     half_spread = abs(ft[0].T_eff - ft[1].T_eff) / 2
@@ -93,6 +92,6 @@ def test_solver_and_simulation_teff_agree_sgd():
     assert not any("stationary" in w for w in fs.warnings), fs.warnings
     assert 0.004 < fs.T_eff < 0.02, fs
     assert abs(t_dmft - fs.T_eff) < 3 * err, (t_dmft, fs.T_eff, err, [f.T_eff for f in ft])
-    gd = fit_teff(dmft.solve(Params(n_paths=4096, seed=1, **{**base, "dynamics": "gd"})),
+    gd = fit_teff(dmft.solve(Params(seed=1, **{**base, "dynamics": "gd"}), n_paths=4096),
                   tw=tw, window=(tw, tw + 2.0))
     assert gd.T_eff < 0.1 * fs.T_eff, gd

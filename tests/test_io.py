@@ -1,4 +1,4 @@
-"""HDF5 layout (SPEC section 5), round trip and atomic writes."""
+"""HDF5 layout (docs/conventions.md section 5), round trip and atomic writes."""
 
 import os
 
@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from dmft.io import FileFormatError, load, save
-from dmft.params import PARAM_NAMES
+from dmft.core.io import FileFormatError, load, save
+from dmft.core.params import PARAM_NAMES
 
 
 def test_layout_and_provenance(tmp_path, make_result):
@@ -38,7 +38,7 @@ def test_round_trip(tmp_path, make_result):
 
 
 def test_killed_write_leaves_nothing(tmp_path, make_result, monkeypatch):
-    import dmft.io as io
+    import dmft.core.io as io
 
     def boom(result, f):
         f.create_dataset("t", data=np.arange(3.0))
@@ -51,7 +51,7 @@ def test_killed_write_leaves_nothing(tmp_path, make_result, monkeypatch):
 
 
 def test_failed_rewrite_keeps_the_old_file(tmp_path, make_result, monkeypatch):
-    import dmft.io as io
+    import dmft.core.io as io
 
     path = save(make_result(teff=0.5), tmp_path / "run.h5")
     before = open(path, "rb").read()

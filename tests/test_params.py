@@ -5,7 +5,8 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from dmft.params import Params, ParameterError
+from dmft.core.methods import DMFTMethod, ParticleMethod, point_hash, split_settings
+from dmft.core.params import Params, ParameterError
 
 
 @pytest.mark.parametrize("changes, name", [
@@ -34,8 +35,10 @@ from dmft.params import Params, ParameterError
     (dict(n=2.5), "n"),
 ])
 def test_bad_values_name_the_parameter(changes, name):
+    """Physics parameters are checked by Params, method settings by their method class."""
+    cls = ParticleMethod if name in ("n", "n_samples") else DMFTMethod if name == "n_paths" else Params
     with pytest.raises(ParameterError) as info:
-        Params(**changes)
+        cls(**changes)
     assert info.value.name == name
     assert f"'{name}'" in str(info.value)
 
@@ -53,11 +56,20 @@ def test_unknown_key_rejected():
 
 
 def test_hash_ignores_the_other_kind_options():
+    """The hash covers the physics and the method's settings that change the numbers; a flat
+    settings mapping gives each kind only its own method."""
     p = Params()
-    assert p.point_hash("dmft") == p.replace(n=5000).point_hash("dmft")
-    assert p.point_hash("simulation") == p.replace(n_paths=99).point_hash("simulation")
-    assert p.point_hash("dmft") != p.replace(n_paths=99).point_hash("dmft")
-    assert p.point_hash("dmft") != p.point_hash("simulation")
+    flat = {**p.to_dict(), "n": 5000, "n_paths": 99}
+    _, dm = split_settings(flat, "dmft", strict=False)
+    _, pm = split_settings(flat, "simulation", strict=False)
+    assert point_hash(p, dm) == point_hash(p, DMFTMethod(n_paths=99))
+    assert point_hash(p, pm) == point_hash(p, ParticleMethod(n=5000))
+    assert point_hash(p, ParticleMethod()) == point_hash(p, ParticleMethod(threads=2))
+    assert point_hash(p, DMFTMethod()) != point_hash(p, DMFTMethod(n_paths=99))
+    assert point_hash(p, DMFTMethod()) != point_hash(p, ParticleMethod())
+    assert point_hash(p, DMFTMethod()) != point_hash(p.replace(alpha=2.0), DMFTMethod())
+    with pytest.raises(ParameterError, match="'n'"):
+        split_settings(flat, "dmft")
 
 
 @settings(max_examples=60, deadline=None)
@@ -67,5 +79,5 @@ def test_json_round_trip_and_stable_hash(alpha, b, delta, seed, tw):
     p = Params(alpha=alpha, b=b, delta=delta, seed=seed, tw=tw)
     q = Params.from_dict(json.loads(p.to_json()))
     assert q == p
-    assert q.point_hash("dmft") == p.point_hash("dmft")
+    assert point_hash(q, DMFTMethod()) == point_hash(p, DMFTMethod())
     assert all(0 <= x <= p.t_max + 1e-9 for x in q.tw)

@@ -4,7 +4,7 @@ import os
 
 import numpy as np
 
-from dmft.io import load
+from dmft.core.io import load
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "data")
 
@@ -14,8 +14,8 @@ def test_reference_files_load_and_agree():
     sim = load(os.path.join(DATA, "demo-sgd-sim.h5"))
     assert th.kind == "dmft" and sim.kind == "simulation"
     assert th.meta["format_version"] == 1 and th.status == "ok"
-    assert th.params.replace(n=sim.params.n, n_samples=sim.params.n_samples) == sim.params.replace(
-        n_paths=th.params.n_paths)
+    assert th.params == sim.params
+    assert th.method.n_paths == 16384 and sim.method.n == 1000 and sim.method.n_samples == 4
     # theory and simulation of the same point: energy within 5%, C(t, tw) within 0.02
     assert np.all(np.abs(th.energy[10:] / sim.energy[10:] - 1) < 0.05)
     m = np.isfinite(sim.C)

@@ -1,8 +1,8 @@
-"""Scan configuration (SPEC section 6): grids, ranges, validation before anything runs."""
+"""Scan configuration (docs/conventions.md section 6): grids, ranges, validation before anything runs."""
 
 import pytest
 
-from dmft.scan import ScanConfigError, parse_config
+from dmft.app.scan import ScanConfigError, parse_config
 
 
 def test_grid_order_kinds_and_hashes():

@@ -12,8 +12,9 @@ import time
 import numpy as np
 import pytest
 
-from dmft.io import load
-from dmft.scan import parse_config, run_scan
+from dmft.analysis.phase_diagram import phase_diagram
+from dmft.app.scan import parse_config, run_scan
+from dmft.core.io import load
 
 TINY = {"dynamics": "sgd", "n": 40, "n_samples": 1, "t_max": 2.0, "dt": 0.1, "tw": [1.0]}
 
@@ -31,7 +32,7 @@ def test_scan_writes_one_file_per_point_and_resumes(tmp_path):
     assert files == sorted([t.name for t in cfg.tasks()] + ["scan.json"])
     for t in cfg.tasks():
         r = load(out / t.name)
-        assert r.params == t.params and r.status == "ok"
+        assert r.params == t.params and r.method == t.method and r.status == "ok"
     before = _mtimes(out)
     s2 = run_scan(cfg, str(out), workers=2)
     assert (s2.skipped, s2.done) == (4, 0)
@@ -97,8 +98,6 @@ def test_dask_local_cluster(tmp_path):
 
 
 def test_phase_diagram_figure_and_table(tmp_path):
-    from analysis.phase_diagram import phase_diagram
-
     base = dict(TINY, t_max=3.0, replicas=2)
     cfg = parse_config({"mode": "simulate", "base": base, "axes": {"alpha": [1.0, 3.0], "delta": [0.0, 0.5]}})
     run_scan(cfg, str(tmp_path / "scan"), workers=2)
@@ -116,7 +115,8 @@ def test_phase_diagram_figure_and_table(tmp_path):
 
 
 def test_solve_scan_files_have_no_kernels(tmp_path):
-    cfg = parse_config({"mode": "solve", "base": dict(TINY, n_paths=256), "axes": {"b": [0.5]}})
+    dmft_base = {k: v for k, v in TINY.items() if k not in ("n", "n_samples")}
+    cfg = parse_config({"mode": "solve", "base": dict(dmft_base, n_paths=256), "axes": {"b": [0.5]}})
     s = run_scan(cfg, str(tmp_path), workers=1)
     assert s.done == 1 and s.failed == 0
     r = load(tmp_path / cfg.tasks()[0].name)

@@ -1,11 +1,11 @@
-"""Selection processes s_mu(t): means, variances and two-time correlations (SPEC section 2)."""
+"""Selection processes s_mu(t): means, variances and two-time correlations (docs/conventions.md section 2)."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from dmft import Params
-from dmft.selection import (
+from dmft.core.selection import (
     BernoulliIID, FullBatch, GaussianAR1, GaussianIID, TelegraphMarkov, make_selection,
 )
 

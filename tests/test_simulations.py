@@ -1,4 +1,4 @@
-"""Direct N-dimensional simulations (SPEC sections 1-3, 5)."""
+"""Direct N-dimensional simulations (docs/conventions.md sections 1-3, 5)."""
 
 import os
 
@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import dmft.io
-from analysis import fit_teff
-from dmft import Params, Result
-from simulations import simulate
-from simulations.particles import draw_field, draw_system, n_patterns
-from dmft.result import gap_edges
-from simulations.simulate import sample_streams
+import dmft
+import dmft.core.io
+from conftest import Point
+from dmft import Result
+from dmft.analysis import fit_teff
+from dmft.core.model import gap_edges
+from dmft.core.selection import make_selection
+from dmft.simulations.particles import FIELD_EPS, draw_field, draw_system, n_patterns, run_sample
+from dmft.simulations.simulate import STREAMS, sample_streams
 
 ARRAYS = ("t", "energy", "frac_unsat", "nu", "tw", "C", "chi", "distance")
 
@@ -22,7 +24,15 @@ def small(**kw):
     base = dict(n=60, alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, dt=0.1, t_max=6.0,
                 tw=(2.0, 4.0), replicas=2, n_samples=2, seed=7)
     base.update(kw)
-    return Params(**base)
+    return Point.of(**base)
+
+
+def Params(**flat):  # noqa: N802 - the flat settings of one simulated point, as the CLI takes them
+    return Point.of(**flat)
+
+
+def simulate(point, progress=False, **method_changes):
+    return dmft.simulate(point.params, point.method.replace(**method_changes), progress=progress)
 
 
 def assert_same(r1, r2):
@@ -132,7 +142,6 @@ def test_replicas_distance():
 
 def test_streams_are_seedsequence_spawns():
     """sample_streams(seed, s) == SeedSequence(seed).spawn(n)[s].spawn(len(STREAMS))."""
-    from simulations.simulate import STREAMS
     children = np.random.SeedSequence(123).spawn(3)[2].spawn(len(STREAMS))
     streams = sample_streams(123, 2)
     for name, child in zip(STREAMS, children):
@@ -149,7 +158,6 @@ def test_seed_reproducibility():
 
 
 def test_blas_thread_count_does_not_change_results():
-    from simulations.blas import _openblas_api, blas_threads
     """Only rounding changes (OpenBLAS may split the sums between threads): chi, read off as
     a difference over eps = 1e-7, carries ~1e-16/eps of it."""
     p = small(n=300, t_max=1.0, tw=(0.5,), n_samples=1, dynamics="psgd", tau=1.0)
@@ -157,12 +165,11 @@ def test_blas_thread_count_does_not_change_results():
     for name in ("energy", "nu", "C", "distance"):
         np.testing.assert_allclose(getattr(r1, name), getattr(r2, name), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(r1.chi, r2.chi, rtol=1e-6)
-    api = _openblas_api()
-    if api is not None:
-        before = api[0]()
-        with blas_threads(1):
-            assert api[0]() == 1
-        assert api[0]() == before
+    from threadpoolctl import threadpool_info
+
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    simulate(p, threads=1)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
 
 
 def test_first_replica_independent_of_second():
@@ -170,25 +177,23 @@ def test_first_replica_independent_of_second():
     p = small(dynamics="sgd", n_samples=1, tw=())
     r1 = simulate(p.replace(replicas=1))
     # rebuild replica 0 of the replicas=2 run by hand: same data, w(0) and selection stream
-    from simulations.particles import run_sample
-    from dmft.selection import make_selection
     rngs = sample_streams(p.seed, 0)
     P = n_patterns(p.alpha, p.n)
     X, w0 = draw_system(rngs["data"], P, p.n, "sphere")
     field = draw_field(rngs["field"], p.n)
-    from simulations.blas import blas_threads
-    with blas_threads(1):  # as simulate does for small systems
-        tr = run_sample(p, X, w0, field, [make_selection(p, P, rngs["selection_0"])], [rngs["thermal_0"]])
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1, user_api="blas"):  # as simulate does
+        tr = run_sample(p.params, X, w0, field, [make_selection(p.params, P, rngs["selection_0"])],
+                        [rngs["thermal_0"]])
     np.testing.assert_array_equal(tr.energy, r1.energy)
 
 
 def test_field_is_small_enough_for_linear_response():
     """chi does not depend on the probe amplitude eps (non-convex SGD at long times, the least
     linear case; eps = 1e-4 would be off by ~10% here)."""
-    from simulations.particles import FIELD_EPS
     p = small(dynamics="sgd", delta=-0.5, alpha=3.0, t_max=60.0, tw=(2.0,), replicas=1)
     r1 = simulate(p)
-    r2 = simulate(p, eps=FIELD_EPS / 10)
+    r2 = simulate(p, field_eps=FIELD_EPS / 10)
     i = p.tw_index[0]
     np.testing.assert_allclose(r1.chi[0, i + 1:], r2.chi[0, i + 1:], rtol=2e-3)
     np.testing.assert_array_equal(r1.energy, r2.energy)  # the probe never feeds back
@@ -266,7 +271,7 @@ def test_langevin_ridge_teff_uses_norm():
     p = Params(n=100, alpha=3.0, delta=0.0, constraint="ridge", ridge=1.0, dynamics="langevin",
                temperature=T, dt=0.01, t_max=22.0, tw=(15.0,), replicas=2, n_samples=32, seed=3)
     r = simulate(p)
-    assert "norm_batches" in r.extra
+    assert "norm" in r.errors.batches
     assert 0.2 < r.extra["norm"][-1] < 0.35
     fit = fit_teff(r)
     assert fit.error_method == "jackknife"
@@ -300,9 +305,9 @@ def test_gd_relaxation_is_not_equilibrium():
 def test_round_trip_through_hdf5(tmp_path):
     p = small(dynamics="psgd", b=0.5, tau=1.0, temperature=0.05)
     r = simulate(p)
-    path = dmft.io.save(r, tmp_path / "sim.h5")
-    q = dmft.io.load(path)
-    assert q.kind == "simulation" and q.status == "ok" and q.params == p
+    path = dmft.core.io.save(r, tmp_path / "sim.h5")
+    q = dmft.core.io.load(path)
+    assert q.kind == "simulation" and q.status == "ok" and q.params == p.params
     assert_same(r, q)
     assert set(q.sem) == set(r.sem) and set(q.extra) == set(r.extra)
     assert q.meta["seed"] == p.seed and q.meta["wall_time_s"] == pytest.approx(r.meta["wall_time_s"])
@@ -324,11 +329,11 @@ def test_killed_save_leaves_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(h5py.Group, "create_dataset", failing)
     with pytest.raises(KeyboardInterrupt):
-        dmft.io.save(r, target)
+        dmft.core.io.save(r, target)
     assert calls["n"] == 4
     assert os.listdir(tmp_path) == []
     monkeypatch.undo()
-    dmft.io.save(r, target)
+    dmft.core.io.save(r, target)
     assert os.listdir(tmp_path) == ["out.h5"]
 
 

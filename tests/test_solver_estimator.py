@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from dmft import Params
-from dmft.solver.process import march
+from dmft import DMFTMethod, Params
+from dmft.solver.march import march
 
 
 def _rel_err(MR, MRx):
@@ -16,22 +16,48 @@ def _rel_err(MR, MRx):
 def test_probe_estimator_exact_for_square_loss():
     """a = s v'' = 1 on every path: the orthogonal (Walsh-Hadamard) probes recover M_R exactly."""
     p = Params(alpha=3.0, delta=0.5, loss="square", dynamics="gd", dt=0.1, t_max=4.0,
-               n_paths=256, n_probes=1, seed=4)
-    o = march(p, history_dtype=np.float64)
-    ox = march(p, history_dtype=np.float64, response="exact")
-    np.testing.assert_allclose(o["M_R"], ox["M_R"], atol=1e-10)
-    np.testing.assert_allclose(o["energy"], ox["energy"], rtol=1e-9)
+               seed=4)
+    m = DMFTMethod(n_paths=256, n_probes=1, history_dtype="float64")
+    o = march(p, m)
+    ox = march(p, m.replace(response="exact"))
+    np.testing.assert_allclose(o.M_R[0], ox.M_R[0], atol=1e-10)
+    np.testing.assert_allclose(o.energy, ox.energy, rtol=1e-9)
 
 
 @pytest.mark.parametrize("dynamics,tol_mr", [("gd", 0.12), ("sgd", 0.3)])
 def test_probe_estimator_vs_exact_response(dynamics, tol_mr):
     """Same process (same streams), M_R from 4 probes per path vs the exact per-path response."""
     p = Params(alpha=3.0, delta=0.0, dynamics=dynamics, b=0.5, dt=0.1, t_max=4.0,
-               n_paths=2048, n_probes=4, seed=1)
-    o = march(p, history_dtype=np.float64)
-    ox = march(p, history_dtype=np.float64, response="exact")
-    err = _rel_err(o["M_R"], ox["M_R"])
+               seed=1)
+    m = DMFTMethod(n_paths=2048, n_probes=4, history_dtype="float64")
+    o = march(p, m)
+    ox = march(p, m.replace(response="exact"))
+    err = _rel_err(o.M_R[0], ox.M_R[0])
     assert err < tol_mr, err
     # the observables barely notice the estimator noise
-    np.testing.assert_allclose(o["energy"], ox["energy"], rtol=0.02)
-    np.testing.assert_allclose(o["C"], ox["C"], atol=0.01)
+    np.testing.assert_allclose(o.energy, ox.energy, rtol=0.02)
+    np.testing.assert_allclose(o.C[0], ox.C[0], atol=0.01)
+
+
+def test_exact_response_with_two_replicas():
+    """Both estimators serve two replicas: for the square loss under Langevin dynamics (a = 1 on
+    every path, replicas apart through their thermal noise) the probes are exact, so the two
+    agree to round-off in each replica's M_R and in the replica overlap; with sgd the exact
+    response keeps b = 1 replicas identical (distance 0) and separates b < 1 ones."""
+    p = Params(alpha=3.0, delta=0.5, loss="square", dynamics="langevin", temperature=0.3, dt=0.1,
+               t_max=3.0, replicas=2, seed=2)
+    m = DMFTMethod(n_paths=256, n_probes=1, history_dtype="float64")
+    o, ox = march(p, m), march(p, m.replace(response="exact"))
+    np.testing.assert_allclose(o.M_R, ox.M_R, atol=1e-10)
+    np.testing.assert_allclose(o.C12, ox.C12, atol=1e-10)
+    assert o.distance[-1] > 1e-2
+    hinge = Params(alpha=3.0, dynamics="sgd", b=1.0, dt=0.1, t_max=3.0, replicas=2, seed=2)
+    assert np.max(np.abs(march(hinge, m.replace(response="exact")).distance)) < 1e-10
+    sep = march(hinge.replace(b=0.5), m.replace(response="exact"))
+    assert sep.status == "ok" and sep.distance[-1] > 1e-3
+
+
+def test_exact_response_refuses_large_grids_clearly():
+    p = Params(alpha=3.0, dt=0.1, t_max=100.0)
+    with pytest.raises(ValueError, match="exact.*GB"):
+        march(p, DMFTMethod(n_paths=16384, response="exact"))

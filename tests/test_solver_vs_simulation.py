@@ -4,9 +4,7 @@ import numpy as np
 import pytest
 
 import dmft
-from dmft import Params
-
-simulate = pytest.importorskip("simulations.simulate").simulate
+from dmft import Params, simulate
 
 
 @pytest.mark.slow
@@ -14,8 +12,8 @@ simulate = pytest.importorskip("simulations.simulate").simulate
 def test_dmft_matches_simulation(dynamics):
     base = dict(alpha=3.0, delta=0.0, dynamics=dynamics, b=0.5, tau=1.0, dt=0.1, t_max=20.0,
                 tw=(5.0,), seed=3)
-    sim = simulate(Params(n=2000, n_samples=4, **base))
-    th = dmft.solve(Params(n_paths=16384, **base))
+    sim = simulate(Params(**base), n=2000, n_samples=4)
+    th = dmft.solve(Params(**base), n_paths=16384)
     assert th.status == "ok"
     idx = [10, 50, 100, 200]
     rel = np.abs(th.energy[idx] / sim.energy[idx] - 1)
@@ -32,8 +30,8 @@ def test_dmft_matches_simulation(dynamics):
 def test_replica_distance_matches_simulation(dynamics):
     base = dict(alpha=3.0, delta=0.0, dynamics=dynamics, b=0.5, tau=1.0, dt=0.1, t_max=20.0,
                 replicas=2, seed=1)
-    sim = simulate(Params(n=2000, n_samples=2, **base))
-    th = dmft.solve(Params(n_paths=16384, **base))
+    sim = simulate(Params(**base), n=2000, n_samples=2)
+    th = dmft.solve(Params(**base), n_paths=16384)
     assert th.status == "ok"
     idx = [5, 10, 20, 50, 100]
     rel = np.abs(th.distance[idx] / sim.distance[idx] - 1)
@@ -44,8 +42,8 @@ def test_replica_distance_matches_simulation(dynamics):
 def test_nonzero_margin_matches_simulation(delta):
     """Fast guard on the sign conventions of the margin: DMFT and simulation at Delta != 0."""
     base = dict(alpha=2.0, delta=delta, dynamics="sgd", b=0.5, dt=0.1, t_max=5.0, seed=2)
-    th = dmft.solve(Params(n_paths=8192, **base))
-    sim = simulate(Params(n=2000, n_samples=2, **base))
+    th = dmft.solve(Params(**base), n_paths=8192)
+    sim = simulate(Params(**base), n=2000, n_samples=2)
     idx = [10, 30, 50]
     assert np.all(np.abs(th.energy[idx] / sim.energy[idx] - 1) < 0.08)
     assert np.all(np.abs(th.frac_unsat[idx] - sim.frac_unsat[idx]) < 0.02)

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from analysis import TeffFit, fit_teff
-from dmft import Params, Result
+from dmft import DMFTMethod, Params, ParticleMethod, Result
+from dmft.analysis import TeffFit, fit_teff
+from dmft.core.result import Errors
 
 
 def synthetic(T_eff=0.7, q=0.3, tau=2.0, tws=(10.0, 20.0), dt=0.1, t_max=40.0, norm=1.0,
@@ -25,17 +26,18 @@ def synthetic(T_eff=0.7, q=0.3, tau=2.0, tws=(10.0, 20.0), dt=0.1, t_max=40.0, n
         s = t[i:] - tw
         C[k, i:] = norm * (q + (1 - q) * np.exp(-s / (tau * (1 + aging * k))))
         chi[k, i:] = relation(norm - C[k, i:])
-    sem = {}
+    errors = None
     if noise:
-        sem["C"] = np.where(np.isnan(C), np.nan, noise)
-        sem["chi"] = np.where(np.isnan(chi), np.nan, noise)
+        sem = {"C": np.where(np.isnan(C), np.nan, noise), "chi": np.where(np.isnan(chi), np.nan, noise)}
+        errors = Errors(source="samples", count=10, sem=sem)
         C = C + rng.normal(0, noise, C.shape)
         chi = chi + rng.normal(0, noise, chi.shape)
         kind = "simulation"
     e = np.full(len(t), 0.2) if energy is None else energy(t)
     extra = {"norm": np.full(len(t), norm)} if norm != 1.0 else {}
-    return Result(params=p, kind=kind, status="ok", t=t, energy=e, frac_unsat=np.zeros(len(t)),
-                  nu=np.zeros(len(t)), tw=np.array(p.tw), C=C, chi=chi, sem=sem, extra=extra)
+    method = DMFTMethod() if kind == "dmft" else ParticleMethod()
+    return Result(params=p, method=method, status="ok", t=t, energy=e, frac_unsat=np.zeros(len(t)),
+                  nu=np.zeros(len(t)), tw=np.array(p.tw), C=C, chi=chi, errors=errors, extra=extra)
 
 
 def test_exact_relation_recovered():
@@ -70,7 +72,7 @@ def test_ridge_norm_is_used():
     r = synthetic(T_eff=1.3, norm=2.5)
     norm_t = 2.5 + 0.5 * np.sin(r.t / 3.0)
     r.extra["norm"] = norm_t
-    r.chi = (norm_t[None] - r.C) / 1.3
+    r = r.replace(chi=(norm_t[None] - r.C) / 1.3)
     fit = fit_teff(r)
     assert fit.T_eff == pytest.approx(1.3, rel=1e-10)
 
@@ -165,11 +167,10 @@ def with_batches(T_eff=0.5, B=10, amp=0.02, seed=0, tws=(10.0, 20.0)):
     basis = np.stack([np.ones_like(s), np.sin(s), np.cos(s)])  # smooth error shapes
     Cb = r.C[None] + amp * np.einsum("bkj,jt->bkt", rng.normal(size=(B, K, 3)), basis)
     chib = r.chi[None] + amp * np.einsum("bkj,jt->bkt", rng.normal(size=(B, K, 3)), basis)
-    r.C, r.chi = Cb.mean(0), chib.mean(0)
-    r.sem = {"C": Cb.std(0, ddof=1) / np.sqrt(B), "chi": chib.std(0, ddof=1) / np.sqrt(B)}
-    r.extra.update(C_batches=Cb, chi_batches=chib, batch_size=np.ones(B, dtype=int))
-    r.kind = "simulation"
-    return r
+    sem = {"C": Cb.std(0, ddof=1) / np.sqrt(B), "chi": chib.std(0, ddof=1) / np.sqrt(B)}
+    errors = Errors(source="samples", count=B, sem=sem, batches={"C": Cb, "chi": chib},
+                    batch_size=np.ones(B, dtype=int))
+    return r.replace(C=Cb.mean(0), chi=chib.mean(0), errors=errors, method=ParticleMethod())
 
 
 def test_jackknife_error_is_calibrated():
@@ -183,8 +184,7 @@ def test_jackknife_error_is_calibrated():
     assert abs(values.mean() - 0.5) < 3 * spread / np.sqrt(len(values))
     assert 0.6 < np.median(errors) / spread < 2.0
     r = with_batches(seed=0)
-    for name in ("C_batches", "chi_batches", "batch_size"):
-        del r.extra[name]
+    r = r.replace(errors=Errors(source="samples", count=r.errors.count, sem=r.errors.sem))
     bound = fit_teff(r)
     assert bound.error_method == "sem-bound"
     assert bound.T_eff_err > fits[0].T_eff_err

@@ -1,10 +1,13 @@
-"""Discrete-time DMFT solver of SGD on the spherical perceptron (see docs/dmft-derivation.md).
+"""Discrete-time DMFT solver of SGD on the spherical perceptron (``docs/dmft-derivation.md``).
 
-Modules: :mod:`dmft.selection` (selection processes s(t), shared with the simulations), :mod:`.kernels` (numba hot loops and the
-deterministic weight-side recursion), :mod:`.process` (causal march of the effective pattern
-process), :mod:`.solve` (assembles the :class:`~dmft.result.Result`).
+Modules, in the order a solve uses them: :mod:`.state` (the march state and its allocation),
+:mod:`.inputs` (Gaussian inputs with exact empirical moments), :mod:`.response` (estimators of
+the response kernel ``M_R``), :mod:`.steps` (the steps of one time step), :mod:`.kernels`
+(numba hot loops and the weight-side recursion), :mod:`.march` (the causal march and its typed
+output), :mod:`.assemble` (replicates averaged into a :class:`~dmft.core.result.Result`).
 """
 
-from .solve import solve
+from .assemble import solve
+from .march import MarchOutput, march
 
-__all__ = ["solve"]
+__all__ = ["MarchOutput", "march", "solve"]

@@ -1,9 +1,12 @@
-"""The ``dmft`` command line (SPEC section 4): a thin layer over the library calls.
+"""The ``dmft`` command line (``docs/conventions.md`` section 4): a thin layer over library calls.
 
-Every command is first a Python call (``dmft.solve``, ``simulations.simulate``,
-``analysis.fit_teff``, ...); this module only parses arguments, reports and exits.  Bad
-input (an invalid parameter, an unreadable file) prints one line naming the problem on
-stderr and exits with status 2 without writing anything.
+Every command is first a Python call (:func:`dmft.run`, :func:`dmft.analysis.fit_teff`, ...);
+this module only parses arguments, reports and exits.  The flags are flat: the physics
+parameters (:class:`~dmft.core.params.Params`) and the settings of the command's own method
+(:class:`~dmft.core.methods.DMFTMethod` for ``solve``, :class:`~dmft.core.methods.ParticleMethod`
+for ``simulate``); their help text is the field documentation of those classes.  Bad input (an
+invalid parameter, an unreadable file) prints one line naming the problem on stderr and exits
+with status 2 without writing anything.
 """
 
 from __future__ import annotations
@@ -12,12 +15,23 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import fields
+from dataclasses import MISSING, fields
 
-from . import __version__
-from .params import PARAM_DEFAULTS, Params, ParameterError
+from ..core.fielddocs import field_docs
+from ..core.io import FileFormatError, load, save
+from ..core.manifest import ManifestError
+from ..core.methods import DMFTMethod, ParticleMethod
+from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
+                           Params)
+from ..core.provenance import package_version
+from .api import run
 
 EXIT_BAD_INPUT = 2
+#: the conventions page, named in the help
+CONVENTIONS = "docs/conventions.md"
+CHOICES = {"loss": LOSSES, "constraint": CONSTRAINTS, "dynamics": DYNAMICS, "noise_class": NOISE_CLASSES,
+           "normalization": NORMALIZATIONS, "response": ("probe", "exact"), "probe_signal": ("y", "dr"),
+           "history_dtype": ("float32", "float64")}
 
 
 class UsageError(Exception):
@@ -35,26 +49,29 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def _add_param_flags(p: argparse.ArgumentParser) -> None:
-    """One flag per Params field (default None: unspecified means the Params default)."""
-    g = p.add_argument_group("parameters (SPEC section 2)")
-    for f in fields(Params):
-        default = PARAM_DEFAULTS[f.name]
+def _add_fields(group, cls) -> None:
+    """One flag per field of ``cls`` (default None: unspecified means the class default)."""
+    docs = field_docs(cls)
+    for f in fields(cls):
+        default = f.default if f.default is not MISSING else f.default_factory()
+        text = docs.get(f.name, "")
         if f.name == "tw":
-            g.add_argument(_flag(f.name), dest=f.name, default=None, metavar="T1,T2,...",
-                           help="comma-separated waiting times for C(t,tw) and chi(t,tw)")
+            group.add_argument(_flag(f.name), dest=f.name, default=None, metavar="T1,T2,...",
+                               help=f"{text} Comma-separated (default: none)")
             continue
-        typ = type(default)
-        if typ is bool:
-            typ = int
-        g.add_argument(_flag(f.name), dest=f.name, type=typ, default=None,
-                       help=f"(default {default})")
+        if isinstance(default, bool):
+            group.add_argument(_flag(f.name), dest=f.name, default=None,
+                               action=argparse.BooleanOptionalAction, help=f"{text} (default: {default})")
+            continue
+        group.add_argument(_flag(f.name), dest=f.name, type=type(default), default=None,
+                           choices=CHOICES.get(f.name), metavar=None if f.name in CHOICES else f.name.upper(),
+                           help=f"{text} (default: {default})")
 
 
-def params_from_args(args: argparse.Namespace) -> Params:
-    """The Params of the flags given on the command line (others at their defaults)."""
-    given = {f.name: getattr(args, f.name) for f in fields(Params) if getattr(args, f.name, None) is not None}
-    return Params(**given)
+def _settings(args, *classes) -> dict:
+    """The fields of ``classes`` given on the command line."""
+    return {f.name: getattr(args, f.name) for cls in classes for f in fields(cls)
+            if getattr(args, f.name, None) is not None}
 
 
 def _progress_default() -> bool:
@@ -79,38 +96,31 @@ def _report_run(result, path: str) -> None:
 
 
 # --------------------------------------------------------------------------- commands
-def _run_point(args, kind: str) -> int:
+def _run_point(args, method_cls) -> int:
     """``solve`` and ``simulate``: validate, compute, write atomically, report."""
-    params = params_from_args(args)
+    params = Params(**_settings(args, Params))
+    method = method_cls(**_settings(args, method_cls))
     _check_output(args.output)
-    from .io import save
-
-    if kind == "dmft":
-        from .solver import solve as compute
-    else:
-        from simulations import simulate as compute
-    result = compute(params, progress=args.progress)
+    result = run(params, method, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
     return 0
 
 
 def cmd_solve(args) -> int:
-    return _run_point(args, "dmft")
+    return _run_point(args, DMFTMethod)
 
 
 def cmd_simulate(args) -> int:
-    return _run_point(args, "simulation")
+    return _run_point(args, ParticleMethod)
 
 
 def _load(path: str):
-    from .io import FileFormatError, load
-
     if not os.path.exists(path):
         raise UsageError(f"file '{path}' does not exist")
     try:
         return load(path)
-    except (FileFormatError, ParameterError, KeyError) as exc:
+    except FileFormatError as exc:
         raise UsageError(str(exc)) from None
 
 
@@ -124,6 +134,9 @@ def cmd_info(args) -> int:
     print("parameters:")
     for name, value in r.params.to_dict().items():
         print(f"  {name} = {value}")
+    print(f"method ({r.method.describe()}):")
+    for name, value in r.method.to_dict().items():
+        print(f"  {name} = {value}")
     print(f"time grid: {len(r.t)} points, t = {r.t[0]:g} .. {r.t[-1]:g}")
     print(f"final: energy = {r.energy[-1]:.6g}, frac_unsat = {r.frac_unsat[-1]:.6g}, nu = {r.nu[-1]:.6g}")
     if r.distance is not None:
@@ -134,6 +147,8 @@ def cmd_info(args) -> int:
 
 
 def cmd_teff(args) -> int:
+    from ..analysis.teff import fit_teff
+
     r = _load(args.file)
     window = None
     if args.window is not None:
@@ -141,8 +156,6 @@ def cmd_teff(args) -> int:
             window = tuple(float(x) for x in args.window.split(","))
         except ValueError:
             raise UsageError(f"invalid value for --window: {args.window!r} (expected T0,T1)") from None
-    from analysis.teff import fit_teff
-
     try:
         fit = fit_teff(r, tw=args.tw, window=window)
     except ValueError as exc:
@@ -166,11 +179,11 @@ def cmd_teff(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    from ..analysis.figures import compare_figure
+
     theory = _load(args.theory)
     sim = _load(args.simulation)
     _check_output(args.output)
-    from analysis.figures import compare_figure
-
     path = compare_figure(theory, sim, args.output)
     print(f"figure written to {path}")
     return 0
@@ -192,26 +205,26 @@ def cmd_scan(args) -> int:
             raise UsageError("--dask needs the optional extra: pip install 'sgd-dmft[dask]'") from None
     summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
                        progress=args.progress)
-    print(summary.describe())
+    print("scan -> " + summary.describe())
     return 0 if summary.failed == 0 else 1
 
 
 def cmd_phase_diagram(args) -> int:
-    from analysis.phase_diagram import phase_diagram
+    from ..analysis.phase_diagram import phase_diagram
 
     if not os.path.isdir(args.dir):
         raise UsageError(f"scan folder '{args.dir}' does not exist")
     _check_output(args.output)
     try:
         fig_path, table_path = phase_diagram(args.dir, args.output, quantity=args.quantity)
-    except ValueError as exc:
+    except (ManifestError, FileFormatError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     print(f"phase diagram written to {fig_path} (table: {table_path})")
     return 0
 
 
 def cmd_demo(args) -> int:
-    from analysis.demo import run_demo
+    from .demo import run_demo
 
     run_demo(args.output, progress=args.progress)
     return 0
@@ -219,8 +232,9 @@ def cmd_demo(args) -> int:
 
 # --------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="dmft", description="DMFT and particle simulations of SGD on the spherical perceptron")
-    parser.add_argument("--version", action="version", version=f"sgd-dmft {__version__}")
+    parser = _Parser(prog="dmft", description="DMFT and particle simulations of SGD on the spherical perceptron. "
+                     f"Conventions (model, dynamics, observables, files): {CONVENTIONS}.")
+    parser.add_argument("-V", "--version", action="version", version=f"sgd-dmft {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def with_progress(p):
@@ -229,13 +243,15 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--no-progress", dest="progress", action="store_false")
 
     p = sub.add_parser("solve", help="solve the DMFT equations for one parameter point")
-    _add_param_flags(p)
+    _add_fields(p.add_argument_group(f"physics parameters ({CONVENTIONS})"), Params)
+    _add_fields(p.add_argument_group("DMFT method"), DMFTMethod)
     p.add_argument("-o", "--output", required=True, help="output HDF5 file")
     with_progress(p)
     p.set_defaults(func=cmd_solve)
 
     p = sub.add_parser("simulate", help="direct N-dimensional simulation, averaged over n_samples systems")
-    _add_param_flags(p)
+    _add_fields(p.add_argument_group(f"physics parameters ({CONVENTIONS})"), Params)
+    _add_fields(p.add_argument_group("simulation method"), ParticleMethod)
     p.add_argument("-o", "--output", required=True, help="output HDF5 file")
     with_progress(p)
     p.set_defaults(func=cmd_simulate)

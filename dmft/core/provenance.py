@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import importlib.metadata
 import os
 import shlex
 import subprocess
 import sys
 
-from . import __version__
+#: name of the installed distribution
+DISTRIBUTION = "sgd-dmft"
+
+
+@functools.lru_cache(maxsize=1)
+def package_version() -> str:
+    """Version of the installed package (``pyproject.toml`` is the one place it is written)."""
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree, not installed
+        return "unknown"
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,12 +46,16 @@ def utc_now() -> str:
 
 
 def command_line() -> str:
-    return " ".join(shlex.quote(a) for a in sys.argv)
+    """The command that is running: ``dmft ...`` for the CLI, else the Python entry point."""
+    argv = list(sys.argv) or ["python"]
+    if argv and argv[0] in ("", "-c"):
+        argv = ["python", "-c", "..."]
+    return " ".join(shlex.quote(a) for a in argv)
 
 
 def stamp(meta: dict) -> dict:
     """Fill the provenance keys of ``meta`` that are not set yet; returns ``meta``."""
-    meta.setdefault("package_version", __version__)
+    meta.setdefault("package_version", package_version())
     meta.setdefault("git_commit", git_commit())
     meta.setdefault("created_utc", utc_now())
     meta.setdefault("command_line", command_line())

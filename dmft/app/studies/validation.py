@@ -6,9 +6,10 @@ largest deviation over a set of times of energy, frac_unsat and nu (relative), C
 (absolute) and chi(t, tw) (relative), each next to the simulation's own standard error.
 Run::
 
-    python -m analysis.validate_vs_simulation -o docs/validation [--quick]
+    python -m dmft.app.studies.validation -o docs/validation [--quick]
 
-It writes ``table.csv``, ``table.md`` and ``vs_N.png``.
+It writes ``table.csv``, ``table.md`` and ``vs_N.png``; every run is cached by its hash in
+``<output>/runs`` (:mod:`dmft.app.runner`), so a re-run skips finished points.
 """
 
 from __future__ import annotations
@@ -17,13 +18,12 @@ import argparse
 import csv
 import os
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from dmft.params import Params  # noqa: E402
+from ...core.methods import DMFTMethod, ParticleMethod
+from ...core.params import Params
+from ..runner import Task, load_task, run_tasks
 
 POINTS = {
     "gd": dict(dynamics="gd"),
@@ -55,27 +55,39 @@ def deviations(theory, sim) -> dict:
     return out
 
 
-def run(output: str, quick: bool = False) -> list:
-    from dmft import solve
-    from simulations import simulate
-
-    os.makedirs(output, exist_ok=True)
+def tasks(quick: bool) -> dict:
+    """{(dynamics, N or None): Task}: one DMFT solve and one simulation per size per point."""
     sizes = (250, 500) if quick else (500, 1000, 2000)
     n_paths = 4096 if quick else 65536
     n_samples = 2 if quick else 4
-    rows = []
+    out = {}
     for name, point in POINTS.items():
-        theory = solve(Params(**BASE, **point, n_paths=n_paths))
+        params = Params(**BASE, **point)
+        out[(name, None)] = Task(params, DMFTMethod(n_paths=n_paths), f"{name} DMFT")
         for n in sizes:
-            sim = simulate(Params(**BASE, **point, n=n, n_samples=n_samples))
-            dev = deviations(theory, sim)
-            row = {"dynamics": name, "N": n, "n_samples": n_samples, "n_paths": n_paths}
-            for key, (value, err) in dev.items():
-                row[key] = value
-                row[key + "_sem"] = err
-            rows.append(row)
-            print(", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
-                  flush=True)
+            out[(name, n)] = Task(params, ParticleMethod(n=n, n_samples=n_samples), f"{name} N={n}")
+    return out
+
+
+def run(output: str, quick: bool = False, workers: int | None = None) -> list:
+    os.makedirs(output, exist_ok=True)
+    cache = os.path.join(output, "runs")
+    todo = tasks(quick)
+    run_tasks(todo.values(), cache, workers=workers)
+    rows = []
+    for (name, n), task in todo.items():
+        if n is None:
+            continue
+        theory, sim = load_task(cache, todo[(name, None)]), load_task(cache, task)
+        dev = deviations(theory, sim)
+        row = {"dynamics": name, "N": n, "n_samples": task.method.n_samples,
+               "n_paths": todo[(name, None)].method.n_paths}
+        for key, (value, err) in dev.items():
+            row[key] = value
+            row[key + "_sem"] = err
+        rows.append(row)
+        print(", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
+              flush=True)
     write_tables(rows, output)
     plot(rows, output)
     return rows
@@ -99,7 +111,8 @@ def write_tables(rows: list, output: str) -> None:
 
 def plot(rows: list, output: str) -> None:
     cols = ("energy", "nu", "C", "chi")
-    fig, axes = plt.subplots(1, len(cols), figsize=(14, 3.6))
+    fig = Figure(figsize=(14, 3.6))
+    axes = fig.subplots(1, len(cols))
     for ax, col in zip(axes, cols):
         for name, color in zip(POINTS, ("k", "C0", "C3")):
             sel = [r for r in rows if r["dynamics"] == name]
@@ -113,15 +126,15 @@ def plot(rows: list, output: str) -> None:
     fig.suptitle("Simulation minus DMFT at growing N (α=3, Δ=0, dt=0.1, t ≤ 20); bars: simulation sem")
     fig.tight_layout()
     fig.savefig(os.path.join(output, "vs_N.png"), dpi=120)
-    plt.close(fig)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="docs/validation")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
     args = parser.parse_args(argv)
-    run(args.output, quick=args.quick)
+    run(args.output, quick=args.quick, workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import os
 
-from dmft.params import Params
+from ..analysis.figures import compare_figure, gap_histogram_figure
+from ..analysis.teff import fit_teff
+from ..core.io import save
+from ..core.methods import split_settings
+from .api import run
 
 #: Width of the FDT fit window after tw: in SGD's UNSAT phase chi against C follows the noise
 #: for about 2 time units and then bends (slower modes are colder; docs/effective-noise.md).
@@ -27,25 +31,20 @@ DEMO_POINTS = {
 
 def run_demo(output: str = "dmft-demo", progress: bool = False, base: dict | None = None) -> dict:
     """Run the demo into ``output``; returns {name: {"theory", "simulation", "figure", "teff"}}."""
-    from dmft import solve
-    from dmft.io import save
-    from simulations import simulate
-
-    from .figures import compare_figure, gap_histogram_figure
-    from .teff import fit_teff
-
     os.makedirs(output, exist_ok=True)
     settings = dict(DEMO_BASE)
     settings.update(base or {})
     out = {}
     gap_runs = []
     for name, point in DEMO_POINTS.items():
-        params = Params(**{**settings, **point})
-        print(f"[{name}] solving the DMFT ({params.n_paths} paths, {params.n_steps} steps) ...", flush=True)
-        theory = solve(params, progress=progress)
+        flat = {**settings, **point}
+        params, dmft_method = split_settings(flat, "dmft", strict=False)
+        _, particles = split_settings(flat, "simulation", strict=False)
+        print(f"[{name}] solving the DMFT ({dmft_method.n_paths} paths, {params.n_steps} steps) ...", flush=True)
+        theory = run(params, dmft_method, progress=progress)
         th_path = save(theory, os.path.join(output, f"{name}-dmft.h5"))
-        print(f"[{name}] simulating N={params.n}, {params.n_samples} samples ...", flush=True)
-        sim = simulate(params, progress=progress)
+        print(f"[{name}] simulating N={particles.n}, {particles.n_samples} samples ...", flush=True)
+        sim = run(params, particles, progress=progress)
         sm_path = save(sim, os.path.join(output, f"{name}-sim.h5"))
         fig = compare_figure(theory, sim, os.path.join(output, f"{name}-compare.png"))
         teff = {}

@@ -29,9 +29,10 @@ Choices (see docs/effective-noise.md for why):
 DMFT values are lines, simulations points with error bars (jackknife over sample batches for
 T_eff, standard error over samples for d).  Run::
 
-    python -m analysis.study_effective_noise -o docs/study [--quick]
+    python -m dmft.app.studies.effective_noise -o docs/study [--quick]
 
-It writes ``results.csv``, the figures ``unsat_teff.png``, ``sat_distance.png``,
+Every run is cached by its hash in ``<output>/runs`` (a re-run skips finished points).  It
+writes ``results.csv``, the figures ``unsat_teff.png``, ``sat_distance.png``,
 ``fdt_examples.png``, ``distance_time.png`` and prints one line per run.
 """
 
@@ -43,14 +44,16 @@ import math
 import os
 import time
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ...analysis.teff import fit_teff
+from ...core.methods import DMFTMethod, ParticleMethod, split_settings
+from ...core.params import Params
+from ..runner import Task, load_task, run_tasks
 
-from dmft.params import Params  # noqa: E402
-
+#: every parameter and method setting at its default (points override them)
+DEFAULTS = {**Params().to_dict(), **DMFTMethod().to_dict(), **ParticleMethod().to_dict()}
 UNSAT = dict(alpha=3.0, delta=0.0)
 SAT = dict(alpha=1.0, delta=0.0)
 COMMON = dict(normalization="mean", dt=0.1, seed=1)
@@ -88,20 +91,22 @@ def scans(quick: bool) -> dict:
     }
 
 
-def run_one(params: Params, kind: str):
-    if kind == "dmft":
-        from dmft import solve
+class Point(dict):
+    """Flat settings of one point (physics and both methods' settings)."""
 
-        return solve(params)
-    from simulations import simulate
+    def __getattr__(self, name):
+        return self[name]
 
-    return simulate(params)
+    def replace(self, **changes):
+        return Point({**self, **changes})
+
+    def task(self, kind: str, seed: int) -> Task:
+        params, method = split_settings({**self, "seed": seed}, kind, strict=False)
+        return Task(params, method, f"{self['dynamics']} b={self['b']} tau={self['tau']}")
 
 
 def measure(result, phase: str) -> dict:
     """T_eff (UNSAT) or long-time distance (SAT) of one result, plus diagnostics."""
-    from analysis.teff import fit_teff
-
     out = {"status": result.status, "T_eff": math.nan, "T_eff_err": math.nan, "teff_warnings": "",
            "T_eff_long": math.nan, "T_eff_long_err": math.nan, "teff_long_warnings": "",
            "distance": math.nan, "distance_err": math.nan, "d_max": math.nan,
@@ -151,7 +156,7 @@ def _fmt(row: dict) -> str:
     return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
 
 
-def run(output: str, quick: bool = False) -> list:
+def run(output: str, quick: bool = False, workers: int | None = None) -> list:
     os.makedirs(output, exist_ok=True)
     cfg = settings(quick)
     rows, keep = [], {}
@@ -160,11 +165,11 @@ def run(output: str, quick: bool = False) -> list:
         for scan, points in scans(quick).items():
             for point in points:
                 for noise_class in ("bernoulli", "gaussian"):
-                    params = Params(**{**COMMON, **cfg[phase], **model, **point, "noise_class": noise_class})
+                    params = Point({**DEFAULTS, **COMMON, **cfg[phase], **model, **point, "noise_class": noise_class})
                     jobs.append((phase, scan, params))
     # convergence at one point per phase: DMFT in n_paths, simulations in N
-    conv_unsat = Params(**{**COMMON, **cfg["unsat"], **UNSAT, "dynamics": "sgd", "b": 0.2})
-    conv_sat = Params(**{**COMMON, **cfg["sat"], **SAT, "dynamics": "sgd", "b": 0.2})
+    conv_unsat = Point({**DEFAULTS, **COMMON, **cfg["unsat"], **UNSAT, "dynamics": "sgd", "b": 0.2})
+    conv_sat = Point({**DEFAULTS, **COMMON, **cfg["sat"], **SAT, "dynamics": "sgd", "b": 0.2})
     conv = []
     for n_paths in ((1024, 2048) if quick else (4096, 8192, 32768)):
         conv.append(("unsat", "convergence", conv_unsat.replace(n_paths=n_paths), ("dmft",)))
@@ -184,11 +189,18 @@ def run(output: str, quick: bool = False) -> list:
             conv.append(("sat", "convergence", conv_sat.replace(b=0.8, n_paths=n_paths), ("dmft",)))
 
     all_jobs = [(ph, sc, p, ("dmft", "simulation")) for ph, sc, p in jobs] + conv
+
+    def seeds_of(kind, scan, params):
+        return DMFT_SEEDS if (kind == "dmft" and scan != "convergence") else (params.seed,)
+
+    cache = os.path.join(output, "runs")
+    run_tasks([params.task(kind, seed) for _, scan, params, kinds in all_jobs for kind in kinds
+               for seed in seeds_of(kind, scan, params)], cache, workers=workers)
     for phase, scan, params, kinds in all_jobs:
         for kind in kinds:
             start = time.perf_counter()
-            seeds = DMFT_SEEDS if (kind == "dmft" and scan != "convergence") else (params.seed,)
-            results = [run_one(params.replace(seed=seed), kind) for seed in seeds]
+            seeds = seeds_of(kind, scan, params)
+            results = [load_task(cache, params.task(kind, seed)) for seed in seeds]
             result = results[0]
             m = combine([measure(r, phase) for r in results])
             row = {"phase": phase, "scan": scan, "kind": kind, "dynamics": params.dynamics,
@@ -224,7 +236,8 @@ def plot(rows: list, output: str, cfg: dict) -> list:
     paths = []
     for phase, quantity, label in (("unsat", "T_eff", "effective temperature T_eff"),
                                    ("sat", "distance", f"replica distance d (mean over last {D_AVG:g})")):
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
+        fig = Figure(figsize=(11, 4.3))
+        axes = fig.subplots(1, 2)
         for ax, (scan, xlabel) in zip(axes, (("sgd_b", "batch fraction b (sgd)"),
                                              ("psgd_tau", "persistence time τ (psgd, b = 0.5)"))):
             xkey = _xkey(scan)
@@ -267,7 +280,6 @@ def plot(rows: list, output: str, cfg: dict) -> list:
         fig.tight_layout()
         path = os.path.join(output, f"{phase}_{'teff' if quantity == 'T_eff' else 'distance'}.png")
         fig.savefig(path, dpi=100)
-        plt.close(fig)
         paths.append(path)
     return paths
 
@@ -282,7 +294,8 @@ def _scan_points(keep: dict, phase: str, scan: str):
 def plot_fdt(keep: dict, output: str, quick: bool) -> str:
     """chi(t, tw) against C(t, tw) at tw = TW_FIT for the UNSAT points (bernoulli), with the
     fitted window; DMFT lines, simulation points."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))
+    axes = fig.subplots(1, 2)
     for ax, scan in zip(axes, ("sgd_b", "psgd_tau")):
         for color, lab, b, tau in _scan_points(keep, "unsat", scan):
             for kind in ("dmft", "simulation"):
@@ -317,13 +330,13 @@ def plot_fdt(keep: dict, output: str, quick: bool) -> str:
     fig.tight_layout()
     path = os.path.join(output, "fdt_examples.png")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
 def plot_distance_time(keep: dict, output: str, quick: bool) -> str:
     """d(t) in the SAT phase (bernoulli): DMFT lines, simulation points."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig = Figure(figsize=(11, 4.5))
+    axes = fig.subplots(1, 2)
     for ax, scan in zip(axes, ("sgd_b", "psgd_tau")):
         for color, lab, b, tau in _scan_points(keep, "sat", scan):
             th = keep.get(("sat", scan, "dmft", "bernoulli", b, tau))
@@ -343,7 +356,6 @@ def plot_distance_time(keep: dict, output: str, quick: bool) -> str:
     fig.tight_layout()
     path = os.path.join(output, "distance_time.png")
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -351,8 +363,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="docs/study")
     parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
+    parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
     args = parser.parse_args(argv)
-    run(args.output, quick=args.quick)
+    run(args.output, quick=args.quick, workers=args.workers)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,19 @@
-"""Parameters of one run, shared by the DMFT solver and the particle simulations.
+"""The physics of one run: model, algorithm, time grid, replicas and seed.
 
-The names are those of ``SPEC.md`` section 2: config keys, HDF5 attributes and CLI flags
-(with ``_`` written ``-``) all use them.  A :class:`Params` is frozen and validated on
-construction: an invalid value raises :class:`ParameterError`, whose message names the
-parameter (the CLI prints it as its one line and exits with status 2).
+Conventions (names, signs, units) are those of ``docs/conventions.md``: config keys, HDF5
+attributes and CLI flags (with ``_`` written ``-``) all use these names.  How the problem is
+*computed* (number of DMFT paths, system size N, ...) is not here but in a method object
+(:mod:`dmft.core.methods`).  A :class:`Params` is frozen and validated on construction: an
+invalid value raises :class:`ParameterError`, whose message names the parameter (the CLI prints
+it as its one line and exits with status 2).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any, Mapping
 
 LOSSES = ("quadratic-hinge", "square")
@@ -21,34 +22,84 @@ DYNAMICS = ("gd", "sgd", "psgd", "langevin")
 NOISE_CLASSES = ("bernoulli", "gaussian")
 NORMALIZATIONS = ("sum", "mean")
 
-#: Parameters used only by the particle simulations.
-SIMULATION_ONLY = ("n", "n_samples")
-#: Parameters used only by the DMFT solver.
-SOLVER_ONLY = ("n_paths", "n_probes")
+#: Largest absolute value accepted for a real parameter: beyond it no run is meaningful, and
+#: squares of it would overflow.
+MAX_ABS = 1e6
 
 
 class ParameterError(ValueError):
-    """An invalid parameter value; ``name`` is the offending parameter."""
+    """An invalid parameter or setting; ``name`` is the offending one."""
 
     def __init__(self, name: str, message: str):
         self.name = name
         super().__init__(f"invalid parameter '{name}': {message}")
 
 
+def check_choice(name: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ParameterError(name, f"must be one of {', '.join(allowed)} (got {value!r})")
+
+
+def as_float(name: str, value: Any) -> float:
+    """``value`` as a finite float of moderate size, or :class:`ParameterError`."""
+    if isinstance(value, bool):
+        raise ParameterError(name, f"must be a number (got {value!r})")
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ParameterError(name, f"must be a number (got {value!r})") from None
+    if not math.isfinite(value):
+        raise ParameterError(name, f"must be finite (got {value})")
+    if abs(value) > MAX_ABS:
+        raise ParameterError(name, f"must lie within +-{MAX_ABS:g} (got {value:g})")
+    return value
+
+
+def as_int(name: str, value: Any) -> int:
+    """``value`` as an int (an integral float is accepted), or :class:`ParameterError`."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ParameterError(name, f"must be an integer (got {value!r})")
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        raise ParameterError(name, f"must be an integer (got {value!r})")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Params:
     """One parameter point of the spherical perceptron trained by GD/SGD/PSGD/Langevin.
 
-    Model: weights ``w`` in R^N, ``P = alpha N`` Gaussian patterns, gaps
-    ``h_mu = w.xi^mu/sqrt(N) - delta``, loss ``H = sum_mu v(h_mu)`` with
+    Model (``docs/conventions.md`` section 1): weights ``w`` in R^N, ``P = alpha N`` Gaussian
+    patterns, gaps ``h_mu = w.xi^mu/sqrt(N) - delta``, loss ``H = sum_mu v(h_mu)`` with
     ``v(h) = h^2 theta(-h)/2`` (``quadratic-hinge``) or ``h^2/2`` (``square``).
 
-    Dynamics (step ``dt``, which for SGD is the learning rate)::
+    Dynamics (section 2; step ``dt``, which for SGD is the learning rate)::
 
         w <- w - dt [sum_mu s_mu v'(h_mu) xi^mu/sqrt(N) (+ ridge w)] + sqrt(2 T dt) g
 
     followed by ``w <- sqrt(N) w/|w|`` for the ``sphere`` constraint; ``s_mu(t)`` is the
-    selection process of ``dynamics`` (see SPEC section 2).
+    selection process of ``dynamics``.
+
+    Attributes:
+        alpha: patterns per weight, ``P/N`` (> 0).
+        delta: margin ``Delta`` of the gaps; ``delta < 0`` makes the problem non-convex.
+        loss: ``quadratic-hinge`` (default) or ``square``.
+        constraint: ``sphere`` (``|w|^2 = N``) or ``ridge`` (no sphere, penalty ``ridge |w|^2/2``).
+        ridge: the L2 coefficient ``lambda`` (``ridge`` constraint only; >= 0).
+        dynamics: ``gd``, ``sgd`` (i.i.d. Bernoulli(b) selection per step), ``psgd`` (persistent
+            selection, correlation time ``b tau``) or ``langevin`` (gd plus thermal noise).
+        b: batch fraction, the mean of the selection variables (in (0, 1]).
+        tau: persistence time of ``psgd`` (> 0, with ``dt <= b tau``).
+        temperature: thermal noise ``T`` (>= 0; > 0 required by ``langevin``).
+        noise_class: ``bernoulli`` selection variables, or ``gaussian`` ones with the same mean and
+            two-time covariance.
+        normalization: ``sum`` (drift ``b grad H``) or ``mean`` (``s`` divided by ``b``: drift
+            ``grad H``, the mini-batch average).
+        dt: time step, the learning rate (> 0).
+        t_max: final time (>= dt); the grid is ``t_i = i dt``.
+        seed: root of every random stream (``numpy.random.SeedSequence(seed)``).
+        tw: waiting times of the two-time observables ``C(t, tw)``, ``chi(t, tw)`` (snapped to
+            the grid, sorted, unique).
+        replicas: 1, or 2 for the replica distance (same data and ``w(0)``, independent noise).
     """
 
     alpha: float = 3.0
@@ -67,42 +118,20 @@ class Params:
     seed: int = 0
     tw: tuple = ()
     replicas: int = 1
-    # simulation only
-    n: int = 1000
-    n_samples: int = 4
-    # DMFT only
-    n_paths: int = 16384
-    n_probes: int = 4
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
         for name in ("alpha", "delta", "ridge", "b", "tau", "temperature", "dt", "t_max"):
-            value = getattr(self, name)
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise ParameterError(name, f"must be a number (got {value!r})") from None
-            if not math.isfinite(value):
-                raise ParameterError(name, f"must be finite (got {value})")
-            put(name, value)
-        for name in ("seed", "replicas", "n", "n_samples", "n_paths", "n_probes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-                raise ParameterError(name, f"must be an integer (got {value!r})")
-            put(name, int(value))
-        for name, allowed in (
-            ("loss", LOSSES),
-            ("constraint", CONSTRAINTS),
-            ("dynamics", DYNAMICS),
-            ("noise_class", NOISE_CLASSES),
-            ("normalization", NORMALIZATIONS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ParameterError(
-                    name, f"must be one of {', '.join(allowed)} (got {getattr(self, name)!r})"
-                )
+            put(name, as_float(name, getattr(self, name)))
+        for name in ("seed", "replicas"):
+            put(name, as_int(name, getattr(self, name)))
+        check_choice("loss", self.loss, LOSSES)
+        check_choice("constraint", self.constraint, CONSTRAINTS)
+        check_choice("dynamics", self.dynamics, DYNAMICS)
+        check_choice("noise_class", self.noise_class, NOISE_CLASSES)
+        check_choice("normalization", self.normalization, NORMALIZATIONS)
 
         if self.alpha <= 0:
             raise ParameterError("alpha", f"must be > 0 (got {self.alpha})")
@@ -129,15 +158,9 @@ class Params:
             raise ParameterError("seed", f"must be >= 0 (got {self.seed})")
         if self.replicas not in (1, 2):
             raise ParameterError("replicas", f"must be 1 or 2 (got {self.replicas})")
-        if self.n < 2:
-            raise ParameterError("n", f"must be >= 2 (got {self.n})")
-        if self.n_samples < 1:
-            raise ParameterError("n_samples", f"must be >= 1 (got {self.n_samples})")
-        if self.n_paths < 2:
-            raise ParameterError("n_paths", f"must be >= 2 (got {self.n_paths})")
-        if self.n_probes < 1:
-            raise ParameterError("n_probes", f"must be >= 1 (got {self.n_probes})")
+        put("tw", self._snapped_tw())
 
+    def _snapped_tw(self) -> tuple:
         tw = self.tw
         if isinstance(tw, str):
             tw = [x for x in tw.split(",") if x.strip()]
@@ -152,7 +175,7 @@ class Params:
             if not math.isfinite(x) or x < 0 or x > self.n_steps * self.dt + 1e-9:
                 raise ParameterError("tw", f"waiting time {x} is outside [0, t_max = {self.t_max}]")
             snapped.append(round(x / self.dt) * self.dt)
-        put("tw", tuple(sorted(set(snapped))))
+        return tuple(sorted(set(snapped)))
 
     # ------------------------------------------------------------------ time grid
     @property
@@ -185,28 +208,13 @@ class Params:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Params":
         """Build from a mapping; unknown keys raise :class:`ParameterError`."""
-        names = {f.name for f in fields(cls)}
         for key in d:
-            if key not in names:
+            if key not in PARAM_NAMES:
                 raise ParameterError(key, "unknown parameter")
         return cls(**dict(d))
 
     def replace(self, **changes: Any) -> "Params":
         return dataclasses.replace(self, **changes)
-
-    def point_hash(self, kind: str) -> str:
-        """Stable hash of the resolved parameters that matter for ``kind``.
-
-        ``kind`` is ``"dmft"`` or ``"simulation"``; parameters used only by the other kind
-        are left out, so changing ``n_paths`` does not invalidate a finished simulation.
-        """
-        d = self.to_dict()
-        drop = SIMULATION_ONLY if kind == "dmft" else SOLVER_ONLY
-        for name in drop:
-            d.pop(name)
-        d["kind"] = kind
-        text = json.dumps(d, sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 PARAM_NAMES = tuple(f.name for f in fields(Params))

@@ -1,4 +1,4 @@
-"""Selection processes ``s_mu(t)`` of SPEC section 2, shared by simulations and DMFT.
+"""Selection processes ``s_mu(t)`` (``docs/conventions.md`` section 2), shared by simulations and DMFT.
 
 One object draws, per step, the selection variables of many independent patterns: the ``P``
 patterns of a simulated system, or the ``n_paths`` sampled patterns of the DMFT effective

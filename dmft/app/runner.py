@@ -1,0 +1,320 @@
+"""One resumable task runner, used by scans, the demo and the study scripts.
+
+A :class:`Task` is one (problem, method) pair; it writes ``FOLDER/<point hash>.h5``
+atomically, the hash (:func:`dmft.core.methods.point_hash`) covering the physics and the
+method.  :func:`run_tasks` computes every task whose file is not already there with a final
+status and the right hash, so a run killed at any moment resumes where it stopped and never
+recomputes a finished point.  Tasks run in a local process pool or on a Dask distributed
+scheduler; in both, each task runs under the same thread limits (:func:`thread_limits`:
+threadpoolctl for BLAS, ``numba.set_num_threads`` for the solver), so workers do not
+oversubscribe the cores.  Local workers die with the process that started them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import glob
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numba
+from threadpoolctl import threadpool_limits
+
+from ..core.io import load, read_header, save
+from ..core.methods import Method, point_hash, split_settings
+from ..core.params import Params
+from ..core.provenance import command_line
+from ..core.status import Status
+from .api import run
+
+#: statuses a finished file can have (never recomputed)
+FINAL_STATUSES = tuple(s.value for s in Status)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One result file: ``params`` computed with ``method``; ``label`` names it in logs."""
+
+    params: Params
+    method: Method
+    label: str = ""
+
+    @property
+    def key(self) -> str:
+        return point_hash(self.params, self.method)
+
+    @property
+    def filename(self) -> str:
+        return f"{self.key}.h5"
+
+    @property
+    def kind(self) -> str:
+        return self.method.kind
+
+    @classmethod
+    def from_settings(cls, settings: dict, kind: str, label: str = "") -> "Task":
+        """A task from a flat mapping of parameters and method settings (see
+        :func:`dmft.core.methods.split_settings`)."""
+        params, method = split_settings(settings, kind)
+        return cls(params, method, label)
+
+
+# --------------------------------------------------------------------------- one task
+@contextmanager
+def thread_limits(threads: int):
+    """At most ``threads`` BLAS threads (threadpoolctl) and numba threads inside the block."""
+    threads = max(1, int(threads))
+    old = numba.get_num_threads()
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    try:
+        with threadpool_limits(limits=threads):
+            yield
+    finally:
+        numba.set_num_threads(old)
+
+
+def compute_task(task: Task, path: str, threads: int = 1, command: str = "",
+                 store_kernels: bool = False) -> tuple:
+    """Compute ``task`` and write it to ``path`` atomically; returns (path, status, seconds).
+
+    Runs inside a worker (process pool or Dask) or in the calling process.  A diverged run is a
+    result and is written with its status; an exception propagates to the caller.
+    """
+    start = time.perf_counter()
+    with thread_limits(threads):
+        result = run(task.params, task.method, store_kernels=store_kernels if task.kind == "dmft" else None)
+    if command:
+        result.meta["command_line"] = command
+    save(result, path)
+    return path, result.status.value, time.perf_counter() - start
+
+
+def is_finished(path: str, task: Task) -> bool:
+    """A file of ``task`` exists under its final name, with a final status and its hash."""
+    header = read_header(path)
+    return (header is not None and header["status"] in FINAL_STATUSES
+            and header["kind"] == task.kind and header["point_hash"] == task.key)
+
+
+def load_task(folder: str, task: Task):
+    """The result of a finished ``task`` in ``folder``."""
+    return load(os.path.join(folder, task.filename))
+
+
+# --------------------------------------------------------------------------- many tasks
+@dataclass
+class RunSummary:
+    """What :func:`run_tasks` did."""
+
+    output: str
+    total: int
+    skipped: int = 0
+    done: int = 0
+    diverged: int = 0
+    failed: int = 0
+    errors: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        lines = [
+            f"{self.output}: {self.total} files, {self.skipped} already finished, "
+            f"{self.done} computed ({self.diverged} diverged), {self.failed} failed, {self.seconds:.1f} s"
+        ]
+        lines += [f"  failed: {e}" for e in self.errors]
+        return "\n".join(lines)
+
+
+class _Reporter:
+    """tqdm bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, progress: bool, log):
+        self.bar = None
+        self.total = total
+        self.count = 0
+        self.log = log
+        if progress and total:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, unit="point", dynamic_ncols=True)
+
+    def update(self, summary: RunSummary, message: str) -> None:
+        self.count += 1
+        if self.bar is not None:
+            self.bar.set_postfix(done=summary.done, diverged=summary.diverged, failed=summary.failed)
+            self.bar.update(1)
+        elif self.log is not None:
+            self.log(f"[{self.count}/{self.total}] {message}")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def clean_stale_temporaries(folder: str) -> None:
+    """Remove temporary files a killed run left behind (never a file under a final name)."""
+    for tmp in glob.glob(os.path.join(folder, ".*.tmp")):
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+
+
+def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str | None = None,
+              progress: bool = False, store_kernels: bool = False, threads: int | None = None,
+              log=print) -> RunSummary:
+    """Run every unfinished task of ``tasks`` into ``folder`` (created if needed).
+
+    ``workers``: local processes (default: the cores; 1 runs in this process).  ``dask_address``:
+    a running Dask scheduler instead (the workers must see ``folder``).  ``threads`` per task:
+    default cores // workers locally, 1 on Dask.  ``log``: a callable for one line per finished
+    task when there is no progress bar (``None``: silent).
+    """
+    start = time.perf_counter()
+    os.makedirs(folder, exist_ok=True)
+    clean_stale_temporaries(folder)
+    tasks = list(tasks)
+    summary = RunSummary(output=folder, total=len(tasks))
+    todo, seen = [], set()
+    for t in tasks:
+        path = os.path.join(folder, t.filename)
+        if is_finished(path, t) or t.key in seen:
+            summary.skipped += 1
+        else:
+            todo.append((t, path))
+            seen.add(t.key)
+    reporter = _Reporter(len(todo), progress, log)
+    cmd = command_line()
+
+    def record(task: Task, path: str, outcome, error) -> None:
+        label = f"{task.kind} {task.label}".strip()
+        if error is None and not is_finished(path, task):
+            error = RuntimeError(f"no finished file appeared at {path}")
+        if error is not None:
+            summary.failed += 1
+            summary.errors.append(f"{label}: {error!r}")
+            reporter.update(summary, f"{label}: FAILED {error!r}")
+            return
+        _, status, seconds = outcome
+        summary.done += 1
+        summary.diverged += status == Status.DIVERGED
+        reporter.update(summary, f"{label}: {status} ({seconds:.1f} s) -> {task.filename}")
+
+    try:
+        if dask_address:
+            _run_dask(todo, dask_address, cmd, record, store_kernels, threads or 1)
+        else:
+            workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+            per_task = threads or max(1, (os.cpu_count() or 1) // workers)
+            if workers == 1:
+                _run_here(todo, cmd, record, store_kernels, per_task)
+            else:
+                _run_local(todo, workers, cmd, record, store_kernels, per_task)
+    finally:
+        reporter.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _run_here(todo, cmd, record, store_kernels, threads) -> None:
+    for t, path in todo:
+        try:
+            record(t, path, compute_task(t, path, threads, cmd, store_kernels), None)
+        except Exception as exc:  # a crashed point is recorded, the run goes on
+            record(t, path, None, exc)
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: end this worker when the process that started it dies (SIGKILL
+    included): the kernel's parent-death signal on Linux, else a watchdog thread."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0 and os.getppid() == parent:
+                return
+        except (OSError, AttributeError):
+            pass
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+@contextmanager
+def _terminate_on_signals(pool: ProcessPoolExecutor):
+    """SIGTERM (and SIGINT) end the pool's workers before this process exits."""
+    def handler(signum, frame):
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise SystemExit(128 + signum)
+
+    old = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            old[sig] = signal.signal(sig, handler)
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _run_local(todo, workers, cmd, record, store_kernels, threads) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent)
+    with _terminate_on_signals(pool):
+        try:
+            futures = {pool.submit(compute_task, t, path, threads, cmd, store_kernels): (t, path)
+                       for t, path in todo}
+            for fut in as_completed(futures):
+                t, path = futures[fut]
+                try:
+                    record(t, path, fut.result(), None)
+                except Exception as exc:  # a crashed point is recorded, the run goes on
+                    record(t, path, None, exc)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def connect_dask(address: str, timeout: float = 10.0):
+    """A Dask client of the scheduler at ``address``; ``ConnectionError`` within ``timeout``
+    seconds when it cannot be reached (or ``ImportError`` without the ``dask`` extra)."""
+    from dask.distributed import Client
+
+    try:
+        return Client(address, timeout=timeout)
+    except (OSError, TimeoutError, ValueError, TypeError) as exc:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
+
+
+def _run_dask(todo, address, cmd, record, store_kernels, threads) -> None:
+    from dask.distributed import as_completed as dask_completed
+
+    if not todo:
+        return
+    run_id = uuid.uuid4().hex[:8]   # keys unique to this run: two scans never share a task
+    with connect_dask(address) as client:
+        futures = {}
+        for t, path in todo:
+            fut = client.submit(compute_task, t, os.path.abspath(path), threads, cmd, store_kernels,
+                                pure=False, key=f"dmft-{t.key}-{run_id}")
+            futures[fut] = (t, path)
+        for fut in dask_completed(list(futures)):
+            t, path = futures[fut]
+            try:
+                record(t, path, fut.result(), None)
+            except Exception as exc:
+                record(t, path, None, exc)

@@ -1,0 +1,245 @@
+"""HDF5 storage of a :class:`~dmft.core.result.Result` (``docs/conventions.md`` section 5).
+
+:func:`save` writes atomically: the file is written under a temporary name in the same folder
+and renamed onto the final name only when complete, so a killed run never leaves a truncated
+file there.  :func:`load` reads it back into the same result object, checking
+``format_version``: files of format 1 (before the method objects) are read and converted,
+newer formats are refused with a message.
+
+Layout of format 2: root attributes ``format_version``, ``kind``, ``status``, ``point_hash``,
+``config_json`` (the flat settings: every parameter and every method setting, resolved), each of
+them also as its own attribute, provenance (``package_version``, ``git_commit``, ``created_utc``,
+``command_line``, ``wall_time_s``, ``seed``, ``message``); datasets ``t``, ``energy``,
+``frac_unsat``, ``nu``, ``tw``, ``C``, ``chi``, ``distance`` (two replicas), ``<name>_sem``
+(standard errors; root attributes ``errors_source``, ``errors_count``), the batch averages
+under ``batches/`` (with ``batch_size``), further observables (``norm``, ``gap_*``) at the root
+and the optional two-time kernels under ``kernels/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+
+import h5py
+import numpy as np
+
+from .methods import METHODS, point_hash, split_settings
+from .provenance import stamp
+from .result import Errors, Result
+from .status import Status
+
+FORMAT_VERSION = 2
+#: formats this reader understands
+READABLE_VERSIONS = (1, 2)
+
+#: Datasets read into the named fields of a Result.
+_FIELDS = ("t", "energy", "frac_unsat", "nu", "tw", "C", "chi", "distance")
+#: Root attributes that are bookkeeping of the file itself, not provenance.
+_STRUCTURAL = {"format_version", "kind", "status", "config_json", "point_hash", "errors_source",
+               "errors_count"}
+
+
+class FileFormatError(ValueError):
+    """A file that is not a readable sgd-dmft result."""
+
+
+def _attr_value(value):
+    if isinstance(value, (list, tuple)):
+        return np.asarray(value, dtype=float)
+    return value
+
+
+def flat_settings(result: Result) -> dict:
+    """Every parameter and method setting of ``result`` in one flat mapping (the CLI's view)."""
+    return {**result.params.to_dict(), **result.method.to_dict()}
+
+
+def write_h5(result: Result, f: h5py.File) -> None:
+    """Write ``result`` into an open HDF5 file (root attributes and datasets)."""
+    meta = stamp(dict(result.meta))
+    settings = flat_settings(result)
+    f.attrs["format_version"] = FORMAT_VERSION
+    f.attrs["kind"] = result.kind
+    f.attrs["status"] = result.status.value
+    f.attrs["point_hash"] = point_hash(result.params, result.method)
+    f.attrs["config_json"] = json.dumps(settings, sort_keys=True)
+    for name, value in settings.items():
+        f.attrs[name] = _attr_value(value)
+    for key, value in meta.items():
+        if value is None or key in _STRUCTURAL:
+            continue
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value)
+        f.attrs[key] = value
+    f.attrs["seed"] = result.params.seed
+    f.attrs["wall_time_s"] = float(meta.get("wall_time_s", float("nan")))
+
+    for name in _FIELDS:
+        value = getattr(result, name)
+        if value is not None:
+            f.create_dataset(name, data=np.asarray(value, dtype=float))
+    if result.errors is not None:
+        f.attrs["errors_source"] = result.errors.source
+        f.attrs["errors_count"] = int(result.errors.count)
+        for name, value in result.errors.sem.items():
+            f.create_dataset(f"{name}_sem", data=np.asarray(value, dtype=float))
+        if result.errors.batches:
+            g = f.create_group("batches")
+            g.create_dataset("batch_size", data=np.asarray(result.errors.batch_size, dtype=int))
+            for name, value in result.errors.batches.items():
+                g.create_dataset(name, data=np.asarray(value, dtype=float))
+    for name, value in result.extra.items():
+        f.create_dataset(name, data=np.asarray(value))
+    if result.kernels:
+        g = f.create_group("kernels")
+        for name, value in result.kernels.items():
+            g.create_dataset(name, data=np.asarray(value), compression="gzip")
+
+
+def save(result: Result, path: str | os.PathLike) -> str:
+    """Write ``result`` to ``path`` atomically; returns the path written."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            write_h5(result, f)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _open(path: str) -> h5py.File:
+    try:
+        return h5py.File(path, "r")
+    except (OSError, ValueError) as exc:
+        raise FileFormatError(
+            f"cannot read '{path}': not an HDF5 file or unreadable ({exc.__class__.__name__})") from None
+
+
+def _version(f: h5py.File, path: str) -> int:
+    if "config_json" not in f.attrs or "kind" not in f.attrs:
+        raise FileFormatError(f"'{path}' is not an sgd-dmft result file (no config_json/kind attribute)")
+    version = f.attrs.get("format_version")
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise FileFormatError(f"'{path}' has no valid format_version attribute") from None
+    if version not in READABLE_VERSIONS:
+        raise FileFormatError(
+            f"'{path}' has format_version {version}; this sgd-dmft reads "
+            f"{', '.join(map(str, READABLE_VERSIONS))} (a newer package wrote it?)")
+    return version
+
+
+def _str(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def load(path: str | os.PathLike) -> Result:
+    """Read a file written by :func:`save` back into a :class:`Result`."""
+    path = os.fspath(path)
+    with _open(path) as f:
+        version = _version(f, path)
+        kind = _str(f.attrs["kind"])
+        if kind not in METHODS:
+            raise FileFormatError(f"'{path}' has unknown kind {kind!r}")
+        try:
+            settings = json.loads(_str(f.attrs["config_json"]))
+            if version == 1:
+                settings = _settings_v1(settings, kind, f.attrs)
+            params, method = split_settings(settings, kind, strict=True)
+            status = Status.parse(_str(f.attrs["status"]))
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise FileFormatError(f"'{path}': invalid settings or status ({exc})") from None
+        data = {name: f[name][()] for name in _FIELDS if name in f}
+        missing = [name for name in _FIELDS[:-1] if name not in data]
+        if missing:
+            raise FileFormatError(f"'{path}' lacks the dataset(s) {', '.join(missing)}")
+        sem, extra, kernels, batches, batch_size = {}, {}, {}, {}, None
+        for name, obj in f.items():
+            if name == "kernels":
+                kernels = {k: v[()] for k, v in obj.items()}
+            elif name == "batches":
+                batches = {k: v[()] for k, v in obj.items() if k != "batch_size"}
+                batch_size = obj["batch_size"][()] if "batch_size" in obj else None
+            elif name in _FIELDS:
+                continue
+            elif name.endswith("_sem"):
+                sem[name[: -len("_sem")]] = obj[()]
+            else:
+                extra[name] = obj[()]
+        meta = {}
+        for key, value in f.attrs.items():
+            if key in settings or key in _STRUCTURAL:
+                continue
+            if isinstance(value, bytes):
+                value = value.decode()
+            if isinstance(value, np.generic):
+                value = value.item()
+            meta[key] = value
+        meta["format_version"] = version
+        meta["seed"] = params.seed
+        source = _str(f.attrs.get("errors_source", "samples" if kind == "simulation" else "replicates"))
+        count = int(f.attrs.get("errors_count", meta.get("n_samples_done", getattr(method, "n_samples", 1))))
+    if version == 1:  # batch averages were root datasets named <name>_batches
+        for name in [k for k in extra if k.endswith("_batches")]:
+            batches[name[: -len("_batches")]] = extra.pop(name)
+        batch_size = extra.pop("batch_size", batch_size)
+    errors = None
+    if sem or batches:
+        errors = Errors(source=source, count=count, sem=sem, batches=batches if batch_size is not None else {},
+                        batch_size=batch_size)
+    try:
+        return Result(
+            params=params, method=method, status=status,
+            t=data["t"], energy=data["energy"], frac_unsat=data["frac_unsat"], nu=data["nu"],
+            tw=data["tw"], C=data["C"], chi=data["chi"], distance=data.get("distance"),
+            errors=errors, extra=extra, kernels=kernels, meta=meta,
+        )
+    except (ValueError, TypeError) as exc:
+        raise FileFormatError(f"'{path}': inconsistent datasets ({exc})") from None
+
+
+def _settings_v1(settings: dict, kind: str, attrs) -> dict:
+    """Format 1 stored the settings of both methods in one Params; keep this kind's."""
+    settings = dict(settings)
+    if kind == "dmft":
+        settings.pop("n", None)
+        settings.pop("n_samples", None)
+    else:
+        settings.pop("n_paths", None)
+        settings.pop("n_probes", None)
+        if "field_eps" in attrs:
+            settings["field_eps"] = float(attrs["field_eps"])
+    return settings
+
+
+def read_header(path: str | os.PathLike) -> dict | None:
+    """``kind``, ``status`` and ``point_hash`` of a result file without reading its arrays, or
+    None when it is missing, unreadable or not a result file."""
+    try:
+        with h5py.File(os.fspath(path), "r") as f:
+            attrs = f.attrs
+            if "kind" not in attrs or "status" not in attrs:
+                return None
+            return {"kind": _str(attrs["kind"]), "status": _str(attrs["status"]),
+                    "point_hash": _str(attrs["point_hash"]) if "point_hash" in attrs else None,
+                    "format_version": int(attrs.get("format_version", 0))}
+    except (OSError, ValueError, TypeError):
+        return None
+

@@ -1,0 +1,47 @@
+"""The scan folder's manifest ``DIR/scan.json`` (``docs/conventions.md`` section 6).
+
+Written by the scan runner, read by the phase diagrams: the configuration (``mode``, ``base``,
+``axes``) and, per result file, its kind and the values of the scanned axes.  Kept in the core
+so that analysis can read a scan folder without importing the application layer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+MANIFEST = "scan.json"
+
+
+class ManifestError(ValueError):
+    """A missing or malformed ``scan.json``."""
+
+
+def write_manifest(folder: str, manifest: dict) -> str:
+    """Write ``manifest`` to ``folder/scan.json`` atomically; returns the path."""
+    path = os.path.join(folder, MANIFEST)
+    tmp = os.path.join(folder, f".{MANIFEST}.{os.getpid()}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(manifest, fh, indent=1, default=float)
+    os.replace(tmp, path)
+    return path
+
+
+def load_manifest(folder: str) -> dict:
+    """The manifest of a scan folder, checked for the keys and types the readers use."""
+    path = os.path.join(folder, MANIFEST)
+    if not os.path.exists(path):
+        raise ManifestError(f"'{folder}' has no {MANIFEST}: not a scan folder")
+    try:
+        with open(path) as fh:
+            manifest = json.load(fh)
+    except (OSError, ValueError) as exc:
+        raise ManifestError(f"cannot read '{path}': {exc}") from None
+    ok = (isinstance(manifest, dict) and isinstance(manifest.get("axes"), dict)
+          and isinstance(manifest.get("files"), list)
+          and isinstance(manifest.get("base", {}), dict)
+          and all(isinstance(e, dict) and isinstance(e.get("file"), str) and isinstance(e.get("kind"), str)
+                  and isinstance(e.get("coords"), dict) for e in manifest["files"]))
+    if not ok:
+        raise ManifestError(f"'{path}' is not a scan manifest (expected axes, files with file/kind/coords)")
+    return manifest

@@ -1,0 +1,184 @@
+"""How a problem is computed: the numerical settings of the DMFT solver and of the simulations.
+
+A :class:`~dmft.core.params.Params` says *what* is computed (the physics); a method object says
+*how*: :class:`DMFTMethod` (sampled effective processes) or :class:`ParticleMethod` (direct
+N-dimensional simulation).  Both are frozen and validated on construction, recorded in every
+:class:`~dmft.core.result.Result` and file, and covered by the point hash (:func:`point_hash`),
+so a file always says how it was computed and a scan never mistakes one method's file for
+another's.  The command line and scan files stay flat: :func:`split_settings` separates a flat
+mapping of settings into the problem and the method.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Mapping, Union
+
+from .params import PARAM_NAMES, ParameterError, Params, as_float, as_int, check_choice
+
+#: Settings that do not change the numbers a method produces (left out of the point hash).
+NOT_HASHED = {"not_hashed": True}
+
+
+class _Method:
+    """Conversions shared by the method classes."""
+
+    kind: ClassVar[str]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def hashed_dict(self) -> dict:
+        """The settings that change the numbers (those the point hash covers)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("not_hashed")}
+
+    def replace(self, **changes: Any):
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def names(cls) -> tuple:
+        return tuple(f.name for f in fields(cls))
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]):
+        for key in d:
+            if key not in cls.names():
+                raise ParameterError(key, f"unknown setting of the {cls.kind} method")
+        return cls(**dict(d))
+
+
+@dataclass(frozen=True)
+class DMFTMethod(_Method):
+    """Numerical settings of the DMFT solver (``docs/dmft-derivation.md``).
+
+    Attributes:
+        n_paths: sampled effective processes (pattern-side paths) per solve (>= 2).
+        n_probes: probe copies per path of the response estimator of ``M_R`` (>= 1).
+        replicates: independent solves (independent random streams) averaged into one result;
+            with >= 2 the result carries standard errors over replicates (``<name>_sem``).
+        response: ``probe`` (linearised probe copies, O(n T^2)) or ``exact`` (per-path response,
+            O(n T^3) time and O(n T^2) memory: small grids only, for checks).
+        probe_signal: ``y`` (default) or ``dr``: which probe signal multiplies the probe field in
+            the estimator (``dr`` adds a zero-mean term, for checks).
+        history_dtype: ``float32`` (default) or ``float64`` path histories (sums are float64).
+        orthogonal_inputs: Gaussian inputs with exactly orthonormal empirical moments (default)
+            instead of i.i.d. draws.
+        chol_rtol: relative pivot below which a Cholesky row of ``M_C`` is taken as spanned.
+    """
+
+    kind: ClassVar[str] = "dmft"
+
+    n_paths: int = 16384
+    n_probes: int = 4
+    replicates: int = 1
+    response: str = "probe"
+    probe_signal: str = "y"
+    history_dtype: str = "float32"
+    orthogonal_inputs: bool = True
+    chol_rtol: float = 1e-8
+
+    def __post_init__(self) -> None:
+        for name in ("n_paths", "n_probes", "replicates"):
+            object.__setattr__(self, name, as_int(name, getattr(self, name)))
+        object.__setattr__(self, "chol_rtol", as_float("chol_rtol", self.chol_rtol))
+        if not isinstance(self.orthogonal_inputs, bool):
+            raise ParameterError("orthogonal_inputs", f"must be true or false (got {self.orthogonal_inputs!r})")
+        check_choice("response", self.response, ("probe", "exact"))
+        check_choice("probe_signal", self.probe_signal, ("y", "dr"))
+        check_choice("history_dtype", self.history_dtype, ("float32", "float64"))
+        if self.n_paths < 2:
+            raise ParameterError("n_paths", f"must be >= 2 (got {self.n_paths})")
+        if self.n_probes < 1:
+            raise ParameterError("n_probes", f"must be >= 1 (got {self.n_probes})")
+        if self.replicates < 1:
+            raise ParameterError("replicates", f"must be >= 1 (got {self.replicates})")
+        if not 0 <= self.chol_rtol < 1:
+            raise ParameterError("chol_rtol", f"must lie in [0, 1) (got {self.chol_rtol})")
+
+    def describe(self) -> str:
+        text = f"DMFT, {self.n_paths} paths"
+        if self.replicates > 1:
+            text += f" x {self.replicates} replicates"
+        return text
+
+
+@dataclass(frozen=True)
+class ParticleMethod(_Method):
+    """Numerical settings of the direct simulations (``dmft.simulations``).
+
+    Attributes:
+        n: dimension N of the weights (>= 2); ``P = round(alpha N)`` patterns.
+        n_samples: independent systems (data, ``w(0)``, noise) averaged over (>= 1).
+        field_eps: amplitude of the random field that measures ``chi`` (linear response).
+        threads: BLAS threads of the matrix products (results agree to rounding at any count).
+    """
+
+    kind: ClassVar[str] = "simulation"
+
+    n: int = 1000
+    n_samples: int = 4
+    field_eps: float = 1e-7
+    threads: int = field(default=1, metadata=NOT_HASHED)
+
+    def __post_init__(self) -> None:
+        for name in ("n", "n_samples", "threads"):
+            object.__setattr__(self, name, as_int(name, getattr(self, name)))
+        object.__setattr__(self, "field_eps", as_float("field_eps", self.field_eps))
+        if self.n < 2:
+            raise ParameterError("n", f"must be >= 2 (got {self.n})")
+        if self.n_samples < 1:
+            raise ParameterError("n_samples", f"must be >= 1 (got {self.n_samples})")
+        if not 0 < self.field_eps <= 1e-2:
+            raise ParameterError("field_eps", f"must lie in (0, 0.01] (got {self.field_eps})")
+        if self.threads < 1:
+            raise ParameterError("threads", f"must be >= 1 (got {self.threads})")
+
+    def describe(self) -> str:
+        return f"simulation, N = {self.n}, {self.n_samples} samples"
+
+
+Method = Union[DMFTMethod, ParticleMethod]
+
+#: method class of each result kind
+METHODS = {"dmft": DMFTMethod, "simulation": ParticleMethod}
+
+
+def method_class(kind: str):
+    try:
+        return METHODS[kind]
+    except KeyError:
+        raise ValueError(f"unknown kind {kind!r} (expected one of {', '.join(METHODS)})") from None
+
+
+def point_hash(params: Params, method: Method) -> str:
+    """Stable 16-hex-digit hash of everything that determines a result: the physics, the method
+    kind and the method settings that change the numbers."""
+    d = {"params": params.to_dict(), "kind": method.kind, "method": method.hashed_dict()}
+    text = json.dumps(d, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def split_settings(settings: Mapping[str, Any], kind: str, strict: bool = True):
+    """(Params, method) from one flat mapping of parameters and method settings.
+
+    Settings of the other kind's method are an error with ``strict`` (a solve given ``n``), and
+    dropped without (a scan with ``mode = "both"`` lists both).  Unknown keys are always an error.
+    """
+    cls = method_class(kind)
+    own = set(cls.names())
+    other = {name: c.kind for c in METHODS.values() if c is not cls for name in c.names() if name not in own}
+    physics, numerics = {}, {}
+    for key, value in settings.items():
+        if key in PARAM_NAMES:
+            physics[key] = value
+        elif key in own:
+            numerics[key] = value
+        elif key in other:
+            if strict:
+                raise ParameterError(key, f"is a setting of the {other[key]} method, not of the {kind} method")
+        else:
+            raise ParameterError(key, "unknown parameter")
+    return Params(**physics), cls(**numerics)

@@ -1,0 +1,118 @@
+"""Assemble a :class:`~dmft.core.result.Result` from marches: one per replicate.
+
+Two-time observables from the deterministic weight-side kernels::
+
+    C[k, i]   = C(t_i, tw_k)                                   (NaN for t_i < tw_k)
+    chi[k, i] = dt sum_{j=kw}^{i-1} R(i, j),  kw = tw_k / dt    (integrated response)
+
+With ``replicates = K >= 2`` the solve is repeated with independent random streams (replicate
+``r`` uses ``SeedSequence(seed).spawn(K)[r]``; the first replicate is the same for every K) and
+the result holds the mean, the standard errors over replicates (``<name>_sem``) and the batch
+means (one replicate per batch up to 10) for jackknife errors of non-linear estimators.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.averaging import RepetitionAverage
+from ..core.methods import DMFTMethod
+from ..core.progress import progress_bar
+from ..core.result import Result
+from ..core.status import Status
+from .march import MarchOutput, march
+
+#: full kernels are stored in the result when the grid has at most this many points
+KERNELS_MAX_T = 600
+#: observables averaged over replicates (and given standard errors)
+AVERAGED = ("energy", "frac_unsat", "nu", "norm", "C", "chi")
+
+
+def two_time(C: np.ndarray, R: np.ndarray, tw_index, dt: float):
+    """(K, T) arrays C(t_i, tw_k) and chi(t_i, tw_k) from the kernels."""
+    T = C.shape[0]
+    Cout = np.full((len(tw_index), T), np.nan)
+    chi = np.full((len(tw_index), T), np.nan)
+    for row, kw in enumerate(tw_index):
+        Cout[row, kw:] = C[kw:, kw]
+        # chi(t_i) = dt sum_{j=kw}^{i-1} R(i, j)
+        chi[row, kw] = 0.0
+        for i in range(kw + 1, T):
+            chi[row, i] = dt * R[i, kw:i].sum()
+    return Cout, chi
+
+
+def observables(params, out: MarchOutput) -> dict:
+    """The observables of one march, replica-averaged, on the grid."""
+    C = out.C.mean(0)
+    Cout, chi = two_time(C, out.R.mean(0), params.tw_index, params.dt)
+    steps = sorted(out.hists)
+    n_bins = len(out.gap_edges) - 1
+    obs = {"energy": out.energy, "frac_unsat": out.frac_unsat, "nu": out.nu, "norm": np.diag(C).copy(),
+           "C": Cout, "chi": chi,
+           "gap_hist": np.array([out.hists[k] for k in steps]) if steps else np.zeros((0, n_bins)),
+           "proj_A": out.A[0]}
+    if out.distance is not None:
+        obs["distance"] = out.distance
+    return obs
+
+
+def kernels_of(out: MarchOutput) -> dict:
+    kernels = {"C": out.C.mean(0), "R": out.R.mean(0), "M_C": out.M_C[0, 0], "M_R": out.M_R[0]}
+    if out.C12 is not None:
+        kernels["C12"] = out.C12
+    return kernels
+
+
+def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
+          store_kernels: bool | None = None) -> Result:
+    """Solve the discrete-time DMFT (``docs/dmft-derivation.md``) of ``params`` with ``method``.
+
+    Non-finite values give ``status = diverged`` with ``meta["message"]``, never an exception
+    (the replicates stop at the first diverged one).  ``store_kernels`` (default: T <= 600)
+    keeps the full two-time kernels, averaged over replicates.  ``replicas = 2``: one-time
+    observables, C and chi are averaged over the two replicas, ``distance`` is
+    ``(C11(t,t) + C22(t,t))/2 - C12(t,t)`` (= 1 - C12 on the sphere).
+    """
+    if not isinstance(method, DMFTMethod):
+        raise TypeError(f"the DMFT solver needs a DMFTMethod, got {type(method).__name__}")
+    K = method.replicates
+    T = params.n_steps + 1
+    store = T <= KERNELS_MAX_T if store_kernels is None else store_kernels
+    roots = np.random.SeedSequence(params.seed).spawn(K)
+    names = AVERAGED + (("distance",) if params.replicas == 2 else ())
+    avg = RepetitionAverage(names, total=K)
+    aux = None   # gap histograms, projection factors and kernels: averaged, no errors
+    bar = progress_bar(K * params.n_steps, "dmft", progress)
+    status, messages, wall = Status.OK, [], 0.0
+    try:
+        for r, root in enumerate(roots):
+            out = march(params, method, root=root, progress=lambda k: bar.update(1))
+            wall += out.wall_time_s
+            obs = observables(params, out)
+            avg.add(obs)
+            others = {"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"], **(kernels_of(out) if store else {})}
+            if aux is None:
+                aux = RepetitionAverage(tuple(others), total=K, batched=())
+            aux.add(others)
+            if out.status != Status.OK:
+                status = out.status
+                messages.append(out.message if K == 1 else f"replicate {r}: {out.message}")
+                break
+    finally:
+        bar.close()
+    mean = {name: avg.mean(name) for name in names}
+    steps = sorted(set(params.tw_index) | {params.n_steps})
+    extra = {"norm": mean["norm"], "gap_t": np.array(steps) * params.dt, "gap_edges": out.gap_edges,
+             "gap_hist": aux.mean("gap_hist"), "proj_A": aux.mean("proj_A")}
+    kernels = {name: aux.mean(name) for name in aux.names if name not in ("gap_hist", "proj_A")}
+    errors = avg.errors("replicates") if K >= 2 else None
+    meta = {"seed": params.seed, "wall_time_s": wall}
+    if messages:
+        meta["message"] = "; ".join(messages)
+    return Result(
+        params=params, method=method, status=status, t=out.t, energy=mean["energy"],
+        frac_unsat=mean["frac_unsat"], nu=mean["nu"], tw=np.asarray(params.tw, dtype=float),
+        C=mean["C"], chi=mean["chi"], distance=mean.get("distance"), errors=errors, extra=extra,
+        kernels=kernels, meta=meta,
+    )

@@ -1,0 +1,132 @@
+"""The causal march of the discrete-time DMFT: one forward pass, no outer iteration.
+
+:func:`march` allocates a :class:`~dmft.solver.state.MarchState`, runs the steps of
+:mod:`dmft.solver.steps` for ``k = 0 .. K`` in the order of ``docs/dmft-derivation.md``
+section 7 and returns a typed :class:`MarchOutput`.  A blow-up is a result
+(``status = diverged`` with a message), never an exception.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from ..core.methods import DMFTMethod
+from ..core.status import Status
+from . import steps
+from .response import make_estimator
+from .state import STREAMS, new_state
+
+
+@dataclass(frozen=True)
+class Histories:
+    """Pattern-side histories kept for checks (``keep_histories=True``): ``U`` and ``F``
+    (nr, T, n), the Gaussian inputs ``Z`` (nr T, n) and the Cholesky factor ``L``."""
+
+    U: np.ndarray
+    F: np.ndarray
+    Z: np.ndarray
+    L: np.ndarray
+
+
+@dataclass(frozen=True)
+class MarchOutput:
+    """What one march computed, on the grid ``t_k = k dt`` (T points), per replica ``a``.
+
+    ``C``, ``R``, ``M_R`` (nr, T, T), ``M_C`` (nr, nr, T, T), ``A`` (nr, T) (projection factors),
+    ``C12`` (T, T) with two replicas; one-time observables (T,) averaged over replicas;
+    ``hists`` gap densities by step; ``min_pivot2`` the smallest relative Cholesky pivot.
+    Entries after a divergence are NaN.
+    """
+
+    t: np.ndarray
+    energy: np.ndarray
+    frac_unsat: np.ndarray
+    nu: np.ndarray
+    distance: Optional[np.ndarray]
+    C: np.ndarray
+    R: np.ndarray
+    M_C: np.ndarray
+    M_R: np.ndarray
+    A: np.ndarray
+    C12: Optional[np.ndarray]
+    hists: dict
+    gap_edges: np.ndarray
+    status: Status
+    message: str
+    wall_time_s: float
+    min_pivot2: float
+    histories: Optional[Histories] = None
+
+
+def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
+          progress=None, keep_histories: bool = False, stream_seeds: dict | None = None) -> MarchOutput:
+    """Run the causal march of ``params`` with the settings of ``method``.
+
+    ``root``: the SeedSequence of this solve (default ``SeedSequence(params.seed)``).
+    ``progress``: ``None`` or a callable ``progress(k)`` called after each step.
+    ``stream_seeds``: debugging, ``{stream name: seed}`` replaces single random streams
+    (:data:`dmft.solver.state.STREAMS`), to vary one source of noise at a time.
+    """
+    t0 = time.perf_counter()
+    root = np.random.SeedSequence(params.seed) if root is None else root
+    if stream_seeds:
+        root = _with_streams(root, stream_seeds)
+    state = new_state(params, method, root)
+    estimator = make_estimator(method, state.nr, state.n, state.T, params.dt, params.alpha,
+                               state.rng_probe)
+    status, message = Status.OK, ""
+    with np.errstate(over="ignore", invalid="ignore"):
+        try:
+            for k in range(state.T):
+                steps.observe(state, k)
+                state.k_done = k
+                if k == state.K:
+                    break
+                steps.memory_kernels(state, k, estimator)
+                steps.extend_cholesky(state, k, method.chol_rtol)
+                steps.step_weight_side(state, k)
+                steps.advance_paths(state, k, estimator)
+                if progress is not None:
+                    progress(k)
+        except steps.Diverged as exc:
+            status, message = Status.DIVERGED, str(exc)
+            _blank_after(state, state.k_done + 1)
+    w, obs = state.weights, state.obs
+    histories = None
+    if keep_histories:
+        histories = Histories(U=state.paths.U, F=state.paths.F, Z=state.paths.Z, L=w.L)
+    return MarchOutput(
+        t=np.arange(state.T) * params.dt, energy=obs.energy, frac_unsat=obs.frac_unsat, nu=obs.nu,
+        distance=obs.distance, C=w.C, R=w.R, M_C=w.M_C, M_R=w.M_R, A=w.A, C12=w.X,
+        hists=obs.hists, gap_edges=obs.gap_edges, status=status, message=message,
+        wall_time_s=time.perf_counter() - t0, min_pivot2=w.min_pivot2, histories=histories,
+    )
+
+
+def _blank_after(state, last: int) -> None:
+    """Observables from step ``last`` on and kernels beyond it are NaN after a divergence."""
+    obs, w = state.obs, state.weights
+    for arr in (obs.energy, obs.frac_unsat, obs.nu) + ((obs.distance,) if obs.distance is not None else ()):
+        arr[last:] = np.nan
+    w.C[:, last + 1:, :] = np.nan
+    w.C[:, :, last + 1:] = np.nan
+    w.R[:, last + 1:, :] = np.nan
+
+
+def _with_streams(root: np.random.SeedSequence, stream_seeds: dict):
+    """A root whose ``spawn`` gives the streams of ``root`` except those named in ``stream_seeds``."""
+    unknown = set(stream_seeds) - set(STREAMS)
+    if unknown:
+        raise ValueError(f"unknown stream(s) {sorted(unknown)}; streams are {STREAMS}")
+
+    class Root:
+        def spawn(self, count):
+            children = root.spawn(count)
+            return [np.random.SeedSequence(stream_seeds[name]) if name in stream_seeds else child
+                    for name, child in zip(STREAMS, children)]
+
+    return Root()

@@ -1,0 +1,143 @@
+"""Estimators of the response kernel ``M_R(k, j) = alpha E[a(k) Gamma(k, j)]`` (``j < k``).
+
+``Gamma(k, j) = d u(k) / d P(j)`` is the response of a path's field to a kick of its gap at an
+earlier step (``docs/dmft-derivation.md`` section 4).  The march asks a
+:class:`ResponseEstimator` for one row ``M_R(k, <k)`` per step and tells it when the paths
+advance; two strategies are implemented:
+
+* :class:`ProbeResponse` (default): ``n_probes`` linearised copies ``y`` per path, driven by
+  probe fields ``sigma`` with exactly orthogonal Walsh-Hadamard columns;
+  ``M_R(k, j) ~ alpha/n sum_p a_p(k) y_p(k) sigma_p(j)``.  O(n T^2) in all; the copies'
+  histories are swept together with the fields' (:func:`dmft.solver.kernels.fused_memory`).
+* :class:`ExactResponse`: the per-path response ``Gamma_p(k, j)`` itself, O(n T^3) time and
+  O(n T^2) memory per replica: small grids only (checks of the probe estimator).
+
+Both work for one and two replicas (each replica has its own ``M_R^a``; ``M_R^{12} = 0``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import kernels as kn
+
+#: largest memory (bytes) the exact response may take
+EXACT_MAX_BYTES = 4e9
+
+
+def _next_pow2(x: int) -> int:
+    return 1 << max(0, int(math.ceil(math.log2(max(1, x)))))
+
+
+class ResponseEstimator:
+    """Interface of a response estimator over ``nr`` replicas of ``n`` paths and ``T`` times.
+
+    ``Y`` (nr, n_copies, T, n) are the histories of the linearised copies that the fused memory
+    sweep reads (``n_copies = 0`` when there are none) and ``mem_y`` (nr, n_copies, n) receives
+    their memory sums ``sum_m c_m y(m)``.
+    """
+
+    Y: np.ndarray
+    mem_y: np.ndarray
+
+    def begin_step(self, k: int) -> None:
+        """Prepare step ``k`` (before :meth:`memory_row`)."""
+
+    def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
+        """Write ``M_R^a(k, j)`` for ``j < k`` into ``out`` (length k); ``av = a^a(k)`` per path."""
+        raise NotImplementedError
+
+    def store(self, a: int, k: int) -> None:
+        """Record the copies' values at step ``k`` in the histories (before the memory sweep)."""
+
+    def advance(self, a: int, k: int, A: float, c: np.ndarray, av: np.ndarray) -> None:
+        """Step the copies of replica ``a`` to ``k + 1`` (projection ``A``, memory ``c``)."""
+        raise NotImplementedError
+
+
+class ProbeResponse(ResponseEstimator):
+    """``n_probes`` linearised copies per path (derivation section 4).
+
+    ``y(k+1) = A_k [ sum_m c_m y(m) - dt a(k) (sigma(k) + y(k)) ]``, ``y(0) = 0``; probe columns
+    ``sigma_p(j) = eps_p eps'_j (-1)^popcount(p & c_j)`` with random signs and distinct random
+    Walsh codes, the same design for both replicas (identical replicas stay identical).
+    ``probe_signal = "dr"`` multiplies by ``sigma(k) + y(k)`` instead of ``y(k)``.
+    """
+
+    def __init__(self, nr: int, n: int, T: int, n_probes: int, dt: float, alpha: float,
+                 rng: np.random.Generator, history_dtype, probe_signal: str = "y"):
+        self.nr, self.n, self.dt, self.alpha = nr, n, dt, alpha
+        self.n_probes = n_probes
+        self.signal = probe_signal
+        N2 = _next_pow2(max(n, T))
+        self.eps_p = rng.choice([-1.0, 1.0], size=(n_probes, n))
+        self.eps_t = rng.choice([-1.0, 1.0], size=(n_probes, T))
+        self.codes = np.stack([rng.permutation(N2)[:T] for _ in range(n_probes)]).astype(np.int64)
+        self.Y = np.zeros((nr, n_probes, T, n), history_dtype)
+        self.y = np.zeros((nr, n_probes, n))
+        self.mem_y = np.zeros((nr, n_probes, n))
+        self.sigma = np.zeros((n_probes, n))
+        self.wh = np.zeros(N2)
+
+    def begin_step(self, k: int) -> None:
+        for r in range(self.n_probes):
+            kn.probe_column(self.eps_p[r], self.eps_t[r, k], self.codes[r, k], self.sigma[r])
+
+    def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
+        acc = np.zeros(k)
+        for r in range(self.n_probes):
+            signal = self.y[a, r] if self.signal == "y" else self.y[a, r] + self.sigma[r]
+            self.wh[:] = 0.0
+            self.wh[:self.n] = av * signal * self.eps_p[r]
+            kn.fwht(self.wh)
+            acc += self.eps_t[r, :k] * self.wh[self.codes[r, :k]]
+        out[:] = self.alpha / (self.n * self.n_probes) * acc
+
+    def store(self, a: int, k: int) -> None:
+        self.Y[a, :, k] = self.y[a]
+
+    def advance(self, a: int, k: int, A: float, c: np.ndarray, av: np.ndarray) -> None:
+        ck = c[k]
+        for r in range(self.n_probes):
+            y = self.y[a, r]
+            self.y[a, r] = A * (self.mem_y[a, r] + ck * y - self.dt * av * (self.sigma[r] + y))
+
+
+class ExactResponse(ResponseEstimator):
+    """The exact per-path response ``G[a, m, j, p] = d u^a_p(m) / d P(j)`` (j < m):
+
+    ``Gamma(k+1, j) = A_k [ sum_m c_m Gamma(m, j) - dt a(k) (delta_kj + Gamma(k, j)) ]``,
+    ``M_R(k, j) = alpha/n sum_p a_p(k) Gamma_p(k, j)``.
+    """
+
+    def __init__(self, nr: int, n: int, T: int, dt: float, alpha: float):
+        need = nr * T * T * n * 8
+        if need > EXACT_MAX_BYTES:
+            raise ValueError(
+                f"response='exact' needs {need / 1e9:.1f} GB (n_paths x T^2 per replica); "
+                f"the limit is {EXACT_MAX_BYTES / 1e9:g} GB: use the probe estimator")
+        self.n, self.dt, self.alpha = n, dt, alpha
+        self.G = np.zeros((nr, T, T, n))
+        self.Y = np.zeros((nr, 0, T, n))
+        self.mem_y = np.zeros((nr, 0, n))
+
+    def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
+        out[:] = self.alpha / self.n * (self.G[a, k, :k] @ av)
+
+    def advance(self, a: int, k: int, A: float, c: np.ndarray, av: np.ndarray) -> None:
+        G = self.G[a]
+        G1 = np.tensordot(c[:k + 1], G[:k + 1, :k + 1], axes=(0, 0))  # (k+1, n)
+        G1[:k] -= self.dt * av * G[k, :k]
+        G1[k] -= self.dt * av
+        G[k + 1, :k + 1] = A * G1
+
+
+def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
+                   rng: np.random.Generator) -> ResponseEstimator:
+    """The estimator named by ``method.response``."""
+    if method.response == "exact":
+        return ExactResponse(nr, n, T, dt, alpha)
+    return ProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng, np.dtype(method.history_dtype),
+                         method.probe_signal)

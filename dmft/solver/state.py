@@ -1,0 +1,157 @@
+"""The state of the causal march: weight-side kernels, pattern-side paths, observables.
+
+Notation of ``docs/dmft-derivation.md``: step ``k = 0 .. K-1``, ``K = params.n_steps``, grid of
+``T = K + 1`` times; ``nr`` replicas (1 or 2), ``n`` paths.  Everything is allocated once by
+:func:`new_state`; the step functions of :mod:`dmft.solver.steps` fill it in place, one time
+index at a time, so that at step ``k`` rows ``<= k`` are final and rows ``> k`` untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+from ..core.model import Perceptron, gap_edges
+from ..core.selection import make_selection
+from .inputs import GaussianInputs, stratified_normal
+
+#: Names of the random streams of one solve, in ``SeedSequence.spawn`` order (derivation §8).
+STREAMS = ("init", "selection", "omega", "thermal", "probe")
+
+
+@dataclass
+class WeightSide:
+    """Deterministic kernels of the single-weight process, per replica ``a`` (derivation §2, §5).
+
+    ``C[a]``, ``R[a]``, ``M_R[a]``: (T, T) correlation, response and response kernel of replica
+    ``a``; ``M_C[a, b]``: (T, T) rows ``M_C^{ab}(k, j) = alpha E[f^a(k) f^b(j)]`` (j <= k);
+    ``X``: cross-correlation ``E[w^1(k) w^2(j)]`` (two replicas); ``L``: joint lower Cholesky
+    factor of ``M_C`` in the interleaved order ``omega^1(0), omega^2(0), omega^1(1), ...``;
+    ``A[a, k]``: projection factors; ``c[a]``: memory coefficients ``c_m`` of the current step.
+    """
+
+    C: np.ndarray
+    R: np.ndarray
+    M_R: np.ndarray
+    M_C: np.ndarray
+    X: Optional[np.ndarray]
+    L: np.ndarray
+    A: np.ndarray
+    c: np.ndarray
+    D_buf: np.ndarray
+    G_buf: np.ndarray
+    chol_row: np.ndarray
+    min_pivot2: float = np.inf
+
+
+@dataclass
+class Paths:
+    """The pattern side: ``n`` sampled paths per replica (derivation §3).
+
+    Histories are time-major (``U[a, m, p]``), in ``history_dtype``: ``U`` fields ``u``, ``F``
+    forces ``f = s v'(u - Delta)``, ``Z`` the Gaussian innovations of the Cholesky draw (row
+    ``nr k + a`` for ``omega^a(k)``), ``ETA`` thermal noise (``T > 0``).  ``u``, ``f``, ``a``
+    (``s v''``), ``omega`` and ``mem_u`` (``sum_m c_m u(m)``) are those of the current step.
+    """
+
+    U: np.ndarray
+    F: np.ndarray
+    Z: np.ndarray
+    ETA: Optional[np.ndarray]
+    u: np.ndarray
+    f: np.ndarray
+    a: np.ndarray
+    omega: np.ndarray
+    mem_u: np.ndarray
+    selections: list
+
+
+@dataclass
+class Observables:
+    """One-time observables on the grid and gap histograms at chosen steps."""
+
+    energy: np.ndarray
+    frac_unsat: np.ndarray
+    nu: np.ndarray
+    distance: Optional[np.ndarray]
+    gap_edges: np.ndarray
+    hist_steps: tuple
+    hists: dict = field(default_factory=dict)
+
+
+@dataclass
+class MarchState:
+    """Everything the march carries from one step to the next."""
+
+    params: object
+    model: Perceptron
+    n: int
+    nr: int
+    K: int
+    weights: WeightSide
+    paths: Paths
+    obs: Observables
+    rng_probe: np.random.Generator
+    k_done: int = -1
+
+    @property
+    def T(self) -> int:
+        return self.K + 1
+
+    @property
+    def dt(self) -> float:
+        return self.params.dt
+
+
+def streams(root: np.random.SeedSequence) -> dict:
+    """Generators of one solve, spawned from ``root``; the second replica's selection stream is a
+    child of the first one's, so replica 0 sees the same streams with one or two replicas."""
+    children = dict(zip(STREAMS, root.spawn(len(STREAMS))))
+    gens = {name: np.random.default_rng(children[name]) for name in STREAMS}
+    gens["selection_1"] = np.random.default_rng(children["selection"].spawn(1)[0])
+    return gens
+
+
+def new_state(params, method, root: np.random.SeedSequence) -> MarchState:
+    """Allocate the march for ``params`` with the settings of ``method`` (a DMFTMethod), drawing
+    the initial fields and every Gaussian input from the streams of ``root``."""
+    p = params
+    nr, n, K = int(p.replicas), int(method.n_paths), p.n_steps
+    T = K + 1
+    hd = np.dtype(method.history_dtype)
+    rng = streams(root)
+
+    weights = WeightSide(
+        C=np.zeros((nr, T, T)), R=np.zeros((nr, T, T)), M_R=np.zeros((nr, T, T)),
+        M_C=np.zeros((nr, nr, T, T)), X=np.zeros((T, T)) if nr == 2 else None,
+        L=np.zeros((nr * T, nr * T)), A=np.full((nr, T), np.nan), c=np.zeros((nr, T)),
+        D_buf=np.zeros(T), G_buf=np.zeros(T), chol_row=np.zeros(nr * T),
+    )
+    weights.C[:, 0, 0] = 1.0
+    if weights.X is not None:
+        weights.X[0, 0] = 1.0
+
+    orth = method.orthogonal_inputs
+    u0 = stratified_normal(rng["init"], n) if orth else rng["init"].standard_normal(n)
+    Z = np.zeros((nr * T, n), hd)
+    # all Gaussian inputs are drawn before the march (rows of Z; ETA for temperature > 0)
+    GaussianInputs(rng["omega"], n, nr * K, base=u0, orthogonal=orth).generate(nr * K, out=Z[:nr * K])
+    ETA = (GaussianInputs(rng["thermal"], n, nr * K, base=None, orthogonal=orth).generate(nr * K)
+           if p.temperature > 0 else None)
+    selection_rngs = [rng["selection"], rng["selection_1"]][:nr]
+    paths = Paths(
+        U=np.zeros((nr, T, n), hd), F=np.zeros((nr, T, n), hd), Z=Z, ETA=ETA,
+        u=np.array([u0] * nr), f=np.zeros((nr, n)), a=np.zeros((nr, n)), omega=np.zeros((nr, n)),
+        mem_u=np.zeros((nr, n)),
+        selections=[make_selection(p, n, selection_rngs[a]) for a in range(nr)],
+    )
+    obs = Observables(
+        energy=np.full(T, np.nan), frac_unsat=np.full(T, np.nan), nu=np.full(T, np.nan),
+        distance=np.full(T, np.nan) if nr == 2 else None, gap_edges=gap_edges(p.delta),
+        hist_steps=tuple(sorted(set(p.tw_index) | {K})),
+    )
+    return MarchState(params=p, model=Perceptron.of(p), n=n, nr=nr, K=K, weights=weights,
+                      paths=paths, obs=obs, rng_probe=rng["probe"])
+

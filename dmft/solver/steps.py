@@ -1,0 +1,129 @@
+"""One step ``k`` of the causal march, in the order of ``docs/dmft-derivation.md`` section 7.
+
+Per path ``p`` and replica ``a``, with ``u`` the pattern's field (gap ``h = u - Delta``)::
+
+    f_p(k) = s_p(k) v'(u_p(k) - Delta),      a_p(k) = s_p(k) v''(u_p(k) - Delta)
+    M_C^{ab}(k, j) = alpha/n sum_p f^a_p(k) f^b_p(j)          (empirical, PSD)
+    M_R(k, k) = alpha/n sum_p a_p(k),   M_R(k, j < k) from the response estimator
+    c_m = -dt M_R(k, m) (m < k),   c_k = 1 - dt lambda - dt M_R(k, k)
+    omega_p(k) = sum_j L(k, j) z_p(j),   L L^T = M_C (one Cholesky row per step)
+    u_p(k+1) = A_k [ sum_m c_m u_p(m) - dt omega_p(k) - dt f_p(k) + sqrt(2 T dt) eta_p(k) ]
+
+with ``A_k``, ``C`` and ``R`` from the weight side (:func:`dmft.solver.kernels.weight_step`).
+Each function reads and writes the :class:`~dmft.solver.state.MarchState` in place;
+:class:`Diverged` stops the march.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.model import gap_counts
+from . import kernels as kn
+from .response import ResponseEstimator
+from .state import MarchState
+
+#: a path field beyond this is a runaway (the fields are O(1) in any sane run)
+PATH_RUNAWAY = 1e30
+#: a weight-side correlation C(t,t) beyond this is a runaway (it is 1 on the sphere)
+NORM_RUNAWAY = 1e60
+
+
+class Diverged(Exception):
+    """The march blew up; the message says where."""
+
+
+def observe(state: MarchState, k: int) -> None:
+    """1. Draw ``s(k)``; forces ``f``, curvatures ``a``; one-time observables, replica distance
+    and gap histograms at step ``k``."""
+    paths, obs, model = state.paths, state.obs, state.model
+    h = paths.u - model.delta                      # (nr, n)
+    dv = model.force(h)
+    curv = model.curvature(h)
+    for a, selection in enumerate(paths.selections):
+        s = selection.next()
+        if s is None:                              # full batch: s = 1
+            paths.f[a] = dv[a]
+            paths.a[a] = curv[a]
+        else:
+            paths.f[a] = s * dv[a]
+            paths.a[a] = s * curv[a]
+    o = model.observables(h, paths.f, dv)
+    obs.energy[k], obs.frac_unsat[k], obs.nu[k] = o.energy, o.frac_unsat, o.nu
+    if obs.distance is not None:
+        w = state.weights
+        obs.distance[k] = 0.5 * (w.C[0, k, k] + w.C[1, k, k]) - w.X[k, k]
+    if k in obs.hist_steps:
+        widths = np.diff(obs.gap_edges)
+        obs.hists[k] = gap_counts(h, obs.gap_edges) / (h.size * widths)
+
+
+def memory_kernels(state: MarchState, k: int, estimator: ResponseEstimator) -> None:
+    """2. Store ``u(k)``, ``f(k)``; the rows ``M_C(k, <=k)`` (one pass over the force history),
+    ``M_R(k, k)`` (exact) and ``M_R(k, <k)`` (the estimator)."""
+    paths, w, n = state.paths, state.weights, state.n
+    alpha = state.params.alpha
+    paths.U[:, k] = paths.u
+    paths.F[:, k] = paths.f
+    f_used = paths.F[:, k].astype(np.float64)      # the stored (possibly rounded) forces
+    for a in range(state.nr):
+        for b in range(state.nr):
+            kn.gram_row(paths.F[b], f_used[a], k + 1, alpha / n, w.M_C[a, b, k])
+        w.M_R[a, k, k] = alpha * paths.a[a].mean()
+    estimator.begin_step(k)
+    if k > 0:
+        for a in range(state.nr):
+            estimator.memory_row(a, k, paths.a[a], w.M_R[a, k, :k])
+
+
+def extend_cholesky(state: MarchState, k: int, rtol: float) -> None:
+    """3a. Cholesky rows of ``omega^a(k)`` in the joint factor (variable index ``nr j + b``)."""
+    w, nr = state.weights, state.nr
+    for a in range(nr):
+        idx = nr * k + a
+        for b in range(nr):
+            w.chol_row[b:nr * (k + 1):nr] = w.M_C[a, b, k, :k + 1]
+        piv2 = kn.chol_extend(w.L, w.chol_row, idx, rtol)
+        if w.M_C[a, a, k, k] > 0:
+            w.min_pivot2 = min(w.min_pivot2, piv2 / w.M_C[a, a, k, k])
+
+
+def step_weight_side(state: MarchState, k: int) -> None:
+    """3b. The deterministic recursion for ``C``, ``R`` (and ``C12``) to step ``k + 1``."""
+    p, w = state.params, state.weights
+    sphere, lam = state.model.sphere, state.model.ridge
+    for a in range(state.nr):
+        A, eb2 = kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature,
+                                sphere, w.D_buf, w.G_buf, w.c[a])
+        w.A[a, k] = A
+        norm = w.C[a, k + 1, k + 1]
+        if not (math.isfinite(A) and math.isfinite(eb2) and eb2 > 0 and abs(norm) < NORM_RUNAWAY):
+            raise Diverged(f"weight side blew up at step {k + 1} (t = {(k + 1) * p.dt:g}): "
+                           f"E[B^2] = {eb2:.3g}, C(t,t) = {norm:.3g}")
+    if w.X is not None:
+        kn.cross_step(w.X, w.R[0], w.R[1], w.M_C[0, 1], w.M_C[1, 0], w.c[0], w.c[1], w.A[0, k],
+                      w.A[1, k], k, p.dt, w.D_buf, w.G_buf)
+        if not math.isfinite(w.X[k + 1, k + 1]):
+            raise Diverged(f"replica overlap not finite at step {k + 1}")
+
+
+def advance_paths(state: MarchState, k: int, estimator: ResponseEstimator) -> None:
+    """4. One fused sweep over the histories per replica (``omega = L z`` and the memory sums of
+    ``u`` and of the estimator's copies), then ``u(k+1)`` and the copies at ``k + 1``."""
+    p, w, paths, nr = state.params, state.weights, state.paths, state.nr
+    noise = math.sqrt(2.0 * p.temperature * p.dt) if p.temperature > 0 else 0.0
+    for a in range(nr):
+        estimator.store(a, k)
+        idx = nr * k + a
+        kn.fused_memory(paths.Z, w.L[idx], idx + 1, paths.U[a], w.c[a], k, estimator.Y[a],
+                        paths.omega[a], paths.mem_u[a], estimator.mem_y[a])
+        unew = paths.mem_u[a] + w.c[a, k] * paths.u[a] - p.dt * paths.omega[a] - p.dt * paths.f[a]
+        if noise:
+            unew += noise * paths.ETA[idx]
+        unew *= w.A[a, k]
+        estimator.advance(a, k, w.A[a, k], w.c[a], paths.a[a])
+        paths.u[a] = unew
+        if not np.all(np.isfinite(unew)) or np.max(np.abs(unew)) > PATH_RUNAWAY:
+            raise Diverged(f"effective process blew up at step {k + 1} (t = {(k + 1) * p.dt:g})")
