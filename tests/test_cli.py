@@ -95,3 +95,12 @@ def test_compare_figure(tmp_path, make_result):
     sm = save(make_result(kind="simulation", replicas=2), tmp_path / "sm.h5")
     assert main(["compare", th, sm, "-o", str(tmp_path / "fig.png")]) == 0
     assert os.path.getsize(tmp_path / "fig.png") > 20_000
+
+
+@pytest.mark.parametrize("command, flag", [("solve", "--n"), ("solve", "--n-samples"),
+                                           ("simulate", "--n-paths"), ("simulate", "--n-probes")])
+def test_each_command_offers_only_its_own_method_flags(tmp_path, command, flag):
+    """`dmft solve --n 500` was accepted and ignored; now it is a usage error."""
+    out = tmp_path / "run.h5"
+    assert exit_code([command, flag, "8", "-o", str(out)]) == 2
+    assert not out.exists()

@@ -81,3 +81,32 @@ def test_file_permissions_follow_umask(tmp_path, make_result):
     finally:
         os.umask(old)
     assert os.stat(path).st_mode & 0o777 == 0o644
+
+
+def test_method_and_errors_round_trip(tmp_path, make_result):
+    """The file stores how it was computed (the method) and the typed errors; the point hash
+    attribute covers both the problem and the method."""
+    from dmft.core.methods import ParticleMethod, point_hash
+
+    r = make_result(replicas=2).replace(method=ParticleMethod(n=321, n_samples=7, field_eps=1e-6))
+    path = save(r, tmp_path / "run.h5")
+    q = load(path)
+    assert q.method == r.method and q.kind == "simulation"
+    assert q.errors.source == "samples" and set(q.errors.sem) == set(r.errors.sem)
+    with h5py.File(path) as f:
+        assert f.attrs["point_hash"] == point_hash(r.params, r.method)
+        assert f.attrs["n"] == 321 and f.attrs["field_eps"] == 1e-6
+
+
+@pytest.mark.parametrize("attr, value, match", [
+    ("format_version", 99, "format_version 99"),
+    ("status", "running", "status"),
+    ("kind", "experiment", "kind"),
+    ("config_json", "{not json", "invalid settings"),
+])
+def test_format_version_status_and_kind_are_checked(tmp_path, make_result, attr, value, match):
+    path = save(make_result(), tmp_path / "run.h5")
+    with h5py.File(path, "a") as f:
+        f.attrs[attr] = value
+    with pytest.raises(FileFormatError, match=match):
+        load(path)

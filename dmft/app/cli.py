@@ -17,6 +17,9 @@ import os
 import sys
 from dataclasses import MISSING, fields
 
+from ..analysis.figures import compare_figure
+from ..analysis.phase_diagram import phase_diagram
+from ..analysis.teff import fit_teff
 from ..core.fielddocs import field_docs
 from ..core.io import FileFormatError, load, save
 from ..core.manifest import ManifestError
@@ -25,6 +28,8 @@ from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALI
                            Params)
 from ..core.provenance import package_version
 from .api import run
+from .demo import run_demo
+from .scan import ScanConfigError, load_config, run_scan
 
 EXIT_BAD_INPUT = 2
 #: the conventions page, named in the help
@@ -147,8 +152,6 @@ def cmd_info(args) -> int:
 
 
 def cmd_teff(args) -> int:
-    from ..analysis.teff import fit_teff
-
     r = _load(args.file)
     window = None
     if args.window is not None:
@@ -179,8 +182,6 @@ def cmd_teff(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from ..analysis.figures import compare_figure
-
     theory = _load(args.theory)
     sim = _load(args.simulation)
     _check_output(args.output)
@@ -190,8 +191,6 @@ def cmd_compare(args) -> int:
 
 
 def cmd_scan(args) -> int:
-    from .scan import ScanConfigError, load_config, run_scan
-
     try:
         config = load_config(args.config)
     except ScanConfigError as exc:
@@ -200,7 +199,7 @@ def cmd_scan(args) -> int:
         raise UsageError("invalid value for --workers: must be >= 1")
     if args.dask:
         try:
-            import dask.distributed  # noqa: F401
+            import dask.distributed  # noqa: F401  (the optional extra)
         except ImportError:
             raise UsageError("--dask needs the optional extra: pip install 'sgd-dmft[dask]'") from None
     summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
@@ -210,8 +209,6 @@ def cmd_scan(args) -> int:
 
 
 def cmd_phase_diagram(args) -> int:
-    from ..analysis.phase_diagram import phase_diagram
-
     if not os.path.isdir(args.dir):
         raise UsageError(f"scan folder '{args.dir}' does not exist")
     _check_output(args.output)
@@ -224,8 +221,6 @@ def cmd_phase_diagram(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
-
     run_demo(args.output, progress=args.progress)
     return 0
 

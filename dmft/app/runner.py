@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numba
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from ..core.io import load, read_header, save
 from ..core.methods import Method, point_hash, split_settings
@@ -141,8 +142,6 @@ class _Reporter:
         self.count = 0
         self.log = log
         if progress and total:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=total, unit="point", dynamic_ncols=True)
 
     def update(self, summary: RunSummary, message: str) -> None:
