@@ -1,392 +1,334 @@
-"""Fluctuation-dissipation effective temperature (``docs/conventions.md`` section 3).
+"""The effective temperature, one definition everywhere (``docs/effective-temperature.md``).
 
-In a stationary state the integrated response and the correlation obey
+At a waiting time ``tw`` of a stationary run, with the lag ``s = t - tw``,
 
-    chi(t, tw) = (C(t, t) - C(t, tw)) / T_eff,
+    x(s)     = C(tw, tw) - C(tw + s, tw),        chi(s) = chi(tw + s, tw),
+    T(s)     = x(s) / chi(s)                      (the FDT ratio),
+    T_loc(s) = dx / dchi at lag s                 (the local slope of the parametric plot).
 
-so at fixed ``tw`` the points ``(x, chi)`` with ``x(t) = C(t,t) - C(t,tw)`` lie on a straight
-line through the origin of slope ``1/T_eff``; equivalently ``T_eff = -1/slope`` of ``chi``
-against ``C(t, tw)``.  Langevin dynamics at temperature ``T`` gives ``T_eff = T``.
+In equilibrium (Langevin at temperature T) both are T at every lag.  For SGD they are not: the
+curve chi against x bends (slow modes are colder), so the primary result is the curve
+(:func:`fdt_curve`), with error bands, and three named summary values (:func:`fit_teff`):
 
-:func:`fit_teff` fits ``chi = a + b x`` by ordinary least squares over a time window
-``t in [t_start, t_end]`` (``t_start >= tw``) and reports ``T_eff = 1/b``.  ``C(t,t)`` is
-``result.norm()`` (1 on the sphere).  It works for any :class:`dmft.Result` (DMFT or
-simulation).
+* ``T_short`` -- the lag -> 0 limit of ``T(s)``: a straight line through ``T(s)`` over the first
+  :data:`SHORT_LAGS` grid lags, extrapolated to ``s = 0``; the temperature of the fastest modes.
+* ``T_static`` -- ``(C(tw,tw) - C_plateau) / chi_plateau``: the ratio once both ``x`` and ``chi``
+  have reached their plateaus (the mean over the last :data:`PLATEAU_FRACTION` of the stationary
+  lags, accepted when ``chi`` moves by less than :data:`PLATEAU_TOL` across it, and ``x`` by less
+  than that or 3 standard errors); the compliance-weighted temperature of all modes.
+* ``T_slow`` -- the slope ``dx/dchi`` of the slow branch (the lags where ``chi`` lies between
+  :data:`SLOW_RANGE` of its final value), reported only when that branch is a straight line.
 
-Uncertainty (``T_eff_err = sigma_b / b^2``), with ``sigma_b`` combining in quadrature
-
-1. ``sigma_reg``: the regression's own standard error of the slope,
-   ``sqrt(SSR/(n-2) / Sxx)`` -- measures lack of fit / scatter about the line;
-2. ``sigma_prop``, the statistical error of the points (simulations only), in one of two ways
-   (``TeffFit.error_method``):
-
-   * ``"jackknife"`` -- when the result carries batch averages (``result.errors.batches``
-     ``C`` and ``chi`` (B, K, T), optionally ``norm`` (B, T), with ``errors.batch_size``; from
-     simulation samples or DMFT replicates): the delete-one-batch
-     jackknife of the slope, ``sigma_prop^2 = (B-1)/B sum_j (b_(-j) - mean_j b_(-j))^2``, where
-     ``b_(-j)`` is the slope fitted to the sample-size-weighted average of all batches but ``j``.
-     This keeps the (strong) correlations between times exactly.
-   * ``"sem-bound"`` -- otherwise, when ``result.sem`` holds ``chi`` and/or ``C``: first-order
-     propagation of the standard errors of the points.  The slope is a function
-     ``b(x_1..x_n, chi_1..chi_n)`` with ``db/dchi_i = (x_i - xbar)/Sxx`` and
-     ``db/dx_i = ((chi_i - chibar) - 2 b (x_i - xbar))/Sxx``.  The errors at different times
-     come from the same samples and are correlated in an unknown way, so we use the triangle
-     inequality for standard deviations, which holds for any correlation:
-     ``sigma_prop = sum_i |db/dchi_i| sem_chi_i + sum_i |db/dx_i| sem_x_i`` with
-     ``sem_x_i = sem_C_i + sem_norm_i`` -- a conservative upper estimate (about 4x the
-     observed spread for the Langevin test case).
-   * ``"regression"`` -- no sem (e.g. DMFT): ``sigma_prop = 0``.
-
-Diagnostics (strings in ``TeffFit.warnings``; the fit is still returned):
-
-* non-linear relation: a quadratic fit ``chi = a + b x + c x^2`` whose slope changes by more
-  than :data:`CURVATURE_TOL` (relative) across the window, ``2|c| (x_max - x_min) / |b|``, with
-  ``|c|`` larger than 3 of its standard errors (regression error in quadrature with the batch
-  jackknife, or the sem bound, as for the slope); or ``R^2 <`` :data:`R2_MIN` of the linear fit;
-* not stationary: the energy averaged over the last fifth of the window differs from that over
-  the first fifth by more than :data:`DRIFT_TOL` (relative) AND by more than 3 combined sem (when
-  sems are present); or -- when another waiting time was measured -- ``C(tw+s, tw)`` differs from
-  ``C(tw'+s, tw')`` (nearest other ``tw'``) by more than :data:`AGING_TOL` times ``C(t,t)`` and
-  by more than 4 standard errors of the difference at some ``s`` in the window (standard error
-  from the batches when present, else ``hypot`` of the two sems);
-* a non-positive slope (``T_eff`` negative or infinite), or few points.
+``T_eff`` is ``T_static`` (:data:`DEFINITION`): it characterises the stationary state on all
+time scales without a choice of window, and it equals ``T`` for Langevin dynamics.  Every value
+is quoted only where the run is stationary (:mod:`dmft.analysis.stationarity`) and only from
+stationary lags; otherwise it is NaN and the reason is given.  Error bars are jackknife errors
+over the batches of the repetitions (simulation samples or DMFT replicates,
+:mod:`dmft.analysis.resampling`); a result without repetitions has none, and says so.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Optional, Sequence, Tuple
+import warnings as _warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
-#: Fewest grid points a usable window must have.
-MIN_POINTS = 8
-#: Largest relative change of the slope across the window before "non-linear" is flagged.
-CURVATURE_TOL = 0.2
-#: Smallest acceptable R^2 of the linear fit.
-R2_MIN = 0.95
-#: Largest relative energy drift over the window accepted as stationary.
-DRIFT_TOL = 0.03
-#: Largest difference of C(tw+s, tw) between waiting times, relative to C(t,t).
-AGING_TOL = 0.05
+from .fdt_line import FDTWarning
+from .resampling import error_method, estimate, leave_one_out
+from .stationarity import Stationarity, check_stationarity, pick_waiting_times
+
+#: the summary value that the name ``T_eff`` means
+DEFINITION = "static"
+#: what each summary value is, as printed with it
+DEFINITIONS = {
+    "static": "T_static = (C(tw,tw) - C_plateau)/chi_plateau, the FDT ratio at the plateau",
+    "short": "T_short = lim_{s->0} (C(tw,tw) - C(tw+s,tw))/chi(tw+s,tw)",
+    "slow": "T_slow = slope dx/dchi of the linear slow branch of the FDT plot",
+}
+#: grid lags of the straight line through T(s) that gives T_short
+SHORT_LAGS = 5
+#: last fraction of the stationary lags averaged for the plateau (at least PLATEAU_MIN points)
+PLATEAU_FRACTION = 0.25
+PLATEAU_MIN = 10
+#: largest relative change of x or chi across the plateau window
+PLATEAU_TOL = 0.01
+#: the slow branch: lags where chi lies between these fractions of its final value
+SLOW_RANGE = (0.5, 0.95)
+#: largest relative change of the local slope along the slow branch for it to count as linear
+SLOW_LINEAR_TOL = 0.2
+#: half-width (ratio) of the lag window of the local slope: [s / LOCAL_WINDOW, s * LOCAL_WINDOW]
+LOCAL_WINDOW = 1.25
 
 
 @dataclass(frozen=True)
-class TeffFit:
-    """Result of :func:`fit_teff`.
+class FDTCurve:
+    """The scale-resolved FDT data at one waiting time, on the grid lags ``s = dt, 2dt, ...``
+    up to ``max_lag`` (the stationary lags; all lags when stationarity was not established).
 
-    ``slope`` is ``d chi / d C(t,tw)`` at fixed ``tw`` (``= -1/T_eff``); ``intercept`` is the
-    fitted ``chi`` at ``C(t,tw) = C(t,t)`` (0 for an exact FDR through the origin).
-    ``window = (t_start, t_end)`` are the first and last times used.  ``err_regression`` and
-    ``err_propagated`` are the two contributions to the slope error (see module docstring).
+    ``x = C(tw,tw) - C(tw+s,tw)``, ``chi``, ``ratio = x/chi`` and ``slope = dx/dchi`` (local, over
+    lags in ``[s/1.25, 1.25 s]``), each with its jackknife error (NaN without repetitions)."""
+
+    tw: float
+    lags: np.ndarray
+    x: np.ndarray
+    x_err: np.ndarray
+    chi: np.ndarray
+    chi_err: np.ndarray
+    ratio: np.ndarray
+    ratio_err: np.ndarray
+    slope: np.ndarray
+    slope_err: np.ndarray
+    max_lag: float
+
+
+@dataclass(frozen=True)
+class TeffEstimate:
+    """What :func:`fit_teff` measured.  ``T_eff`` is the summary value named by ``definition``.
+
+    Attributes:
+        T_eff, T_eff_err: the effective temperature (``T_static``) and its error; NaN when the run
+            is not stationary or has no plateau.
+        definition: which summary value ``T_eff`` is (``static``).
+        tw: the waiting time used; ``window``: absolute times ``[tw + s_a, tw + s_b]`` of the
+            plateau that gives ``T_static`` (NaN without a plateau).
+        stationary: whether the run passed :func:`~dmft.analysis.stationarity.check_stationarity`.
+        T_short, T_static, T_slow (and ``_err``): the named summary values (module docstring).
+        max_lag: the largest stationary lag used.
+        error_method: ``jackknife over B batches of K samples|replicates`` or ``none``.
+        warnings: caveats (also issued as :class:`FDTWarning` unless ``warn=False``).
+        notes: why a summary value is missing.
     """
 
     T_eff: float
     T_eff_err: float
+    definition: str
     tw: float
-    window: Tuple[float, float]
-    slope: float
-    intercept: float
-    n_points: int
-    warnings: Tuple[str, ...] = ()
-    r_squared: float = float("nan")
-    err_regression: float = float("nan")
-    err_propagated: float = 0.0
-    error_method: str = "regression"
+    window: tuple
+    stationary: bool
+    T_short: float
+    T_short_err: float
+    T_static: float
+    T_static_err: float
+    T_slow: float
+    T_slow_err: float
+    max_lag: float
+    error_method: str
+    kind: str
+    stationarity: Stationarity
+    curve: FDTCurve
+    warnings: tuple = ()
+    notes: dict = field(default_factory=dict)
 
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["window"] = list(self.window)
-        d["warnings"] = list(self.warnings)
+    def to_dict(self, with_curve: bool = False) -> dict:
+        """A JSON-able summary (NaN as None); the curve's arrays only when asked."""
+        def num(x):
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        d = {"T_eff": num(self.T_eff), "T_eff_err": num(self.T_eff_err), "definition": self.definition,
+             "definition_text": DEFINITIONS[self.definition], "tw": self.tw,
+             "window": [num(w) for w in self.window], "stationary": self.stationary,
+             "T_short": num(self.T_short), "T_short_err": num(self.T_short_err),
+             "T_static": num(self.T_static), "T_static_err": num(self.T_static_err),
+             "T_slow": num(self.T_slow), "T_slow_err": num(self.T_slow_err),
+             "max_lag": self.max_lag, "error_method": self.error_method, "kind": self.kind,
+             "stationarity": self.stationarity.describe(), "warnings": list(self.warnings),
+             "notes": dict(self.notes)}
+        if with_curve:
+            c = self.curve
+            d["curve"] = {name: [num(v) for v in getattr(c, name)] for name in
+                          ("lags", "x", "x_err", "chi", "chi_err", "ratio", "ratio_err", "slope", "slope_err")}
         return d
 
+    def describe(self) -> str:
+        """Lines for a terminal: every value with its definition, window and tw."""
+        def val(v, e):
+            if not math.isfinite(v):
+                return "not available"
+            return f"{v:.5g} +/- {e:.2g}" if math.isfinite(e) else f"{v:.5g} (no error bar)"
 
-def _row_sem(result, name: str, k: Optional[int], n: int) -> np.ndarray:
-    """sem of ``name`` (row ``k`` for two-time data) or zeros; NaN entries count as 0."""
-    sem = result.sem.get(name) if getattr(result, "sem", None) else None
-    if sem is None:
-        return np.zeros(n)
-    sem = np.asarray(sem, dtype=float)
-    if k is not None:
-        sem = sem[k]
-    if sem.shape != (n,):
-        return np.zeros(n)
-    return np.where(np.isfinite(sem), sem, 0.0)
-
-
-def _points(result, k: int, t_start: float, t_end: float):
-    t = np.asarray(result.t, dtype=float)
-    C = np.asarray(result.C[k], dtype=float)
-    chi = np.asarray(result.chi[k], dtype=float)
-    norm = np.asarray(result.norm(), dtype=float)
-    tol = 1e-9 * max(1.0, abs(t_end))
-    mask = (t >= t_start - tol) & (t <= t_end + tol) & np.isfinite(C) & np.isfinite(chi) & np.isfinite(norm)
-    return mask, t, C, chi, norm
+        lines = [f"T_eff = {val(self.T_eff, self.T_eff_err)}   [{DEFINITIONS[self.definition]}; "
+                 f"tw = {self.tw:g}, plateau t in [{self.window[0]:g}, {self.window[1]:g}]]",
+                 f"  T_short  = {val(self.T_short, self.T_short_err)}   (lag -> 0)",
+                 f"  T_static = {val(self.T_static, self.T_static_err)}   (plateau ratio)",
+                 f"  T_slow   = {val(self.T_slow, self.T_slow_err)}   (slope of the slow branch)",
+                 f"  {self.stationarity.describe()}",
+                 f"  errors: {self.error_method}"]
+        lines += [f"  note: {k}: {v}" for k, v in self.notes.items()]
+        return "\n".join(lines)
 
 
-def _usable(result, k: int, t_start: Optional[float], t_end: float, min_points: int) -> bool:
-    tw = float(result.tw[k])
-    mask, t, C, chi, norm = _points(result, k, tw if t_start is None else max(tw, t_start), t_end)
-    if mask.sum() < min_points:
-        return False
-    x = (norm - C)[mask]
-    return bool(np.ptp(x) > 0)
+def _local_slope(x: np.ndarray, chi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """dx/dchi by least squares over index windows [lo_i, hi_i] (cumulative sums)."""
+    def csum(v):
+        return np.concatenate([[0.0], np.cumsum(v)])
+
+    n = hi - lo + 1
+    sx, sc, sxc, scc = csum(x), csum(chi), csum(x * chi), csum(chi * chi)
+    Sx, Sc = sx[hi + 1] - sx[lo], sc[hi + 1] - sc[lo]
+    cov = (sxc[hi + 1] - sxc[lo]) - Sx * Sc / n
+    var = (scc[hi + 1] - scc[lo]) - Sc * Sc / n
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cov / var
 
 
-def _choose_tw(result, tw, window, min_points) -> int:
-    if len(result.tw) == 0:
-        raise ValueError("this result has no waiting times: no C(t,tw)/chi(t,tw) to fit (run with --tw)")
-    t_start = None if window is None else float(window[0])
-    t_end = float(result.t[-1]) if window is None else float(window[1])
-    if tw is not None:
-        return result.tw_row(float(tw))
-    tol = 1e-9 * max(1.0, abs(t_end))
-    for k in sorted(range(len(result.tw)), key=lambda k: -float(result.tw[k])):
-        tw_k = float(result.tw[k])
-        if t_start is not None and tw_k > t_start + tol:
-            continue  # the window must start at or after tw
-        if tw_k < t_end and _usable(result, k, t_start, t_end, min_points):
-            return k
-    raise ValueError(
-        f"no measured waiting time leaves a usable window of >= {min_points} points up to t = {t_end:g}"
-    )
+def _windows(n: int):
+    """Index windows of the local slope: lags within a factor LOCAL_WINDOW, at least +-1 point."""
+    i = np.arange(1, n + 1)
+    lo = np.minimum(np.floor(i / LOCAL_WINDOW).astype(int), i - 1)
+    hi = np.maximum(np.ceil(i * LOCAL_WINDOW).astype(int), i + 1)
+    return np.clip(lo, 1, n) - 1, np.clip(hi, 1, n) - 1
 
 
-def _linear_fit(x, y):
-    n = len(x)
-    xbar, ybar = x.mean(), y.mean()
-    dx, dy = x - xbar, y - ybar
-    sxx = float(dx @ dx)
-    b = float(dx @ dy) / sxx
-    a = ybar - b * xbar
-    res = y - (a + b * x)
-    ssr = float(res @ res)
-    syy = float(dy @ dy)
-    r2 = 1.0 - ssr / syy if syy > 0 else 1.0
-    se_b = math.sqrt(ssr / (n - 2) / sxx) if n > 2 else float("nan")
-    return a, b, se_b, r2, dx, dy, sxx
-
-
-def _batches(result, k: int):
-    """(C, chi, norm, sizes) batch arrays for row k, or None when the result has none."""
-    errors = result.errors
-    if errors is None or "C" not in errors.batches or "chi" not in errors.batches:
-        return None
-    Cb = np.asarray(errors.batches["C"], dtype=float)
-    chib = np.asarray(errors.batches["chi"], dtype=float)
-    sizes = np.asarray(errors.batch_size, dtype=float)
-    B, T = len(sizes), len(result.t)
-    if B < 2 or Cb.shape != (B, len(result.tw), T) or chib.shape != Cb.shape:
-        return None
-    if "norm" in errors.batches and np.shape(errors.batches["norm"]) == (B, T):
-        normb = np.asarray(errors.batches["norm"], dtype=float)
-    else:
-        normb = np.broadcast_to(np.asarray(result.norm(), dtype=float), (B, T))
-    return Cb[:, k], chib[:, k], normb, sizes
-
-
-def _jackknife(batches, mask, stat) -> Optional[float]:
-    """Delete-one-batch jackknife standard deviation of ``stat(x, chi)``, where each
-    leave-one-out curve is the sample-size-weighted average of the other batches."""
-    Cb, chib, normb, sizes = batches
-    xb = (normb - Cb)[:, mask]
-    yb = chib[:, mask]
-    if not (np.all(np.isfinite(xb)) and np.all(np.isfinite(yb))):
-        return None
-    total_x = sizes @ xb
-    total_y = sizes @ yb
-    n_tot = sizes.sum()
-    values = []
-    for j in range(len(sizes)):
-        w = n_tot - sizes[j]
-        x = (total_x - sizes[j] * xb[j]) / w
-        y = (total_y - sizes[j] * yb[j]) / w
-        if not np.ptp(x) > 0:
-            return None
-        values.append(stat(x, y))
-    values = np.array(values)
-    B = len(values)
-    return float(math.sqrt((B - 1) / B * np.sum((values - values.mean()) ** 2)))
-
-
-def _slope(x, y) -> float:
-    return _linear_fit(x, y)[1]
-
-
-def _quadratic_coef(x, y) -> float:
-    xs = x - x.mean()
-    A = np.stack([np.ones(len(x)), xs, xs ** 2], axis=1)
-    return float(np.linalg.lstsq(A, y, rcond=None)[0][2])
-
-
-def _quadratic_term(x, y, sem_y, sem_x, b, batches=None, mask=None):
-    """Coefficient c of chi = a + b x + c x^2, its standard error (regression in quadrature
-    with the jackknife over batches, or else the propagated sem bound) and the relative change
-    of the slope across the range."""
-    n = len(x)
-    if n < 4:
-        return 0.0, float("inf"), 0.0
-    xs = (x - x.mean())
-    A = np.stack([np.ones(n), xs, xs ** 2], axis=1)
-    pinv = np.linalg.pinv(A)  # rows: d coef / d y_i
-    coef = pinv @ y
-    c = float(coef[2])
-    res = y - A @ coef
-    dof = n - 3
-    cov_scale = float(res @ res) / dof if dof > 0 else float("nan")
-    try:
-        se_reg = math.sqrt(cov_scale * float(np.linalg.inv(A.T @ A)[2, 2]))
-    except np.linalg.LinAlgError:
-        se_reg = float("inf")
-    # x errors move the points along the line of slope ~ b: d c / d x_i ~ -b d c / d y_i
-    se_prop = _jackknife(batches, mask, _quadratic_coef) if batches is not None else None
-    if se_prop is None:
-        se_prop = float(np.abs(pinv[2]) @ (sem_y + abs(b) * sem_x))
-    se = math.hypot(se_reg, se_prop)
-    kappa = 2.0 * abs(c) * float(np.ptp(x)) / abs(b) if b != 0 else float("inf")
-    return c, se, kappa
-
-
-def _segment_mean(values, sems, idx):
-    v = values[idx]
-    s = sems[idx]
-    ok = np.isfinite(v)
-    if not ok.any():
-        return float("nan"), 0.0
-    return float(v[ok].mean()), float(s[ok].mean()) if s.size else 0.0
-
-
-def fit_teff(result, tw: Optional[float] = None, window: Optional[Sequence[float]] = None,
-             min_points: int = MIN_POINTS) -> TeffFit:
-    """Fit ``T_eff`` from ``chi(t, tw)`` against ``C(t,t) - C(t, tw)`` at fixed ``tw``.
-
-    ``tw``: the waiting time to use (must have been measured; ``ValueError`` otherwise);
-    default the largest measured one that leaves at least ``min_points`` usable points.
-    ``window``: ``(t_start, t_end)`` in absolute times with ``tw <= t_start < t_end``; default
-    ``(tw, t_max)``.  See the module docstring for the error bar and the warnings.
-    """
-    if window is not None:
-        if len(window) != 2 or not float(window[0]) < float(window[1]):
-            raise ValueError(f"window must be (t_start, t_end) with t_start < t_end (got {window!r})")
-    k = _choose_tw(result, tw, window, min_points)
+def fdt_curve(result, tw=None, max_lag=None, loo=None) -> FDTCurve:
+    """The FDT data at ``tw`` (default: the latest waiting time with 10 later points) for the
+    lags up to ``max_lag`` (default: all measured)."""
+    k, _ = pick_waiting_times(result, tw)
+    dt = result.params.dt
     tw_k = float(result.tw[k])
-    t_all = np.asarray(result.t, dtype=float)
-    t_start, t_end = (tw_k, float(t_all[-1])) if window is None else (float(window[0]), float(window[1]))
-    if t_start < tw_k - 1e-9 * max(1.0, tw_k):
-        raise ValueError(f"window starts at t = {t_start:g}, before tw = {tw_k:g}")
-    mask, t, C, chi, norm = _points(result, k, t_start, t_end)
-    n = int(mask.sum())
-    if n < 3:
-        raise ValueError(f"window [{t_start:g}, {t_end:g}] at tw = {tw_k:g} has only {n} usable points")
-    x = (norm - C)[mask]
-    y = chi[mask]
-    if not np.ptp(x) > 0:
-        raise ValueError(f"C(t, tw = {tw_k:g}) is constant over the window: no slope to fit")
-    warns = []
-    if n < min_points:
-        warns.append(f"only {n} points in the window (fewer than {min_points})")
+    i0 = int(round(tw_k / dt))
+    n = len(result.t) - 1 - i0
+    if max_lag is not None:
+        n = min(n, int(round(max_lag / dt)))
+    lags = np.arange(1, n + 1) * dt
+    lo, hi = _windows(n)
 
-    a, b, se_reg, r2, dx, dy, sxx = _linear_fit(x, y)
-    T = len(t)
-    sem_chi = _row_sem(result, "chi", k, T)[mask]
-    sem_x = (_row_sem(result, "C", k, T) + _row_sem(result, "norm", None, T))[mask]
-    batches = _batches(result, k)
-    se_jk = _jackknife(batches, mask, _slope) if batches is not None else None
-    if se_jk is not None:
-        se_prop, method = se_jk, "jackknife"
-    else:
-        dbdy = dx / sxx
-        dbdx = (dy - 2.0 * b * dx) / sxx
-        se_prop = float(np.abs(dbdy) @ sem_chi + np.abs(dbdx) @ sem_x)
-        method = "sem-bound" if se_prop > 0 else "regression"
-    se_b = math.hypot(se_reg if math.isfinite(se_reg) else 0.0, se_prop)
-    if b > 0:
-        T_eff = 1.0 / b
-        T_err = se_b / b ** 2
-    else:
-        T_eff = 1.0 / b if b != 0 else float("inf")
-        T_err = float("inf")
-        warns.append(
-            f"non-positive slope of chi against C(t,t)-C(t,tw) ({b:.3g}): T_eff negative or infinite"
-        )
+    def stat(c):
+        x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
+        chi = c.chi[k, i0 + 1:i0 + 1 + n]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.stack([x, chi, x / chi, _local_slope(x, chi, lo, hi)])
 
-    # --- linearity
-    c, se_c, kappa = _quadratic_term(x, y, sem_chi, sem_x, b, batches, mask)
-    if kappa > CURVATURE_TOL and abs(c) > 3.0 * se_c:
-        warns.append(
-            f"chi vs C is not linear over the window: the local slope changes by {100 * kappa:.0f}% "
-            f"(quadratic term {c:.3g} +- {se_c:.2g}); try a narrower window or a later tw"
-        )
-    if r2 < R2_MIN:
-        warns.append(f"poor linear fit of chi vs C (R^2 = {r2:.3f} < {R2_MIN})")
+    value, err = estimate(result, stat, loo)
+    return FDTCurve(tw_k, lags, value[0], err[0], value[1], err[1], value[2], err[2], value[3], err[3],
+                    float(n * dt))
 
-    # --- stationarity: energy drift over the window
-    energy = np.asarray(result.energy, dtype=float)
-    sem_e = _row_sem(result, "energy", None, T)
-    win = np.flatnonzero((t >= t_start - 1e-9) & (t <= t_end + 1e-9))
-    if len(win) >= 5:
-        fifth = max(1, len(win) // 5)
-        e1, s1 = _segment_mean(energy, sem_e, win[:fifth])
-        e2, s2 = _segment_mean(energy, sem_e, win[-fifth:])
-        drift = abs(e2 - e1)
-        scale = max(abs(e1), abs(e2))
-        sig = math.hypot(s1, s2)
-        if math.isfinite(drift) and drift > DRIFT_TOL * scale and drift > 3.0 * sig and drift > 1e-12:
-            warns.append(
-                f"not stationary: energy drifts from {e1:.4g} to {e2:.4g} ({100 * drift / scale:.1f}%) "
-                f"over the window [{t_start:g}, {t_end:g}]"
-            )
 
-    # --- stationarity: C(tw+s, tw) against another waiting time
-    if len(result.tw) >= 2:
-        others = [j for j in range(len(result.tw)) if j != k]
-        j = min(others, key=lambda j: abs(float(result.tw[j]) - tw_k))
-        tw_j = float(result.tw[j])
-        s_win = t[mask] - tw_k
-        t_other = tw_j + s_win
-        rowj = np.asarray(result.C[j], dtype=float)
-        okj = np.isfinite(rowj)
-        inside = (t_other >= tw_j) & (t_other <= t_all[okj].max() if okj.any() else False)
-        if inside.sum() >= 2:
-            Cj = np.interp(t_other[inside], t_all[okj], rowj[okj])
-            Ck = C[mask][inside]
-            sigma = None
-            bj = _batches(result, j)
-            if batches is not None and bj is not None:
-                Cbk = batches[0][:, mask][:, inside]
-                Cbj = np.array([np.interp(t_other[inside], t_all, row) for row in bj[0]])
-                d = Cbk - Cbj  # per-batch differences: keeps the correlation of the two rows
-                sizes = batches[3]
-                if np.all(np.isfinite(d)):
-                    mean_d = (sizes @ d) / sizes.sum()
-                    var = (sizes @ (d - mean_d) ** 2) / (sizes.sum() * (len(sizes) - 1))
-                    sigma = np.sqrt(var)
-            if sigma is None:
-                sk = _row_sem(result, "C", k, T)[mask][inside]
-                sj = np.interp(t_other[inside], t_all, _row_sem(result, "C", j, T))
-                sigma = np.hypot(sk, sj)
-            diff = np.abs(Ck - Cj)
-            scale = np.abs(norm[mask][inside])
-            bad = (diff > AGING_TOL * scale) & (diff > 4.0 * sigma)
-            if bad.any():
-                warns.append(
-                    f"not stationary (aging): C(tw+s, tw) differs between tw = {tw_k:g} and "
-                    f"tw = {tw_j:g} by up to {diff.max():.3g}"
-                )
+def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
+    """The effective temperature of ``result`` at ``tw`` (default: the latest waiting time with
+    at least 10 later grid points), with the named summary values, the FDT curve and the
+    stationarity test (module docstring).  Raises ``ValueError`` when the file cannot give one
+    (no waiting time, a diverged run)."""
+    if result.status != "ok":
+        raise ValueError(f"the run did not finish normally (status {result.status}): no T_eff")
+    loo = leave_one_out(result)
+    stat = check_stationarity(result, tw, loo)
+    dt = result.params.dt
+    warns, notes = [], {}
+    if not stat.stationary:
+        warns.append(stat.describe())
+    curve = fdt_curve(result, stat.tw, max_lag=stat.max_lag if stat.stationary else None, loo=loo)
+    n = len(curve.lags)
+    nan = float("nan")
+    T_short = T_static = T_slow = (nan, nan)
+    window = (nan, nan)
+    if stat.stationary:
+        short, plateau, slow, why = _summary_windows(curve)
+        notes.update(why)
 
-    tw_used = t[mask]
-    return TeffFit(
-        T_eff=float(T_eff),
-        T_eff_err=float(T_err),
-        tw=tw_k,
-        window=(float(tw_used[0]), float(tw_used[-1])),
-        slope=float(-b),
-        intercept=float(a),
-        n_points=n,
-        warnings=tuple(warns),
-        r_squared=float(r2),
-        err_regression=float(se_reg),
-        err_propagated=float(se_prop),
-        error_method=method,
+        def summaries(c):
+            k = result.tw_row(stat.tw)
+            i0 = int(round(stat.tw / dt))
+            x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
+            chi = c.chi[k, i0 + 1:i0 + 1 + n]
+            out = [nan, nan, nan]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                if short is not None:
+                    s = curve.lags[short]
+                    out[0] = float(np.polyfit(s, x[short] / chi[short], 1)[1])
+                if plateau is not None:
+                    out[1] = float(np.mean(x[plateau]) / np.mean(chi[plateau]))
+                if slow is not None:
+                    out[2] = float(np.polyfit(chi[slow], x[slow], 1)[0])
+            return np.array(out)
+
+        (v, e) = estimate(result, summaries, loo)
+        T_short, T_static, T_slow = (v[0], e[0]), (v[1], e[1]), (v[2], e[2])
+        if plateau is not None:
+            window = (stat.tw + curve.lags[plateau[0]], stat.tw + curve.lags[plateau[-1]])
+        if slow is not None and not _slow_branch_linear(result, stat.tw, n, slow, loo):
+            notes["T_slow"] = ("the slow branch is curved (its local slope changes by more than "
+                               f"{100 * SLOW_LINEAR_TOL:.0f}%): no single slope")
+            T_slow = (nan, nan)
+    method = error_method(result)
+    if method == "none":
+        warns.append("no error bars: a single run has no spread to measure (DMFT: replicates >= 2; "
+                     "simulation: n_samples >= 2)")
+    for key in ("T_static",):
+        if key in notes and stat.stationary:
+            warns.append(f"T_eff (= {key}) not available: {notes[key]}")
+    T_eff = {"static": T_static, "short": T_short, "slow": T_slow}[DEFINITION]
+    if warn:
+        for w in warns:
+            _warnings.warn(w, FDTWarning, stacklevel=2)
+    return TeffEstimate(
+        T_eff=float(T_eff[0]), T_eff_err=float(T_eff[1]), definition=DEFINITION, tw=stat.tw,
+        window=tuple(float(w) for w in window), stationary=stat.stationary,
+        T_short=float(T_short[0]), T_short_err=float(T_short[1]),
+        T_static=float(T_static[0]), T_static_err=float(T_static[1]),
+        T_slow=float(T_slow[0]), T_slow_err=float(T_slow[1]),
+        max_lag=stat.max_lag if stat.stationary else 0.0, error_method=method, kind=result.kind,
+        stationarity=stat, curve=curve, warnings=tuple(warns), notes=notes,
     )
+
+
+def _summary_windows(curve: FDTCurve):
+    """Index windows (on the curve's lags) of T_short, the plateau and the slow branch, chosen on
+    the mean curve and kept fixed for the jackknife; and notes on the missing ones."""
+    n = len(curve.lags)
+    notes = {}
+    short = np.arange(min(SHORT_LAGS, n)) if n >= 2 else None
+    if short is None:
+        notes["T_short"] = "fewer than 2 stationary lags"
+    m = max(PLATEAU_MIN, int(math.ceil(PLATEAU_FRACTION * n)))
+    plateau = None
+    if n < 2 * m:
+        notes["T_static"] = (f"only {n} stationary lags up to s = {curve.max_lag:g}: too few for a plateau "
+                             "(run longer after tw)")
+    else:
+        win = np.arange(n - m, n)
+        half = m // 2
+        moved = []
+        for name, v, e in (("chi", curve.chi, curve.chi_err), ("x", curve.x, curve.x_err)):
+            a, b = np.mean(v[win[:half]]), np.mean(v[win[half:]])
+            err = math.hypot(np.mean(e[win[:half]]), np.mean(e[win[half:]]))
+            change = abs(b - a) / max(abs(b), 1e-300)
+            # chi relaxes last and smoothly: its change must be small; x may pass within 3 errors
+            noise_ok = name == "x" and math.isfinite(err) and abs(b - a) <= 3 * err
+            if change > PLATEAU_TOL and not noise_ok:
+                moved.append(f"{name} still changes by {100 * change:.1f}% over s in "
+                             f"[{curve.lags[win[0]]:g}, {curve.lags[win[-1]]:g}]")
+        if moved:
+            notes["T_static"] = "no plateau: " + "; ".join(moved) + " (run longer after tw)"
+        else:
+            plateau = win
+    chi_end = np.mean(curve.chi[plateau]) if plateau is not None else curve.chi[-1]
+    sel = np.flatnonzero((curve.chi >= SLOW_RANGE[0] * chi_end) & (curve.chi <= SLOW_RANGE[1] * chi_end))
+    slow = sel if len(sel) >= 5 else None
+    if slow is None:
+        notes["T_slow"] = "fewer than 5 lags on the slow branch"
+    return short, plateau, slow, notes
+
+
+def _slow_branch_linear(result, tw: float, n: int, slow: np.ndarray, loo) -> bool:
+    """The local slope changes by less than SLOW_LINEAR_TOL between the two halves of the slow
+    branch, or by less than 3 standard errors."""
+    k = result.tw_row(tw)
+    i0 = int(round(tw / result.params.dt))
+    half = len(slow) // 2
+
+    def halves(c):
+        x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
+        chi = c.chi[k, i0 + 1:i0 + 1 + n]
+        a = np.polyfit(chi[slow[:half + 1]], x[slow[:half + 1]], 1)[0]
+        b = np.polyfit(chi[slow[half:]], x[slow[half:]], 1)[0]
+        return np.array([a, b])
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        (a, b), (ea, eb) = estimate(result, halves, loo)
+    change = abs(b - a) / max(abs(a), abs(b), 1e-300)
+    return bool(change <= SLOW_LINEAR_TOL or (math.isfinite(ea) and abs(b - a) <= 3 * math.hypot(ea, eb)))
+
+
+__all__ = ["DEFINITION", "DEFINITIONS", "FDTCurve", "FDTWarning", "TeffEstimate", "fdt_curve", "fit_teff"]

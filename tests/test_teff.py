@@ -1,198 +1,172 @@
-"""analysis.fit_teff on synthetic results with a known fluctuation-dissipation relation."""
+"""fit_teff, fdt_curve and check_stationarity on synthetic results with known answers.
 
+The synthetic stationary state is a set of harmonic modes k with stiffness lambda_k, weight w_k
+and temperature T_k: x(s) = sum_k w_k (T_k/lambda_k)(1 - exp(-lambda_k s)) and
+chi(s) = sum_k (w_k/lambda_k)(1 - exp(-lambda_k s)), so exactly
+
+    T_short  = sum_k w_k T_k / sum_k w_k,
+    T_static = sum_k w_k T_k/lambda_k / sum_k w_k/lambda_k,
+    T_slow   = T of the slowest mode (once the fast ones have relaxed).
+"""
+
+import json
 import math
+import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 
 from dmft import DMFTMethod, Params, ParticleMethod, Result
-from dmft.analysis import TeffFit, fit_teff
+from dmft.analysis import FDTWarning, check_stationarity, fdt_curve, fit_teff, long_time_distance
 from dmft.core.result import Errors
 
+FAST, SLOW = (2.0, 1.0, 1.0), (0.2, 0.2, 1.0)   # (lambda, T, weight); lambda dt <= 0.2
 
-def synthetic(T_eff=0.7, q=0.3, tau=2.0, tws=(10.0, 20.0), dt=0.1, t_max=40.0, norm=1.0,
-              kind="dmft", relation=None, energy=None, aging=0.0, noise=0.0, seed=0):
-    """A result with C(t,tw) = norm (q + (1-q) exp(-(t-tw)/tau_k)) and chi = relation(norm - C)
-    (default (norm - C)/T_eff); tau_k = tau (1 + aging k) makes C depend on tw."""
-    p = Params(dynamics="langevin", temperature=T_eff, dt=dt, t_max=t_max, tw=tws)
+
+def modes_result(modes=(FAST, SLOW), tws=(20.0, 40.0), t_max=140.0, dt=0.1, aging=0.0, energy=None,
+                 batches=0, noise=0.0, seed=0, distance=None):
+    """A result whose C and chi at every waiting time come from ``modes``; ``aging`` slows the
+    modes at later waiting times by a factor (1 + aging k); ``batches`` > 1 adds B noisy batch
+    curves (smooth errors, correlated in time) whose mean is the result."""
+    p = Params(dt=dt, t_max=t_max, tw=tws, replicas=2 if distance is not None else 1)
     t = np.arange(p.n_steps + 1) * dt
-    K = len(p.tw)
-    C = np.full((K, len(t)), np.nan)
-    chi = np.full((K, len(t)), np.nan)
-    rng = np.random.default_rng(seed)
-    relation = relation or (lambda x: x / T_eff)
-    for k, (tw, i) in enumerate(zip(p.tw, p.tw_index)):
-        s = t[i:] - tw
-        C[k, i:] = norm * (q + (1 - q) * np.exp(-s / (tau * (1 + aging * k))))
-        chi[k, i:] = relation(norm - C[k, i:])
+    K, T = len(p.tw), len(t)
+    C = np.full((K, T), np.nan)
+    chi = np.full((K, T), np.nan)
+    for k, i in enumerate(p.tw_index):
+        s = t[i:] - t[i]
+        x = sum(w * Tk / lam * (1 - np.exp(-lam * s / (1 + aging * k))) for lam, Tk, w in modes)
+        C[k, i:] = 1.0 - x
+        chi[k, i:] = sum(w / lam * (1 - np.exp(-lam * s / (1 + aging * k))) for lam, Tk, w in modes)
+    e = np.full(T, 0.3) if energy is None else energy(t)
+    d = None if distance is None else distance(t)
     errors = None
-    if noise:
-        sem = {"C": np.where(np.isnan(C), np.nan, noise), "chi": np.where(np.isnan(chi), np.nan, noise)}
-        errors = Errors(source="samples", count=10, sem=sem)
-        C = C + rng.normal(0, noise, C.shape)
-        chi = chi + rng.normal(0, noise, chi.shape)
-        kind = "simulation"
-    e = np.full(len(t), 0.2) if energy is None else energy(t)
-    extra = {"norm": np.full(len(t), norm)} if norm != 1.0 else {}
-    method = DMFTMethod() if kind == "dmft" else ParticleMethod()
-    return Result(params=p, method=method, status="ok", t=t, energy=e, frac_unsat=np.zeros(len(t)),
-                  nu=np.zeros(len(t)), tw=np.array(p.tw), C=C, chi=chi, errors=errors, extra=extra)
+    if batches:
+        rng = np.random.default_rng(seed)
+        basis = np.stack([np.ones(T), np.sin(t / 7.0), np.cos(t / 11.0)])
+        def noisy(arr, amp):
+            shape = (batches,) + arr.shape
+            return arr[None] + amp * np.einsum("b...j,jt->b...t", rng.normal(size=shape[:-1] + (3,)), basis)
+        b = {"C": noisy(C, noise), "chi": noisy(chi, noise * 50), "energy": noisy(e, 1e-4 * e.mean()),
+             "frac_unsat": noisy(np.zeros(T), 1e-4)}
+        if d is not None:
+            b["distance"] = noisy(d, noise * 1e-2)
+        sem = {k: v.std(0, ddof=1) / np.sqrt(batches) for k, v in b.items()}
+        errors = Errors(source="samples", count=batches, sem=sem, batches=b, batch_size=np.ones(batches, int))
+        C, chi, e = b["C"].mean(0), b["chi"].mean(0), b["energy"].mean(0)   # the result is their mean
+        d = None if d is None else b["distance"].mean(0)
+    return Result(params=p, method=ParticleMethod(), status="ok", t=t, energy=e, frac_unsat=np.zeros(T),
+                  nu=np.zeros(T), tw=np.array(p.tw), C=C, chi=chi, distance=d, errors=errors)
 
 
-def test_exact_relation_recovered():
-    fit = fit_teff(synthetic(T_eff=0.7))
-    assert isinstance(fit, TeffFit)
-    assert fit.T_eff == pytest.approx(0.7, rel=1e-10)
-    assert fit.slope == pytest.approx(-1 / 0.7, rel=1e-10)
-    assert fit.intercept == pytest.approx(0.0, abs=1e-10)
-    assert fit.tw == 20.0 and fit.window == (20.0, 40.0) and fit.n_points == 201
-    assert fit.T_eff_err < 1e-8
-    assert fit.warnings == ()
-    d = fit.to_dict()
-    assert d["T_eff"] == fit.T_eff and d["tw"] == 20.0 and d["window"] == [20.0, 40.0]
+def exact_values(modes=(FAST, SLOW)):
+    short = sum(w * T for lam, T, w in modes) / sum(w for lam, T, w in modes)
+    static = sum(w * T / lam for lam, T, w in modes) / sum(w / lam for lam, T, w in modes)
+    return short, static
 
 
-@settings(max_examples=40, deadline=None)
-@given(T_eff=st.floats(0.01, 100.0), q=st.floats(-0.5, 0.9), tau=st.floats(0.3, 10.0),
-       norm=st.floats(0.2, 5.0), tw=st.floats(0.0, 30.0))
-def test_any_linear_relation_recovered(T_eff, q, tau, norm, tw):
-    r = synthetic(T_eff=T_eff, q=q, tau=tau, norm=norm, tws=(tw,))
-    fit = fit_teff(r)
-    assert math.isclose(fit.T_eff, T_eff, rel_tol=1e-8)
-    assert fit.warnings == ()
+def test_named_values_of_a_two_temperature_state():
+    r = modes_result(batches=8, noise=1e-6)
+    est = fit_teff(r, warn=False)
+    short, static = exact_values()
+    assert est.stationary and est.definition == "static"
+    assert est.T_eff == est.T_static
+    assert est.T_static == pytest.approx(static, rel=2e-3)
+    assert est.T_short == pytest.approx(short, rel=2e-2)
+    assert est.T_slow == pytest.approx(SLOW[1], rel=2e-2)
+    # scale-resolved: T(s) falls from T_short to T_static; the local slope reaches T_slow
+    c = est.curve
+    assert c.ratio[0] > c.ratio[len(c.ratio) // 2] > c.ratio[-1]
+    assert c.slope[99] == pytest.approx(SLOW[1], rel=0.05)   # lag 10: only the slow mode moves
+    assert est.window[0] > est.tw and est.window[1] == pytest.approx(r.t[-1])
+    assert est.error_method.startswith("jackknife over 8")
 
 
-def test_ridge_norm_is_used():
-    """C(t,t) != 1: the fit must use x = C(t,t) - C(t,tw), not 1 - C."""
-    fit = fit_teff(synthetic(T_eff=1.3, norm=2.5))
-    assert fit.T_eff == pytest.approx(1.3, rel=1e-10)
-    assert fit.intercept == pytest.approx(0.0, abs=1e-10)
-    # a norm that still changes over the window: only x = C(t,t) - C(t,tw) gives a line
-    r = synthetic(T_eff=1.3, norm=2.5)
-    norm_t = 2.5 + 0.5 * np.sin(r.t / 3.0)
-    r.extra["norm"] = norm_t
-    r = r.replace(chi=(norm_t[None] - r.C) / 1.3)
-    fit = fit_teff(r)
-    assert fit.T_eff == pytest.approx(1.3, rel=1e-10)
+def test_equilibrium_gives_one_temperature_everywhere():
+    modes = ((5.0, 0.7, 1.0), (0.3, 0.7, 2.0))
+    est = fit_teff(modes_result(modes=modes, batches=6, noise=1e-6), warn=False)
+    for value in (est.T_eff, est.T_short, est.T_static, est.T_slow):
+        assert value == pytest.approx(0.7, rel=1e-2)
+    np.testing.assert_allclose(est.curve.ratio, 0.7, rtol=1e-3)
 
 
-def test_explicit_tw_and_window():
-    r = synthetic(T_eff=0.4)
-    fit = fit_teff(r, tw=10.0, window=(12.0, 20.0))
-    assert fit.tw == 10.0 and fit.window == (12.0, 20.0) and fit.n_points == 81
-    assert fit.T_eff == pytest.approx(0.4, rel=1e-10)
-    fit = fit_teff(r, tw=10.04)  # within dt/2 of a measured tw
-    assert fit.tw == 10.0
+def test_aging_is_not_stationary_and_gives_no_number():
+    r = modes_result(aging=0.5, batches=6, noise=1e-6)
+    st = check_stationarity(r)
+    assert not st.stationary and any("ages" in w for w in st.reasons)
+    with pytest.warns(FDTWarning, match="not stationary"):
+        est = fit_teff(r)
+    assert math.isnan(est.T_eff) and math.isnan(est.T_short) and not est.stationary
 
 
-def test_errors():
-    r = synthetic(tws=(10.0, 20.0))
-    with pytest.raises(ValueError, match="not measured"):
-        fit_teff(r, tw=15.0)
-    with pytest.raises(ValueError, match="before tw"):
-        fit_teff(r, tw=20.0, window=(15.0, 30.0))
-    with pytest.raises(ValueError, match="t_start < t_end"):
-        fit_teff(r, window=(30.0, 25.0))
+def test_energy_drift_is_not_stationary():
+    r = modes_result(energy=lambda t: 0.3 * (1 + np.exp(-t / 40)), batches=6, noise=1e-6)
+    st = check_stationarity(r)
+    assert not st.stationary and any("energy drifts" in w for w in st.reasons)
+
+
+def test_one_waiting_time_cannot_show_stationarity():
+    st = check_stationarity(modes_result(tws=(20.0,)))
+    assert not st.stationary and "two waiting times" in st.reasons[0]
+
+
+def test_no_plateau_no_static_temperature():
+    """A slow mode that has not relaxed by t_max: T_static missing and said why; T_short stays."""
+    r = modes_result(modes=(FAST, (0.02, 0.2, 1.0)), batches=6, noise=1e-6)
+    est = fit_teff(r, warn=False)
+    assert est.stationary and math.isnan(est.T_eff) and "no plateau" in est.notes["T_static"]
+    assert est.T_short == pytest.approx(exact_values((FAST, (0.02, 0.2, 1.0)))[0], rel=2e-2)
+    with pytest.warns(FDTWarning, match="T_eff .* not available"):
+        fit_teff(r)
+
+
+def test_no_repetitions_no_error_bars_and_a_warning():
+    r = modes_result()
+    with pytest.warns(FDTWarning, match="no error bars"):
+        est = fit_teff(r)
+    assert est.error_method == "none" and math.isnan(est.T_eff_err) and np.isfinite(est.T_eff)
+    assert np.all(np.isnan(est.curve.ratio_err))
+
+
+def test_jackknife_errors_are_calibrated():
+    """Over independent noisy copies, the reported error of T_static matches its spread."""
+    values, errors = [], []
+    for seed in range(40):
+        est = fit_teff(modes_result(batches=10, noise=2e-4, seed=seed), warn=False)
+        values.append(est.T_static)
+        errors.append(est.T_static_err)
+    spread = np.std(values, ddof=1)
+    assert 1 / 1.5 < np.mean(errors) / spread < 1.5, (np.mean(errors), spread)
+    assert abs(np.mean(values) - exact_values()[1]) < 3 * spread / np.sqrt(len(values)) + 1e-4
+
+
+def test_json_fields():
+    d = fit_teff(modes_result(batches=4, noise=1e-6), warn=False).to_dict(with_curve=True)
+    for key in ("T_eff", "T_eff_err", "tw", "window", "definition", "stationary", "T_short", "T_short_err",
+                "T_static", "T_static_err", "T_slow", "T_slow_err"):
+        assert key in d
+    json.dumps(d)
+    assert len(d["curve"]["lags"]) == len(d["curve"]["ratio"]) > 100
+
+
+def test_fdt_curve_of_a_chosen_waiting_time_and_lag_range():
+    c = fdt_curve(modes_result(), tw=20.0, max_lag=10.0)
+    assert c.tw == 20.0 and c.lags[0] == pytest.approx(0.1) and c.lags[-1] == pytest.approx(10.0)
+
+
+def test_diverged_or_timeless_results_raise_a_clear_error():
+    r = modes_result()
+    with pytest.raises(ValueError, match="status diverged"):
+        fit_teff(r.replace(status="diverged"))
     with pytest.raises(ValueError, match="no waiting times"):
-        fit_teff(synthetic(tws=()))
+        fit_teff(modes_result(tws=()))
 
 
-def test_default_tw_skips_unusable_last_one():
-    r = synthetic(tws=(5.0, 39.8))  # only 3 points after 39.8
-    fit = fit_teff(r)
-    assert fit.tw == 5.0
-    # with a window, the default tw is the largest one at or before its start
-    fit = fit_teff(synthetic(tws=(5.0, 10.0, 20.0)), window=(15.0, 25.0))
-    assert fit.tw == 10.0 and fit.window == (15.0, 25.0)
-
-
-def test_noisy_relation_with_sem():
-    r = synthetic(T_eff=0.5, noise=0.003, seed=1)
-    fit = fit_teff(r)
-    assert fit.err_propagated > 0
-    assert abs(fit.T_eff - 0.5) < 3 * fit.T_eff_err
-    assert fit.T_eff_err < 0.1
-    assert fit.warnings == ()
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_error_bar_covers_truth(seed):
-    r = synthetic(T_eff=2.0, noise=0.01, seed=seed)
-    fit = fit_teff(r)
-    assert abs(fit.T_eff - 2.0) < 2 * fit.T_eff_err
-
-
-def test_nonlinear_relation_is_flagged():
-    # two-step (aging-like) FDR: slope 1/0.5 up to x = 0.3, then 1/3
-    two_step = lambda x: np.where(x < 0.3, x / 0.5, 0.3 / 0.5 + (x - 0.3) / 3.0)  # noqa: E731
-    fit = fit_teff(synthetic(relation=two_step, q=0.0))
-    assert any("not linear" in w for w in fit.warnings), fit.warnings
-    # smooth curvature too
-    fit = fit_teff(synthetic(relation=lambda x: x + 2 * x ** 2, q=0.0))
-    assert any("not linear" in w for w in fit.warnings), fit.warnings
-
-
-def test_noise_alone_does_not_trigger_nonlinear_warning():
-    for seed in range(5):
-        fit = fit_teff(synthetic(T_eff=0.5, noise=0.003, seed=seed))
-        assert not any("not linear" in w for w in fit.warnings), fit.warnings
-
-
-def test_energy_drift_is_flagged():
-    fit = fit_teff(synthetic(energy=lambda t: 0.2 * np.exp(-t / 20)))
-    assert any("energy drifts" in w for w in fit.warnings), fit.warnings
-    fit = fit_teff(synthetic(energy=lambda t: 0.2 * (1 + 0.001 * np.sin(t))))
-    assert not any("energy drifts" in w for w in fit.warnings)
-
-
-def test_aging_correlation_is_flagged():
-    fit = fit_teff(synthetic(aging=0.5))
-    assert any("aging" in w for w in fit.warnings), fit.warnings
-
-
-def test_negative_slope_is_flagged():
-    fit = fit_teff(synthetic(relation=lambda x: -x))
-    assert fit.T_eff < 0 and math.isinf(fit.T_eff_err)
-    assert any("non-positive slope" in w for w in fit.warnings)
-
-
-def with_batches(T_eff=0.5, B=10, amp=0.02, seed=0, tws=(10.0, 20.0)):
-    """Synthetic simulation: B batch curves = truth + smooth random perturbations (errors strongly
-    correlated in time, as in real simulations), the result = their average, sem from them."""
-    r = synthetic(T_eff=T_eff, tws=tws)
-    rng = np.random.default_rng(seed)
-    K, T = r.C.shape
-    s = r.t / 5.0
-    basis = np.stack([np.ones_like(s), np.sin(s), np.cos(s)])  # smooth error shapes
-    Cb = r.C[None] + amp * np.einsum("bkj,jt->bkt", rng.normal(size=(B, K, 3)), basis)
-    chib = r.chi[None] + amp * np.einsum("bkj,jt->bkt", rng.normal(size=(B, K, 3)), basis)
-    sem = {"C": Cb.std(0, ddof=1) / np.sqrt(B), "chi": chib.std(0, ddof=1) / np.sqrt(B)}
-    errors = Errors(source="samples", count=B, sem=sem, batches={"C": Cb, "chi": chib},
-                    batch_size=np.ones(B, dtype=int))
-    return r.replace(C=Cb.mean(0), chi=chib.mean(0), errors=errors, method=ParticleMethod())
-
-
-def test_jackknife_error_is_calibrated():
-    """Over many independent synthetic runs with time-correlated errors, the jackknife error is
-    close to the true spread of T_eff, and the sem bound (used without batches) is larger."""
-    fits = [fit_teff(with_batches(seed=s)) for s in range(60)]
-    assert all(f.error_method == "jackknife" for f in fits)
-    values = np.array([f.T_eff for f in fits])
-    errors = np.array([f.T_eff_err for f in fits])
-    spread = values.std(ddof=1)
-    assert abs(values.mean() - 0.5) < 3 * spread / np.sqrt(len(values))
-    assert 0.6 < np.median(errors) / spread < 2.0
-    r = with_batches(seed=0)
-    r = r.replace(errors=Errors(source="samples", count=r.errors.count, sem=r.errors.sem))
-    bound = fit_teff(r)
-    assert bound.error_method == "sem-bound"
-    assert bound.T_eff_err > fits[0].T_eff_err
-    assert fit_teff(synthetic()).error_method == "regression"
-
-
-def test_batch_correlated_noise_is_not_aging():
-    """Statistical noise between batches (errors of the size of the sem) must not read as aging."""
-    for seed in range(5):
-        fit = fit_teff(with_batches(seed=seed, amp=0.03))
-        assert not any("aging" in w for w in fit.warnings), fit.warnings
+def test_long_time_distance():
+    frozen = modes_result(distance=lambda t: 2e-4 * (1 + 5 * np.exp(-t / 3)) , batches=6, noise=1e-4,
+                          energy=lambda t: np.exp(-t))
+    d = long_time_distance(frozen)
+    assert d.converged and d.sat and abs(d.d_inf - 2e-4) < 3 * d.d_inf_err + 1e-8 and d.d_inf_err > 0
+    moving = modes_result(distance=lambda t: 1e-3 * t, batches=6, noise=1e-4)
+    d = long_time_distance(moving)
+    assert not d.converged and math.isnan(d.d_inf) and "still changes" in d.note and not d.sat

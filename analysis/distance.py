@@ -1,0 +1,92 @@
+"""The long-time replica distance (``docs/effective-temperature.md``, SAT phase).
+
+Two replicas with the same data and the same ``w(0)``, independent selection noise, drift
+apart while the noise acts: ``d(t) = (C11 + C22)/2 - C12`` (``1 - C12`` on the sphere).  In the
+SAT phase the energy reaches zero, the forces and with them the noise vanish, and ``d(t)``
+freezes at ``d_inf``: the noise measure of the over-parametrised phase.
+
+:func:`long_time_distance` takes the mean of ``d`` over the last :data:`PLATEAU_FRACTION` of the
+run and accepts it as the plateau when ``d`` moves by less than :data:`PLATEAU_TOL` (relative)
+between the two halves of that window.  ``sat`` says whether the energy has vanished
+(``e(t_max) < SAT_ENERGY * e(0)``); in the UNSAT phase ``d`` also becomes stationary, but it is a
+fluctuating quantity there, not a frozen one.  Errors: jackknife over the batches of the
+repetitions (:mod:`dmft.analysis.resampling`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .resampling import error_method, estimate, leave_one_out
+
+#: last fraction of the run averaged for the plateau
+PLATEAU_FRACTION = 0.25
+#: largest relative change of d across the plateau window
+PLATEAU_TOL = 0.01
+#: the energy has vanished (SAT) below this fraction of its initial value
+SAT_ENERGY = 1e-5
+
+
+@dataclass(frozen=True)
+class DistanceEstimate:
+    """What :func:`long_time_distance` measured.
+
+    Attributes:
+        d_inf, d_inf_err: the plateau of ``d(t)`` and its jackknife error (NaN without a plateau).
+        window: the times ``[t_a, t_max]`` averaged.
+        converged: ``d`` has stopped moving over the window.
+        sat: the energy has vanished (``e(t_max) < 1e-5 e(0)``).
+        d_max: the largest ``d(t)`` of the run (``d`` is not monotonic: it peaks early).
+        error_method: as in :class:`~dmft.analysis.teff.TeffEstimate`.
+        note: why ``d_inf`` is missing.
+    """
+
+    d_inf: float
+    d_inf_err: float
+    window: tuple
+    converged: bool
+    sat: bool
+    d_max: float
+    error_method: str
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        def num(x):
+            return None if not math.isfinite(x) else float(x)
+
+        return {"d_inf": num(self.d_inf), "d_inf_err": num(self.d_inf_err), "window": list(self.window),
+                "converged": self.converged, "sat": self.sat, "d_max": num(self.d_max),
+                "error_method": self.error_method, "note": self.note}
+
+
+def long_time_distance(result) -> DistanceEstimate:
+    """The long-time replica distance of a two-replica result (module docstring)."""
+    if result.distance is None:
+        raise ValueError("this result has no replica distance (run with --replicas 2)")
+    if result.status != "ok":
+        raise ValueError(f"the run did not finish normally (status {result.status}): no distance")
+    t = np.asarray(result.t, dtype=float)
+    n = len(t)
+    m = max(4, int(math.ceil(PLATEAU_FRACTION * n)))
+    win = np.arange(n - m, n)
+    half = m // 2
+    loo = leave_one_out(result)
+
+    def stat(c):
+        d = c.distance
+        return np.array([np.mean(d[win]), np.mean(d[win[half:]]) - np.mean(d[win[:half]])])
+
+    (d_inf, change), (err, _) = estimate(result, stat, loo)
+    rel = abs(change) / max(abs(d_inf), 1e-300)
+    converged = bool(rel <= PLATEAU_TOL)
+    e = np.asarray(result.energy, dtype=float)
+    sat = bool(e[-1] < SAT_ENERGY * e[0])
+    note = "" if converged else (f"d(t) still changes by {100 * rel:.1f}% over t in [{t[win[0]]:g}, {t[-1]:g}] "
+                                 "(run longer)")
+    return DistanceEstimate(
+        d_inf=float(d_inf) if converged else math.nan, d_inf_err=float(err) if converged else math.nan,
+        window=(float(t[win[0]]), float(t[-1])), converged=converged, sat=sat,
+        d_max=float(np.nanmax(result.distance)), error_method=error_method(result), note=note)
