@@ -1,9 +1,10 @@
-"""Theory-vs-simulation figures: DMFT as lines, particle simulations as points with error bars.
+"""Theory-vs-simulation figures: DMFT as lines (with error bands from replicates), particle
+simulations as points with error bars.
 
 :func:`compare_figure` draws, for one parameter point, energy e(t) = H/N, the two-time
-correlation C(t, tw), the parametric plot chi(t, tw) against C(t, tw) with the
-fluctuation-dissipation line of slope -1/T_eff, and the replica distance d(t) = 1 - C12(t,t)
-when present (else the fraction of violated constraints).  :func:`gap_histogram_figure`
+correlation C(t, tw), the parametric FDT plot, the scale-resolved FDT ratio T(s) with T_eff
+(:func:`dmft.analysis.fit_teff`), the replica distance d(t) = 1 - C12(t,t) and the fraction of
+violated constraints.  :func:`gap_histogram_figure`
 draws the gap distributions at the end of training for several runs.
 """
 
@@ -63,63 +64,97 @@ def _points(ax, x, y, err, color, label, target=60, index=None):
                 mfc="white", capsize=1.5, lw=0.8, label=label)
 
 
-def _teff_line(ax, result, k, color, width: float = 2.0):
-    """The FDT line chi = intercept + (C(t,t) - C)/T_eff fitted over [tw, tw + width].
+def _line(ax, x, y, err, color, label, **kw):
+    """A DMFT curve with its error band (standard error over replicates) when it has one."""
+    ax.plot(x, y, "-", color=color, lw=1.5, label=label, **kw)
+    if err is not None:
+        e = np.nan_to_num(np.asarray(err, dtype=float))
+        ax.fill_between(x, y - e, y + e, color=color, alpha=0.25, lw=0)
 
-    The fit uses the first ``width`` time units after tw (where, in SGD's UNSAT phase, chi
-    against C follows the noise: docs/effective-noise.md); the line is drawn over every
-    measured t >= tw so that any bend away from it shows.  The label flags warnings."""
-    tw = float(result.tw[k])
-    try:
-        fit = fit_teff(result, tw=tw, window=(tw, min(tw + width, float(result.t[-1]))))
-    except (ValueError, FloatingPointError):  # a fit that cannot be made is simply not drawn
+
+def _sem(result, name, k=None):
+    v = result.sem.get(name)
+    if v is None:
         return None
-    inside = np.isfinite(result.C[k])
-    c = result.C[k][inside]
-    chi = fit.intercept + (result.norm()[inside] - c) / fit.T_eff
-    keep = chi <= 1.1 * np.nanmax(result.chi[k])
-    flag = " (warnings)" if fit.warnings else ""
-    ax.plot(c[keep], chi[keep], "--", color=color, lw=1,
-            label=f"FDT fit on [tw, tw+{width:g}]: T_eff={fit.T_eff:.3g}±{fit.T_eff_err:.1g}{flag}")
-    return fit
+    return v if k is None else v[k]
+
+
+def _estimate(result, tw):
+    try:
+        return fit_teff(result, tw=tw, warn=False)
+    except ValueError:
+        return None
+
+
+def _describe_fit(label: str, est) -> str:
+    if est is None:
+        return f"{label}: no T_eff"
+    if not est.stationary:
+        if np.isnan(est.stationarity.tw_ref):
+            return f"{label}: reference of the stationarity test"
+        return f"{label}: not stationary"
+    val = (f"{est.T_eff:.3g}±{est.T_eff_err:.1g}" if np.isfinite(est.T_eff) else "n/a (no plateau)")
+    return f"{label}: T_eff={val}, T_short={est.T_short:.3g}"
 
 
 def compare_figure(theory, simulation, path: str, title: str | None = None) -> str:
-    """Four-panel theory (lines) vs simulation (points) figure written to ``path``."""
-    fig = Figure(figsize=(11, 8.5))
-    axes = fig.subplots(2, 2)
-    ax_e, ax_c, ax_x, ax_d = axes.ravel()
+    """Theory (lines, with error bands when it has replicates) vs simulation (points with error
+    bars): energy, C(t, tw), x = C(tw,tw) - C(t,tw) against chi, the scale-resolved FDT ratio
+    T(s) = x/chi against the lag with T_eff (= T_static) marked, the replica distance and the
+    fraction of violated constraints.  Written to ``path``."""
+    fig = Figure(figsize=(16, 8.5))
+    axes = fig.subplots(2, 3)
+    ax_e, ax_c, ax_x, ax_t, ax_d, ax_n = axes.ravel()
     th, sm = theory, simulation
-    th_label = th.method.describe()
-    sm_label = sm.method.describe()
+    th_label, sm_label = th.method.describe(), sm.method.describe()
 
-    ax_e.plot(th.t, th.energy, "-", color="k", lw=1.5, label=th_label)
-    _points(ax_e, sm.t, sm.energy, sm.sem.get("energy"), COLORS[3], sm_label)
+    _line(ax_e, th.t, th.energy, _sem(th, "energy"), "k", th_label)
+    _points(ax_e, sm.t, sm.energy, _sem(sm, "energy"), COLORS[3], sm_label)
     ax_e.set_xlabel("time t (units of the learning rate dt × steps)")
     ax_e.set_ylabel("training energy e(t) = H/N")
     ax_e.set_yscale("log")
     ax_e.legend(fontsize=8)
 
+    notes = []
     for k, tw in enumerate(th.tw):
         color = COLORS[k % len(COLORS)]
-        ax_c.plot(th.t, th.C[k], "-", color=color, lw=1.5, label=f"DMFT tw={tw:g}")
-        ax_x.plot(th.C[k], th.chi[k], "-", color=color, lw=1.5, label=f"DMFT tw={tw:g}")
-        _teff_line(ax_x, th, k, color)
+        i0 = int(round(tw / th.params.dt))
+        _line(ax_c, th.t, th.C[k], _sem(th, "C", k), color, f"DMFT tw={tw:g}")
+        ax_x.plot(th.chi[k], th.C[k, i0] - th.C[k], "-", color=color, lw=1.5, label=f"DMFT tw={tw:g}")
+        est_th = _estimate(th, tw)
         try:
             ks = sm.tw_row(float(tw))
         except ValueError:
+            ks = None
+        est_sm = _estimate(sm, tw) if ks is not None else None
+        for est, style in ((est_th, "line"), (est_sm, "points")):
+            if est is None:
+                continue
+            c = est.curve
+            if style == "line":
+                _line(ax_t, c.lags, c.ratio, c.ratio_err, color, f"DMFT tw={tw:g}")
+            else:
+                idx = np.unique(np.geomspace(1, len(c.lags), 30).astype(int) - 1)
+                ax_t.errorbar(c.lags[idx], c.ratio[idx], yerr=c.ratio_err[idx], fmt="o", ms=3.5, mfc="white",
+                              color=color, capsize=1.5, lw=0.8, label=f"sim tw={tw:g}")
+            if np.isfinite(est.T_eff):
+                ax_t.axhline(est.T_eff, color=color, ls="--" if style == "line" else ":", lw=1)
+        notes += [_describe_fit(f"DMFT tw={tw:g}", est_th), _describe_fit(f"sim tw={tw:g}", est_sm)]
+        if ks is None:
             continue
-        _points(ax_c, sm.t, sm.C[ks], sm.sem.get("C", [None] * len(sm.tw))[ks], color, f"sim tw={tw:g}")
+        _points(ax_c, sm.t, sm.C[ks], _sem(sm, "C", ks), color, f"sim tw={tw:g}")
         ok = np.isfinite(sm.C[ks]) & np.isfinite(sm.chi[ks])
-        cx, cy = sm.C[ks][ok], sm.chi[ks][ok]
-        _points(ax_x, cx, cy, None if "chi" not in sm.sem else sm.sem["chi"][ks][ok], color,
-                f"sim tw={tw:g}", index=_even_along_curve(cx, cy))
+        x_sm = (sm.C[ks, int(round(tw / sm.params.dt))] - sm.C[ks])[ok]
+        _points(ax_x, sm.chi[ks][ok], x_sm, None, color, f"sim tw={tw:g}",
+                index=_even_along_curve(sm.chi[ks][ok], x_sm))
     ax_c.set_xlabel("time t")
     ax_c.set_ylabel("correlation C(t, tw) = w(t)·w(tw)/N")
-    ax_x.set_xlabel("C(t, tw)")
-    ax_x.set_ylabel("integrated response χ(t, tw)")
-    ax_x.invert_xaxis()
-    for ax in (ax_c, ax_x):
+    ax_x.set_xlabel("integrated response χ(t, tw)")
+    ax_x.set_ylabel("x = C(tw,tw) − C(t,tw)")
+    ax_t.set_xlabel("lag s = t − tw")
+    ax_t.set_ylabel("FDT ratio T(s) = x/χ (dashed/dotted: T_eff)")
+    ax_t.set_xscale("log")
+    for ax in (ax_c, ax_x, ax_t):
         if len(th.tw):
             ax.legend(fontsize=7)
         else:
@@ -127,21 +162,27 @@ def compare_figure(theory, simulation, path: str, title: str | None = None) -> s
 
     if th.distance is not None or sm.distance is not None:
         if th.distance is not None:
-            ax_d.plot(th.t, th.distance, "-", color="k", lw=1.5, label=th_label)
+            _line(ax_d, th.t, th.distance, _sem(th, "distance"), "k", th_label)
         if sm.distance is not None:
-            _points(ax_d, sm.t, sm.distance, sm.sem.get("distance"), COLORS[3], sm_label)
+            _points(ax_d, sm.t, sm.distance, _sem(sm, "distance"), COLORS[3], sm_label)
         ax_d.set_ylabel("replica distance d(t) = 1 − C12(t,t)")
-    else:
-        ax_d.plot(th.t, th.frac_unsat, "-", color="k", lw=1.5, label=th_label)
-        _points(ax_d, sm.t, sm.frac_unsat, sm.sem.get("frac_unsat"), COLORS[3], sm_label)
-        ax_d.set_ylabel("fraction of violated constraints")
+        ax_d.legend(fontsize=8)
+    else:  # one replica: the spherical multiplier instead
+        _line(ax_d, th.t, th.nu, _sem(th, "nu"), "k", th_label)
+        _points(ax_d, sm.t, sm.nu, _sem(sm, "nu"), COLORS[3], sm_label)
+        ax_d.set_ylabel("spherical multiplier ν(t)")
+        ax_d.legend(fontsize=8)
     ax_d.set_xlabel("time t")
-    ax_d.legend(fontsize=8)
+    _line(ax_n, th.t, th.frac_unsat, _sem(th, "frac_unsat"), "k", th_label)
+    _points(ax_n, sm.t, sm.frac_unsat, _sem(sm, "frac_unsat"), COLORS[3], sm_label)
+    ax_n.set_xlabel("time t")
+    ax_n.set_ylabel("fraction of violated constraints")
+    ax_n.legend(fontsize=8)
 
-    fig.suptitle(title or f"DMFT vs simulation: {describe(th.params)}")
+    fig.suptitle((title or f"DMFT vs simulation: {describe(th.params)}") + "\n" + "; ".join(notes), fontsize=9)
     fig.tight_layout()
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=130)
+    fig.savefig(path, dpi=110)
     return path
 
 

@@ -1,8 +1,9 @@
 """Phase diagrams: maps of one observable over the two scanned axes of a scan folder.
 
-Quantities (at the final time unless said): ``teff`` (fluctuation-dissipation temperature,
-:func:`analysis.teff.fit_teff`), ``distance`` (replica distance d = 1 - C12), ``energy``
-(e = H/N), ``frac_unsat``.  Where the axes are ``alpha`` and ``delta`` the SAT/UNSAT line
+Quantities: ``teff`` (the effective temperature ``T_eff = T_static`` of
+:func:`dmft.analysis.fit_teff`, NaN where the run is not stationary), ``distance`` (the long-time
+replica distance ``d_inf``), ``energy`` (e = H/N) and ``frac_unsat`` at the final time.  The CSV
+has the value, its error, its definition and a note on missing values.  Where the axes are ``alpha`` and ``delta`` the SAT/UNSAT line
 ``alpha_J(delta)`` of the replica-symmetric Gardner formula is drawn for ``delta >= 0``:
 ``alpha_J(delta) = 1 / int_{-inf}^{delta} Dz (delta - z)^2`` (``alpha_J(0) = 2``).
 """
@@ -20,12 +21,13 @@ from scipy import integrate, stats
 
 from ..core.io import load
 from ..core.manifest import load_manifest
+from .distance import long_time_distance
 from .teff import fit_teff
 
 QUANTITIES = ("teff", "distance", "energy", "frac_unsat")
 LABELS = {
-    "teff": "effective temperature T_eff",
-    "distance": "replica distance d(t_max)",
+    "teff": "effective temperature T_eff = T_static (FDT ratio at the plateau)",
+    "distance": "long-time replica distance d_inf",
     "energy": "energy e(t_max) = H/N",
     "frac_unsat": "fraction of violated constraints",
 }
@@ -39,18 +41,29 @@ def gardner_alpha(delta: float) -> float:
     return 1.0 / val
 
 
-def point_value(result, quantity: str) -> float:
-    """The scalar ``quantity`` of one result (NaN where it is undefined or the run diverged)."""
+def point_value(result, quantity: str) -> tuple:
+    """(value, error, note) of the scalar ``quantity`` of one result; NaN where it is undefined
+    (not stationary, no plateau, diverged).  ``teff`` is :func:`~dmft.analysis.teff.fit_teff`'s
+    ``T_eff`` (the same number as ``dmft teff``), ``distance`` the long-time distance ``d_inf``
+    (:func:`~dmft.analysis.distance.long_time_distance`), the others their value at ``t_max``."""
+    nan = math.nan
     if result.status != "ok":
-        return math.nan
+        return nan, nan, f"status {result.status}"
     if quantity == "teff":
         try:
-            return float(fit_teff(result).T_eff)
-        except ValueError:
-            return math.nan
+            est = fit_teff(result, warn=False)
+        except ValueError as exc:
+            return nan, nan, str(exc)
+        note = "" if est.stationary else est.stationarity.describe()
+        return est.T_eff, est.T_eff_err, note or est.notes.get("T_static", "")
     if quantity == "distance":
-        return math.nan if result.distance is None else float(result.distance[-1])
-    return float(getattr(result, quantity)[-1])
+        try:
+            d = long_time_distance(result)
+        except ValueError as exc:
+            return nan, nan, str(exc)
+        return d.d_inf, d.d_inf_err, d.note
+    sem = result.sem.get(quantity)
+    return float(getattr(result, quantity)[-1]), (nan if sem is None else float(sem[-1])), ""
 
 
 def collect(folder: str, quantity: str, kind: str | None = None):
@@ -65,12 +78,12 @@ def collect(folder: str, quantity: str, kind: str | None = None):
             continue
         path = os.path.join(folder, entry["file"])
         if not os.path.exists(path):
-            value, status = math.nan, "missing"
+            (value, err, note), status = (math.nan, math.nan, "file missing"), "missing"
         else:
             r = load(path)
-            value, status = point_value(r, quantity), r.status
-        rows.append({**entry["coords"], "kind": entry["kind"], quantity: value, "status": status,
-                     "file": entry["file"]})
+            (value, err, note), status = point_value(r, quantity), r.status.value
+        rows.append({**entry["coords"], "kind": entry["kind"], quantity: value, f"{quantity}_err": err,
+                     "status": status, "note": note, "file": entry["file"]})
     return axes, rows, manifest
 
 
@@ -89,9 +102,10 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
 
     table = os.path.splitext(output)[0] + ".csv"
     with open(table, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=axes + ["kind", quantity, "status", "file"])
+        writer = csv.DictWriter(fh, fieldnames=axes + ["kind", quantity, f"{quantity}_err", "definition",
+                                                       "status", "note", "file"])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**r, "definition": LABELS[quantity]} for r in rows)
 
     if len(axes) == 1:
         xname, yname = axes[0], None

@@ -84,7 +84,8 @@ def test_simulate_info_teff_end_to_end(tmp_path):
     assert bad.returncode == 2 and "tw" in bad.stderr
     short = run("teff", str(out), "--tw", "2", "--window", "2,4", "--json")
     assert short.returncode == 0, short.stderr
-    assert json.loads(short.stdout)["window"] == pytest.approx([2.0, 4.0])
+    # --window adds a straight-line fit over that window, reported apart from T_eff
+    assert json.loads(short.stdout)["line_fit"]["window"] == pytest.approx([2.0, 4.0])
     for window in ("4,2", "x"):
         bad = run("teff", str(out), "--tw", "2", "--window", window)
         assert bad.returncode == 2 and "window" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

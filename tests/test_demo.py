@@ -1,20 +1,49 @@
 """The default job runs end to end (at reduced sizes) and writes what it promises."""
 
+import json
+import math
 import os
 
+import pytest
+
+from dmft.analysis import fit_teff
 from dmft.app.demo import DEMO_POINTS, run_demo
 from dmft.core.io import load
 
+SMALL_POINTS = {
+    "unsat": {**DEMO_POINTS["unsat"], "t_max": 40.0, "tw": (20.0, 30.0)},
+    "sat": {**DEMO_POINTS["sat"], "t_max": 25.0},
+}
+SMALL_METHODS = {"dmft": dict(n_paths=512, replicates=3), "simulation": dict(n=200, n_samples=4)}
+
+
+def _same(stored, value) -> bool:
+    """JSON keeps NaN as null."""
+    return (stored is None and math.isnan(value)) or stored == pytest.approx(value, rel=1e-12)
+
 
 def test_demo_small(tmp_path, capsys):
-    small = dict(n=200, n_samples=2, n_paths=512, t_max=12.0, tw=(4.0, 8.0))
-    out = run_demo(str(tmp_path), base=small)
+    out = run_demo(str(tmp_path), points=SMALL_POINTS, methods=SMALL_METHODS)
     printed = capsys.readouterr().out
     assert set(out) == set(DEMO_POINTS)
+    summary = json.loads((tmp_path / "summary.json").read_text())
     for name, entry in out.items():
         theory, sim = load(entry["theory"]), load(entry["simulation"])
         assert theory.kind == "dmft" and sim.kind == "simulation"
-        assert theory.params == sim.params and theory.params.dynamics == name
+        assert theory.params == sim.params and theory.params.dynamics == "sgd"
+        assert theory.errors is not None and theory.errors.source == "replicates"
         assert os.path.getsize(entry["figure"]) > 20_000
+        for kind, r in (("dmft", theory), ("simulation", sim)):
+            if len(r.tw):  # the summary holds exactly what fit_teff gives for the written file
+                t = summary[name][kind]["teff"]
+                est = fit_teff(r, warn=False)
+                assert t["stationary"] == est.stationary and t["tw"] == est.tw
+                for key in ("T_eff", "T_short", "T_static"):
+                    assert _same(t[key], getattr(est, key)), key
+                for key in ("T_eff", "T_eff_err", "tw", "window", "definition", "stationary", "T_short",
+                            "T_short_err", "T_static", "T_static_err"):
+                    assert key in t
+            if r.distance is not None:
+                assert "d_inf" in summary[name][kind]["distance"]
     assert os.path.exists(tmp_path / "gaps.png")
-    assert "T_eff" in printed and "compare.png" in printed
+    assert "T_eff" in printed and "d_inf" in printed and "summary.json" in printed

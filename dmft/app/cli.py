@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from dataclasses import MISSING, fields
 
+import numpy as np
+
 from ..analysis.figures import compare_figure
 from ..analysis.phase_diagram import phase_diagram
+from ..analysis.fdt_line import fit_fdt_line
 from ..analysis.teff import fit_teff
 from ..core.fielddocs import field_docs
 from ..core.io import FileFormatError, load, save
@@ -151,33 +155,49 @@ def cmd_info(args) -> int:
     return 0
 
 
+def _window(text: str, flag: str):
+    try:
+        t0, t1 = (float(x) for x in text.split(","))
+    except ValueError:
+        raise UsageError(f"invalid value for {flag}: {text!r} (expected T0,T1)") from None
+    if not t0 < t1:
+        raise UsageError(f"invalid value for {flag}: {text!r} (needs T0 < T1)")
+    return t0, t1
+
+
 def cmd_teff(args) -> int:
     r = _load(args.file)
-    window = None
-    if args.window is not None:
-        try:
-            window = tuple(float(x) for x in args.window.split(","))
-        except ValueError:
-            raise UsageError(f"invalid value for --window: {args.window!r} (expected T0,T1)") from None
+    if args.tw is not None and not math.isfinite(args.tw):
+        raise UsageError(f"invalid value for --tw: {args.tw}")
+    window = None if args.window is None else _window(args.window, "--window")
     try:
-        fit = fit_teff(r, tw=args.tw, window=window)
+        est = fit_teff(r, tw=args.tw, warn=False)
+        line = None if window is None else fit_fdt_line(r, tw=est.tw, window=window, warn=False)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if args.json:
-        print(json.dumps({
-            "T_eff": fit.T_eff, "T_eff_err": fit.T_eff_err, "tw": fit.tw,
-            "window": list(fit.window), "slope": fit.slope, "n_points": fit.n_points,
-            "warnings": list(fit.warnings), "error_method": fit.error_method,
-            "file": args.file, "kind": r.kind,
-        }))
-    else:
-        print(f"T_eff = {fit.T_eff:.5g} +/- {fit.T_eff_err:.2g}   (tw = {fit.tw:g}, "
-              f"fit of chi against C over t in [{fit.window[0]:g}, {fit.window[1]:g}], {fit.n_points} points)")
-        print(f"error: {fit.error_method}" + (
-            " (the DMFT paths' own sampling error is not included and can be ~10x larger at late "
-            "t - tw: compare seeds or raise --n-paths)" if r.kind == "dmft" else ""))
-        for w in fit.warnings:
-            print(f"warning: {w}", file=sys.stderr)
+        out = {**est.to_dict(with_curve=args.curve), "file": args.file}
+        if line is not None:
+            out["line_fit"] = {"window": list(line.window), "T": line.T_eff, "T_err": line.T_eff_err,
+                               "warnings": list(line.warnings),
+                               "note": "slope of a straight FDT line over the window: not T_eff"}
+        print(json.dumps(out))
+        return 0
+    print(f"{args.file} ({r.kind}, {r.method.describe()})")
+    print(est.describe())
+    if line is not None:
+        print(f"window fit (not T_eff): slope of a straight FDT line over t in [{line.window[0]:g}, "
+              f"{line.window[1]:g}] at tw = {line.tw:g}: T = {line.T_eff:.5g} +/- {line.T_eff_err:.2g}")
+        for w in line.warnings:
+            print(f"  window fit: {w}")
+    if args.curve:
+        c = est.curve
+        print("lag s, x = C(tw,tw) - C(tw+s,tw), chi, T(s) = x/chi, local slope dx/dchi (+/- errors):")
+        for i in np.unique(np.geomspace(1, len(c.lags), 30).astype(int) - 1):
+            print(f"  {c.lags[i]:8.3g}  {c.x[i]:.5g} +/- {c.x_err[i]:.2g}  {c.chi[i]:.5g} +/- {c.chi_err[i]:.2g}  "
+                  f"{c.ratio[i]:.5g} +/- {c.ratio_err[i]:.2g}  {c.slope[i]:.5g} +/- {c.slope_err[i]:.2g}")
+    for w in est.warnings:
+        print(f"warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -251,13 +271,22 @@ def build_parser() -> argparse.ArgumentParser:
     with_progress(p)
     p.set_defaults(func=cmd_simulate)
 
-    p = sub.add_parser("teff", help="fluctuation-dissipation effective temperature of a file")
+    p = sub.add_parser("teff", help="effective temperature of a file: T_eff, its companions and the FDT curve",
+                       description="The effective temperature T_eff = T_static, the FDT ratio "
+                       "(C(tw,tw) - C_plateau)/chi_plateau, with T_short (lag -> 0) and T_slow (slope of "
+                       "the slow branch), measured only where the run is stationary "
+                       f"(docs/effective-temperature.md, {CONVENTIONS}).")
     p.add_argument("file")
-    p.add_argument("--tw", type=float, default=None, help="waiting time to use (default: chosen automatically)")
+    p.add_argument("--tw", type=float, default=None,
+                   help="waiting time (default: the latest one with 10 later grid points); the one before "
+                        "it is used to test stationarity")
     p.add_argument("--window", default=None, metavar="T0,T1",
-                   help="fit over t in [T0, T1] (absolute times, tw <= T0; default [tw, t_max]). "
-                        "chi vs C bends in SGD's UNSAT phase: a short window after tw isolates the noise")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+                   help="also fit a straight FDT line over t in [T0, T1] (absolute times; a window fit, "
+                        "printed apart: not T_eff)")
+    p.add_argument("--curve", action="store_true", help="also print (or put in the JSON) the FDT curve against the lag")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object (T_eff, T_eff_err, tw, window, definition, stationary, "
+                        "T_short, T_static, T_slow with errors, ...)")
     p.set_defaults(func=cmd_teff)
 
     p = sub.add_parser("compare", help="theory-vs-simulation figure")

@@ -1,75 +1,114 @@
-"""The default job, ``dmft demo``: one SGD and one persistent-SGD point, theory vs simulation.
+"""The default job, ``dmft demo``: the two noise measures of SGD, theory against simulation.
 
-Solves the DMFT and runs particle simulations at alpha = 3, delta = 0 (convex, UNSAT: the
-regime where the SGD noise acts as a temperature), writes the four HDF5 files, a comparison
-figure per point and the final gap distributions into the output folder, and prints the
-fluctuation-dissipation temperatures of both algorithms from theory and simulation.
+Two canonical points (``docs/effective-temperature.md``), each solved by the DMFT (with
+replicates, so with error bars) and simulated:
+
+* ``unsat``: alpha = 4 > alpha_J(0.5) = 0.96, delta = 0.5, sgd b = 0.5, dt = 0.1, waiting times
+  50 and 75, t_max = 125: the stationary UNSAT state, where the noise acts as a temperature;
+  its effective temperature ``T_eff`` (= ``T_static``) with ``T_short`` and ``T_slow``.
+* ``sat``: alpha = 0.5 < alpha_J, delta = 0.5, sgd b = 0.5, two replicas, t_max = 40: the SAT
+  phase, where the energy vanishes and the replica distance freezes at ``d_inf``.
+
+The runs go through the task runner (two processes, cached under ``OUTPUT/runs``: a second
+``dmft demo`` only redraws).  The demo writes the HDF5 files under readable names, a comparison
+figure per point, the final gap distributions, and ``summary.json`` with the estimates of every
+file (the same objects as ``dmft teff --json``), and prints them.  Its sizes are smaller than
+the library defaults (a few minutes on 2 cores); the study uses the defaults.
 """
 
 from __future__ import annotations
 
+import json
 import os
 
+from ..analysis.distance import long_time_distance
 from ..analysis.figures import compare_figure, gap_histogram_figure
 from ..analysis.teff import fit_teff
 from ..core.io import save
-from ..core.methods import split_settings
-from .api import run
+from ..core.methods import DMFTMethod, ParticleMethod
+from ..core.params import Params
+from .runner import Task, load_task, run_tasks
 
-#: Width of the FDT fit window after tw: in SGD's UNSAT phase chi against C follows the noise
-#: for about 2 time units and then bends (slower modes are colder; docs/effective-noise.md).
-TEFF_WINDOW = 2.0
-
-#: The two demo points (a few minutes on 2 cores in total).
-DEMO_BASE = dict(alpha=3.0, delta=0.0, dt=0.1, t_max=40.0, tw=(10.0, 20.0), replicas=2,
-                 n=1000, n_samples=4, n_paths=16384, seed=1)
+#: The demo points (see the module docstring).
 DEMO_POINTS = {
-    "sgd": dict(dynamics="sgd", b=0.5),
-    "psgd": dict(dynamics="psgd", b=0.5, tau=2.0),
+    "unsat": dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=125.0, tw=(50.0, 75.0), seed=1),
+    "sat": dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=40.0, replicas=2, seed=1),
 }
+#: The demo's methods: 4 replicates of 8192 paths; N = 1000 with 8 samples.
+DEMO_METHODS = {"dmft": dict(n_paths=8192, replicates=4), "simulation": dict(n=1000, n_samples=8)}
 
 
-def run_demo(output: str = "dmft-demo", progress: bool = False, base: dict | None = None) -> dict:
-    """Run the demo into ``output``; returns {name: {"theory", "simulation", "figure", "teff"}}."""
+def _estimates(result) -> dict:
+    out = {"file_kind": result.kind, "method": result.method.describe()}
+    if len(result.tw):
+        try:
+            out["teff"] = fit_teff(result, warn=False).to_dict()
+        except ValueError as exc:
+            out["teff"] = {"error": str(exc)}
+    if result.distance is not None:
+        try:
+            out["distance"] = long_time_distance(result).to_dict()
+        except ValueError as exc:
+            out["distance"] = {"error": str(exc)}
+    return out
+
+
+def _line(name: str, kind: str, est: dict) -> str:
+    def val(v, e):
+        if v is None:
+            return "not available"
+        return f"{v:.4g} +/- {e:.2g}" if e is not None else f"{v:.4g}"
+
+    parts = []
+    if "teff" in est and "error" not in est["teff"]:
+        t = est["teff"]
+        parts.append(f"T_eff = {val(t['T_eff'], t['T_eff_err'])} (T_static, tw = {t['tw']:g}, plateau t in "
+                     f"[{t['window'][0]}, {t['window'][1]}]), T_short = {val(t['T_short'], t['T_short_err'])}, "
+                     f"stationary: {t['stationary']}")
+    if "distance" in est and "error" not in est["distance"]:
+        d = est["distance"]
+        parts.append(f"d_inf = {val(d['d_inf'], d['d_inf_err'])} (mean of d(t) over t in "
+                     f"[{d['window'][0]:g}, {d['window'][1]:g}], SAT: {d['sat']})")
+    return f"  {name:6s} {kind:10s}: " + "; ".join(parts)
+
+
+def run_demo(output: str = "dmft-demo", progress: bool = False, points: dict | None = None,
+             methods: dict | None = None, workers: int | None = 2, log=print) -> dict:
+    """Run the demo into ``output``; returns {name: {"theory", "simulation", "figure", "estimates"}}
+    and writes ``output/summary.json``.  ``points`` and ``methods`` replace the defaults (tests)."""
+    points = points or DEMO_POINTS
+    methods = {**DEMO_METHODS, **(methods or {})}
+    dm, sim = DMFTMethod(**methods["dmft"]), ParticleMethod(**methods["simulation"])
     os.makedirs(output, exist_ok=True)
-    settings = dict(DEMO_BASE)
-    settings.update(base or {})
-    out = {}
-    gap_runs = []
-    for name, point in DEMO_POINTS.items():
-        flat = {**settings, **point}
-        params, dmft_method = split_settings(flat, "dmft", strict=False)
-        _, particles = split_settings(flat, "simulation", strict=False)
-        print(f"[{name}] solving the DMFT ({dmft_method.n_paths} paths, {params.n_steps} steps) ...", flush=True)
-        theory = run(params, dmft_method, progress=progress)
+    tasks = {(name, kind): Task(Params(**point), method, f"{name} demo point")
+             for name, point in points.items() for kind, method in (("dmft", dm), ("simulation", sim))}
+    cache = os.path.join(output, "runs")
+    log(f"demo: {len(points)} points, DMFT ({dm.describe()}) and simulations ({sim.describe()}) -> {output}")
+    summary = run_tasks(tasks.values(), cache, workers=workers, progress=progress, log=log)
+    if summary.failed:
+        raise RuntimeError("demo runs failed:\n" + summary.describe())
+    out, gap_runs, report = {}, [], {}
+    for name in points:
+        theory, sim_r = load_task(cache, tasks[(name, "dmft")]), load_task(cache, tasks[(name, "simulation")])
         th_path = save(theory, os.path.join(output, f"{name}-dmft.h5"))
-        print(f"[{name}] simulating N={particles.n}, {particles.n_samples} samples ...", flush=True)
-        sim = run(params, particles, progress=progress)
-        sm_path = save(sim, os.path.join(output, f"{name}-sim.h5"))
-        fig = compare_figure(theory, sim, os.path.join(output, f"{name}-compare.png"))
-        teff = {}
-        tw = max(params.tw)
-        for label, r in (("dmft", theory), ("simulation", sim)):
-            try:
-                teff[label] = fit_teff(r, tw=tw, window=(tw, min(tw + TEFF_WINDOW, params.t_max)))
-            except ValueError as exc:
-                teff[label] = exc
-        out[name] = {"theory": th_path, "simulation": sm_path, "figure": fig, "teff": teff}
-        gap_runs += [(name, theory), (name, sim)]
+        sm_path = save(sim_r, os.path.join(output, f"{name}-sim.h5"))
+        fig = compare_figure(theory, sim_r, os.path.join(output, f"{name}-compare.png"))
+        estimates = {"dmft": _estimates(theory), "simulation": _estimates(sim_r)}
+        out[name] = {"theory": th_path, "simulation": sm_path, "figure": fig, "estimates": estimates}
+        report[name] = {"theory_file": os.path.basename(th_path), "simulation_file": os.path.basename(sm_path),
+                        **estimates}
+        gap_runs += [(name, theory), (name, sim_r)]
     gaps = gap_histogram_figure(gap_runs, os.path.join(output, "gaps.png"),
-                                title="Final gap distribution: SGD vs persistent SGD (α=3, Δ=0)")
-    print()
-    print(f"fluctuation-dissipation temperature T_eff (slope of chi against C over [tw, tw + {TEFF_WINDOW:g}]):")
+                                title="Final gap distribution: UNSAT (α=4) and SAT (α=0.5), Δ=0.5, sgd b=0.5")
+    with open(os.path.join(output, "summary.json"), "w") as fh:
+        json.dump(report, fh, indent=1)
+    log("")
+    log("noise of SGD, DMFT against simulation (docs/effective-temperature.md):")
     for name, entry in out.items():
-        for label, fit in entry["teff"].items():
-            if isinstance(fit, Exception):
-                print(f"  {name:5s} {label:10s}: not available ({fit})")
-            else:
-                print(f"  {name:5s} {label:10s}: T_eff = {fit.T_eff:.4g} +/- {fit.T_eff_err:.2g} "
-                      f"(t in [{fit.window[0]:g}, {fit.window[1]:g}])")
-    print()
-    print("figures:")
-    for name, entry in out.items():
-        print(f"  {entry['figure']}")
-    print(f"  {gaps}")
+        for kind, est in entry["estimates"].items():
+            log(_line(name, kind, est))
+    log("")
+    log("files: " + ", ".join(os.path.basename(p) for e in out.values() for p in (e["theory"], e["simulation"])))
+    log("figures: " + ", ".join([e["figure"] for e in out.values()] + [gaps]))
+    log(f"summary: {os.path.join(output, 'summary.json')}")
     return out

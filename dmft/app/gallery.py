@@ -44,8 +44,8 @@ def make_gallery(output: str) -> list:
     os.makedirs(output, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         out = run_demo(tmp)
-        demo_png = os.path.join(output, "demo-sgd-compare.png")
-        shutil.copy(out["sgd"]["figure"], demo_png)
+        demo_png = os.path.join(output, "demo-unsat-compare.png")
+        shutil.copy(out["unsat"]["figure"], demo_png)
     return [demo_png, gap_figure(os.path.join(output, "gaps.png"), os.path.join(output, "runs"))]
 
 
