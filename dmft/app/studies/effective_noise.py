@@ -1,39 +1,20 @@
-"""Reproduction study (issue 4): the effective noise of SGD measured two ways, theory and simulation.
+"""The effective noise of SGD measured two ways, theory and simulation (issue 8 study).
 
-1. UNSAT phase (alpha = 3 > alpha_J = 2, delta = 0): the fluctuation-dissipation temperature
-   T_eff (-1/slope of chi(t, tw) against C(t, tw), :func:`analysis.teff.fit_teff`) of ``sgd``
-   against the batch fraction ``b`` and of ``psgd`` against the persistence time ``tau`` at
-   fixed ``b``.
-2. SAT phase (alpha = 1 < alpha_J, delta = 0): the long-time replica distance
-   d = 1 - C12(t, t) of two replicas (same data and w(0), independent selection noise) against
-   the same parameters.
-3. Noise classes: every point with ``noise_class = gaussian`` (same mean and two-time
-   covariance) and ``bernoulli``.
-4. Convergence: DMFT in ``n_paths`` and simulations in ``N`` at one point of each phase.
+UNSAT (``alpha > alpha_J(delta)``, ``delta > 0``): the effective temperature of the stationary
+state, as the scale-resolved FDT ratio ``T(s)`` and the named summary values ``T_short``,
+``T_static`` (= ``T_eff``) and ``T_slow`` (:func:`dmft.analysis.fit_teff`).  SAT: the long-time
+replica distance ``d_inf`` (:func:`dmft.analysis.long_time_distance`).  Both against ``b``
+(sgd), ``tau`` (psgd), ``alpha`` and ``delta``, both noise classes for ``b`` and ``tau``; one map
+over ``(alpha, b)``; the ``dt -> 0`` limit for psgd at fixed ``tau``; and the calibration of the
+DMFT error bars against 10 independent runs.  Run::
 
-Choices (see docs/effective-noise.md for why):
+    python -m dmft.app.studies.effective_noise -o docs/study [--quick] [--workers 2] [--parts ...]
 
-* ``normalization = mean`` (mini-batch average, the deep-learning convention): the drift is
-  ``grad H`` for every ``b``, so all points relax on the same clock and the noise strength is
-  ``(1 - b)/b`` per unit drift.  (With ``sum`` the drift is ``b grad H``: small ``b`` is also
-  slower, and at equal ``t`` the points sit at different stages of the slow relaxation.)
-* T_eff is fitted in the short window ``[tw, tw + 2]`` at ``tw = 40`` (``T_eff``), and also in
-  ``[tw, tw + 10]`` (``T_eff_long``).  In the UNSAT phase chi against 1 - C is not one straight
-  line: the fast part carries the SGD noise (slope ~ 1/(noise strength)), later the curve
-  bends (slower, colder modes) and C keeps drifting slowly as it does in plain GD (the slow
-  deterministic approach to the minimum); the long window mixes these and, for b >= 0.4,
-  measures mostly the GD-like drift, not the noise.
-* DMFT needs many paths at these times: with 2048 paths its C(t, tw) at t ~ 50-70 jumped by
-  up to 0.1 (sampling noise of the kernels), with 8192 by ~0.005.
-
-DMFT values are lines, simulations points with error bars (jackknife over sample batches for
-T_eff, standard error over samples for d).  Run::
-
-    python -m dmft.app.studies.effective_noise -o docs/study [--quick]
-
-Every run is cached by its hash in ``<output>/runs`` (a re-run skips finished points).  It
-writes ``results.csv``, the figures ``unsat_teff.png``, ``sat_distance.png``,
-``fdt_examples.png``, ``distance_time.png`` and prints one line per run.
+Every run is a task of the resumable runner (:mod:`dmft.app.runner`), cached by its hash in
+``<output>/runs``: a re-run skips finished points and only redraws the tables and figures.
+It writes ``results.csv`` (one row per run and measurement), ``calibration.csv``, ``dt_limit.csv``
+and the figures ``unsat_summary.png``, ``fdt_ratio.png``, ``sat_distance.png``, ``map.png``,
+``dt_limit.png``.  ``--quick`` uses tiny sizes (a smoke test; its numbers mean nothing).
 """
 
 from __future__ import annotations
@@ -42,330 +23,520 @@ import argparse
 import csv
 import math
 import os
-import time
+import warnings
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from ...analysis.distance import long_time_distance
+from ...analysis.phase_diagram import gardner_alpha
 from ...analysis.teff import fit_teff
-from ...core.methods import DMFTMethod, ParticleMethod, split_settings
+from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..runner import Task, load_task, run_tasks
 
-#: every parameter and method setting at its default (points override them)
-DEFAULTS = {**Params().to_dict(), **DMFTMethod().to_dict(), **ParticleMethod().to_dict()}
-UNSAT = dict(alpha=3.0, delta=0.0)
-SAT = dict(alpha=1.0, delta=0.0)
-COMMON = dict(normalization="mean", dt=0.1, seed=1)
-#: T_eff: waiting time of the fit, the earlier one for the aging check, and the window lengths:
-#: WINDOW (the reported T_eff, the fast linear part of chi vs C) and WINDOW_LONG (T_eff_long)
-TW_FIT, TW_OTHER, WINDOW, WINDOW_LONG = 40.0, 30.0, 2.0, 10.0
-#: the replica distance is averaged over the last D_AVG time units (it has stopped moving)
-D_AVG = 10.0
-#: DMFT points are the mean over these seeds; their error is the larger of half the spread and
-#: the fit's own error (the regression error alone underestimates the path-sampling error)
-DMFT_SEEDS = (1, 2)
+#: the canonical stationary UNSAT point and its protocol (tw pair and t_max, docs/effective-temperature.md)
+UNSAT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=125.0, tw=(50.0, 75.0), seed=1)
+#: the canonical SAT point: two replicas until the distance has frozen
+SAT = dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=40.0, replicas=2, seed=1)
+#: simulation seed (the DMFT uses the points' seed)
+SIM_SEED = 11
+
+SCANS = {
+    "b": [dict(dynamics="sgd", b=b) for b in (0.3, 0.5, 0.8)],
+    "tau": [dict(dynamics="psgd", b=0.5, tau=tau) for tau in (0.5, 1.0, 2.0)],
+}
+#: alpha and delta of each phase's scans (SAT: alpha < alpha_J(delta), away from jamming)
+PHASE_SCANS = {
+    "unsat": {"alpha": (3.0, 4.0, 6.0), "delta": (0.25, 0.5, 1.0)},
+    "sat": {"alpha": (0.25, 0.5, 0.75), "delta": (0.0, 0.25, 0.5)},
+}
+NOISE_CLASSES = ("bernoulli", "gaussian")
+MAP_ALPHA = (0.25, 0.5, 0.75, 3.0, 4.0, 6.0)
+MAP_B = (0.3, 0.5, 0.8)
+DT_VALUES = {"unsat": (0.2, 0.1, 0.05), "sat": (0.2, 0.1, 0.05, 0.025)}
+DT_POINT = dict(dynamics="psgd", b=0.5, tau=2.0)
+CALIBRATION_RUNS = 10
 
 
-def settings(quick: bool) -> dict:
-    """Sizes and times per phase."""
+def methods(quick: bool):
+    """(scan DMFT method, simulation method, calibration DMFT method).  The calibration runs at
+    the package default precision (docs/precision-defaults.md); the scans at half its paths, which
+    keeps the whole study within about two hours on 2 cores (their error bars say what it costs)."""
     if quick:
-        return {
-            "unsat": dict(t_max=TW_FIT + WINDOW_LONG, tw=(TW_OTHER, TW_FIT), replicas=1,
-                          n_paths=4096, n=300, n_samples=4),
-            "sat": dict(t_max=20.0, tw=(), replicas=2, n_paths=2048, n=300, n_samples=4),
-        }
-    return {
-        "unsat": dict(t_max=TW_FIT + WINDOW_LONG, tw=(TW_OTHER, TW_FIT), replicas=1,
-                      n_paths=16384, n=1000, n_samples=10),
-        "sat": dict(t_max=40.0, tw=(), replicas=2, n_paths=8192, n=1000, n_samples=8),
-    }
+        return DMFTMethod(n_paths=512, replicates=3), ParticleMethod(n=100, n_samples=4), DMFTMethod(n_paths=512)
+    return DMFTMethod(n_paths=8192), ParticleMethod(n=2000, n_samples=6), DMFTMethod()
 
 
-def scans(quick: bool) -> dict:
-    bs = (0.2, 0.8) if quick else (0.2, 0.4, 0.6, 0.8)
-    taus = (0.3, 3.0) if quick else (0.3, 1.0, 3.0)
-    return {
-        "sgd_b": [dict(dynamics="sgd", b=b) for b in bs],
-        "psgd_tau": [dict(dynamics="psgd", b=0.5, tau=tau) for tau in taus],
-    }
+def base(phase: str, quick: bool) -> dict:
+    point = dict(UNSAT if phase == "unsat" else SAT)
+    if quick:  # shorter runs, same structure
+        point.update(t_max=30.0, tw=(10.0, 15.0)) if phase == "unsat" else point.update(t_max=10.0)
+    return point
 
 
-class Point(dict):
-    """Flat settings of one point (physics and both methods' settings)."""
+def scan_points(phase: str, quick: bool) -> list:
+    """(scan, x, noise_class, Params) of the parameter scans of one phase."""
+    out = []
+    b0 = base(phase, quick)
+    for scan, points in SCANS.items():
+        for point in points:
+            for nc in NOISE_CLASSES:
+                p = Params(**{**b0, **point, "noise_class": nc})
+                out.append((scan, point["b"] if scan == "b" else point["tau"], nc, p))
+    for name, values in PHASE_SCANS[phase].items():
+        for v in values:
+            out.append((name, v, "bernoulli", Params(**{**b0, name: v})))
+    return out
 
-    def __getattr__(self, name):
-        return self[name]
 
-    def replace(self, **changes):
-        return Point({**self, **changes})
+def map_points(quick: bool) -> list:
+    """(alpha, b, phase, Params) over the (alpha, b) plane at the canonical delta."""
+    out = []
+    alphas = MAP_ALPHA[::3] if quick else MAP_ALPHA
+    for alpha in alphas:
+        phase = "sat" if alpha < gardner_alpha(UNSAT["delta"]) else "unsat"
+        for b in (MAP_B[::2] if quick else MAP_B):
+            out.append((alpha, b, phase, Params(**{**base(phase, quick), "alpha": alpha, "b": b})))
+    return out
 
-    def task(self, kind: str, seed: int) -> Task:
-        params, method = split_settings({**self, "seed": seed}, kind, strict=False)
-        return Task(params, method, f"{self['dynamics']} b={self['b']} tau={self['tau']}")
+
+def dt_points(quick: bool) -> list:
+    """(phase, dt, Params): psgd at fixed tau for several dt."""
+    out = []
+    for phase, dts in DT_VALUES.items():
+        for dt in (dts[:2] if quick else dts):
+            out.append((phase, dt, Params(**{**base(phase, quick), **DT_POINT, "dt": dt})))
+    return out
 
 
-def measure(result, phase: str) -> dict:
-    """T_eff (UNSAT) or long-time distance (SAT) of one result, plus diagnostics."""
-    out = {"status": result.status, "T_eff": math.nan, "T_eff_err": math.nan, "teff_warnings": "",
-           "T_eff_long": math.nan, "T_eff_long_err": math.nan, "teff_long_warnings": "",
-           "distance": math.nan, "distance_err": math.nan, "d_max": math.nan,
-           "T_eff_seeds": "", "T_eff_long_seeds": "", "distance_seeds": "",
-           "energy": float(result.energy[-1])}
-    if result.status != "ok":
-        return out
-    if phase == "unsat":
-        for suffix, length in (("", WINDOW), ("_long", WINDOW_LONG)):
-            try:
-                fit = fit_teff(result, tw=TW_FIT, window=(TW_FIT, TW_FIT + length))
-                out["T_eff" + suffix], out["T_eff" + suffix + "_err"] = fit.T_eff, fit.T_eff_err
-                out["teff" + suffix + "_warnings"] = " | ".join(w.split(" (")[0].split(":")[0]
-                                                                for w in fit.warnings)
-            except ValueError as exc:
-                out["teff" + suffix + "_warnings"] = str(exc)
+def calibration_points(quick: bool) -> list:
+    """(phase, seed, Params): independent DMFT runs of each canonical point."""
+    runs = 3 if quick else CALIBRATION_RUNS
+    return [(phase, 101 + i, Params(**{**base(phase, quick), "seed": 101 + i}))
+            for phase in ("unsat", "sat") for i in range(runs)]
+
+
+def tasks(quick: bool, parts) -> list:
+    dm, sim, cal = methods(quick)
+    out = []
+    if "calibration" in parts:  # first: the default precision rests on it
+        out += [Task(p, cal, f"calibration {phase} seed={s}") for phase, s, p in calibration_points(quick)]
+    if "scans" in parts:
+        for phase in ("unsat", "sat"):
+            for scan, x, nc, p in scan_points(phase, quick):
+                label = f"{phase} {scan}={x} {nc}"
+                out += [Task(p, dm, label), Task(p.replace(seed=SIM_SEED), sim, label)]
+    if "dt" in parts:
+        out += [Task(p, dm, f"{phase} dt={dt}") for phase, dt, p in dt_points(quick)]
+        # the simulation of the dt limit: the same point at the finest dt (the independent check)
+        out += [Task(p.replace(seed=SIM_SEED), sim, f"{phase} dt={dt}") for phase, dt, p in finest_dt_points(quick)]
+    if "map" in parts:
+        out += [Task(p, dm, f"map alpha={a} b={b}") for a, b, _, p in map_points(quick)]
+    return out
+
+
+def finest_dt_points(quick: bool) -> list:
+    """The (phase, dt, Params) of dt_points with the smallest dt of each phase."""
+    pts = dt_points(quick)
+    return [x for x in pts if x[1] == min(y[1] for y in pts if y[0] == x[0])]
+
+
+# --------------------------------------------------------------------------- measurements
+def measure(result) -> dict:
+    """The noise measures of one result: T_eff and its companions (UNSAT), d_inf (SAT)."""
+    row = {"status": str(result.status), "energy_final": float(result.energy[-1])}
+    if len(result.tw):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                est = fit_teff(result, warn=False)
+            row.update({k: est.to_dict()[k] for k in ("T_eff", "T_eff_err", "T_short", "T_short_err",
+                                                        "T_static", "T_static_err", "T_slow", "T_slow_err",
+                                                        "stationary", "max_lag", "definition")})
+            row["teff_notes"] = " | ".join(f"{k}: {v}" for k, v in est.notes.items())
+            row["stationarity"] = est.stationarity.describe()
+        except ValueError as exc:
+            row["teff_notes"] = str(exc)
     if result.distance is not None:
-        t = result.t
-        last = t >= t[-1] - D_AVG - 1e-9
-        out["distance"] = float(np.mean(result.distance[last]))
-        out["d_max"] = float(np.max(result.distance))
-        if result.sem and "distance" in result.sem:
-            out["distance_err"] = float(np.mean(result.sem["distance"][last]))
+        try:
+            d = long_time_distance(result)
+            row.update(d_inf=d.to_dict()["d_inf"], d_inf_err=d.to_dict()["d_inf_err"], sat=d.sat,
+                       d_max=d.d_max, distance_note=d.note)
+        except ValueError as exc:
+            row["distance_note"] = str(exc)
+    return row
+
+
+def _num(x):
+    return math.nan if x is None else float(x)
+
+
+def collect(cache: str, quick: bool, parts) -> dict:
+    """Measure every finished task: {"scans": rows, "map": rows, "dt": rows, "calibration": rows}."""
+    dm, sim, cal = methods(quick)
+    out = {"scans": [], "map": [], "dt": [], "calibration": [], "curves": {}}
+    if "scans" in parts:
+        for phase in ("unsat", "sat"):
+            for scan, x, nc, p in scan_points(phase, quick):
+                for kind, method, params in (("dmft", dm, p), ("simulation", sim, p.replace(seed=SIM_SEED))):
+                    r = load_task(cache, Task(params, method))
+                    row = {"phase": phase, "scan": scan, "x": x, "noise_class": nc, "kind": kind,
+                           "alpha": p.alpha, "delta": p.delta, "dynamics": p.dynamics, "b": p.b,
+                           "tau": p.tau if p.dynamics == "psgd" else math.nan, **measure(r)}
+                    out["scans"].append(row)
+                    if phase == "unsat" and nc == "bernoulli" and scan in ("b", "tau"):
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            try:
+                                out["curves"][(scan, x, kind)] = fit_teff(r, warn=False).curve
+                            except ValueError:
+                                pass
+    if "map" in parts:
+        for a, b, phase, p in map_points(quick):
+            out["map"].append({"alpha": a, "b": b, "phase": phase,
+                               **measure(load_task(cache, Task(p, dm)))})
+    if "dt" in parts:
+        finest = finest_dt_points(quick)
+        for phase, dt, p in dt_points(quick):
+            runs = [("dmft", dm, p)] + [("simulation", sim, p.replace(seed=SIM_SEED))] * ((phase, dt, p) in finest)
+            for kind, method, params in runs:
+                out["dt"].append({"phase": phase, "dt": dt, "kind": kind,
+                                  **measure(load_task(cache, Task(params, method)))})
+    if "calibration" in parts:
+        for phase, seed, p in calibration_points(quick):
+            r = load_task(cache, Task(p, cal))
+            row = {"phase": phase, "seed": seed, **measure(r)}
+            # the raw observables whose errors the defaults must bound (lag <= 20, long-time d)
+            row.update(_calibration_observables(r, phase))
+            out["calibration"].append(row)
     return out
 
 
-def combine(ms: list) -> dict:
-    """Mean over DMFT seeds; error = max(half the spread, mean fit error); per-seed values kept."""
-    if len(ms) == 1:
-        return ms[0]
-    out = dict(ms[0])  # status-independent fields and the fit warnings are those of the first seed
-    for q in ("T_eff", "T_eff_long", "distance"):
-        v = np.array([m[q] for m in ms], dtype=float)
-        e = np.array([m[q + "_err"] for m in ms], dtype=float)
-        out[q] = float(np.mean(v))
-        half = float(np.ptp(v) / 2)
-        fit_err = float(np.nanmean(e)) if np.isfinite(e).any() else 0.0
-        out[q + "_err"] = max(half, fit_err) if np.isfinite(v).all() else math.nan
-        out[q + "_seeds"] = " ".join(f"{x:.4g}" for x in v)
-    out["energy"] = float(np.mean([m["energy"] for m in ms]))
-    out["d_max"] = float(np.mean([m["d_max"] for m in ms]))
-    out["status"] = ",".join(sorted({m["status"] for m in ms}))
+#: lags at which the calibration compares 1 - C and chi
+CALIBRATION_LAGS = (1.0, 5.0, 10.0, 20.0)
+
+
+def _calibration_observables(r, phase: str) -> dict:
+    out = {}
+    if phase == "unsat":
+        k = len(r.tw) - 1
+        i0 = int(round(r.tw[k] / r.params.dt))
+        for s in CALIBRATION_LAGS:
+            i = i0 + int(round(s / r.params.dt))
+            if i < len(r.t):
+                out[f"x_{s:g}"] = float(r.C[k, i0] - r.C[k, i])
+                out[f"x_{s:g}_err"] = float(math.hypot(r.sem["C"][k, i], r.sem["C"][k, i0]))
+                out[f"chi_{s:g}"] = float(r.chi[k, i])
+                out[f"chi_{s:g}_err"] = float(r.sem["chi"][k, i])
+    else:
+        d = long_time_distance(r)
+        out.update(d_final=float(r.distance[-1]), d_final_err=float(r.sem["distance"][-1]))
     return out
 
 
-def _fmt(row: dict) -> str:
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
-
-
-def run(output: str, quick: bool = False, workers: int | None = None) -> list:
-    os.makedirs(output, exist_ok=True)
-    cfg = settings(quick)
-    rows, keep = [], {}
-    jobs = []
-    for phase, model in (("unsat", UNSAT), ("sat", SAT)):
-        for scan, points in scans(quick).items():
-            for point in points:
-                for noise_class in ("bernoulli", "gaussian"):
-                    params = Point({**DEFAULTS, **COMMON, **cfg[phase], **model, **point, "noise_class": noise_class})
-                    jobs.append((phase, scan, params))
-    # convergence at one point per phase: DMFT in n_paths, simulations in N
-    conv_unsat = Point({**DEFAULTS, **COMMON, **cfg["unsat"], **UNSAT, "dynamics": "sgd", "b": 0.2})
-    conv_sat = Point({**DEFAULTS, **COMMON, **cfg["sat"], **SAT, "dynamics": "sgd", "b": 0.2})
-    conv = []
-    for n_paths in ((1024, 2048) if quick else (4096, 8192, 32768)):
-        conv.append(("unsat", "convergence", conv_unsat.replace(n_paths=n_paths), ("dmft",)))
-    for seed in (2, 3):  # seed-to-seed spread of the DMFT at the scans' n_paths
-        conv.append(("unsat", "convergence", conv_unsat.replace(seed=seed), ("dmft",)))
-        conv.append(("sat", "convergence", conv_sat.replace(seed=seed), ("dmft",)))
-    for n_paths in ((1024,) if quick else (4096, 16384)):
-        conv.append(("sat", "convergence", conv_sat.replace(n_paths=n_paths), ("dmft",)))
-    for n in ((150, 600) if quick else (500, 2000)):  # the scans use N = cfg[phase]["n"]
-        conv.append(("unsat", "convergence", conv_unsat.replace(n=n), ("simulation",)))
-        conv.append(("sat", "convergence", conv_sat.replace(n=n), ("simulation",)))
-    if not quick:  # b = 0.8, where the DMFT distance sits ~10 % above the simulations
-        for n, n_samples in ((500, 16), (2000, 8), (4000, 4)):
-            conv.append(("sat", "convergence", conv_sat.replace(b=0.8, n=n, n_samples=n_samples),
-                         ("simulation",)))
-        for n_paths in (16384, 32768):
-            conv.append(("sat", "convergence", conv_sat.replace(b=0.8, n_paths=n_paths), ("dmft",)))
-
-    all_jobs = [(ph, sc, p, ("dmft", "simulation")) for ph, sc, p in jobs] + conv
-
-    def seeds_of(kind, scan, params):
-        return DMFT_SEEDS if (kind == "dmft" and scan != "convergence") else (params.seed,)
-
-    cache = os.path.join(output, "runs")
-    run_tasks([params.task(kind, seed) for _, scan, params, kinds in all_jobs for kind in kinds
-               for seed in seeds_of(kind, scan, params)], cache, workers=workers)
-    for phase, scan, params, kinds in all_jobs:
-        for kind in kinds:
-            start = time.perf_counter()
-            seeds = seeds_of(kind, scan, params)
-            results = [load_task(cache, params.task(kind, seed)) for seed in seeds]
-            result = results[0]
-            m = combine([measure(r, phase) for r in results])
-            row = {"phase": phase, "scan": scan, "kind": kind, "dynamics": params.dynamics,
-                   "noise_class": params.noise_class, "b": params.b,
-                   "tau": params.tau if params.dynamics == "psgd" else math.nan,
-                   "alpha": params.alpha, "dt": params.dt, "normalization": params.normalization,
-                   "t_max": params.t_max, "seed": "+".join(str(s) for s in seeds),
-                   "n_paths": params.n_paths if kind == "dmft" else "",
-                   "n": params.n if kind == "simulation" else "",
-                   "n_samples": params.n_samples if kind == "simulation" else "",
-                   **m, "seconds": round(time.perf_counter() - start, 1)}
-            rows.append(row)
-            print(_fmt(row), flush=True)
-            if scan != "convergence":
-                keep[(phase, scan, kind, params.noise_class, params.b, params.tau)] = result
-    with open(os.path.join(output, "results.csv"), "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
+# --------------------------------------------------------------------------- tables
+def write_csv(rows: list, path: str) -> None:
+    if not rows:
+        return
+    names = list(dict.fromkeys(k for r in rows for k in r))
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=names)
+        w.writeheader()
         for r in rows:
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    plot(rows, output, cfg)
-    plot_fdt(keep, output, quick)
-    plot_distance_time(keep, output, quick)
-    return rows
+            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
 
 
-def _xkey(scan):
-    return "b" if scan == "sgd_b" else "tau"
+def calibration_table(rows: list) -> list:
+    """Per observable: the mean reported standard error of one run against the spread (std) of
+    the values over the independent runs, and their ratio (should lie within 1/1.5 .. 1.5)."""
+    out = []
+    for phase in ("unsat", "sat"):
+        sel = [r for r in rows if r["phase"] == phase]
+        if len(sel) < 2:
+            continue
+        names = [k[:-4] for k in sel[0] if k.endswith("_err") and k[:-4] in sel[0]]
+        for name in names:
+            v = np.array([_num(r.get(name)) for r in sel])
+            e = np.array([_num(r.get(name + "_err")) for r in sel])
+            ok = np.isfinite(v) & np.isfinite(e)
+            if ok.sum() < 2:
+                continue
+            spread, reported = float(np.std(v[ok], ddof=1)), float(np.mean(e[ok]))
+            out.append({"phase": phase, "observable": name, "runs": int(ok.sum()), "mean": float(np.mean(v[ok])),
+                        "spread": spread, "reported_err": reported,
+                        "ratio": reported / spread if spread > 0 else math.nan,
+                        "relative_err": reported / abs(float(np.mean(v[ok]))) if np.mean(v[ok]) else math.nan})
+    return out
 
 
-def plot(rows: list, output: str, cfg: dict) -> list:
-    """T_eff (UNSAT) and long-time replica distance (SAT) against b and against tau."""
-    paths = []
-    for phase, quantity, label in (("unsat", "T_eff", "effective temperature T_eff"),
-                                   ("sat", "distance", f"replica distance d (mean over last {D_AVG:g})")):
-        fig = Figure(figsize=(11, 4.3))
-        axes = fig.subplots(1, 2)
-        for ax, (scan, xlabel) in zip(axes, (("sgd_b", "batch fraction b (sgd)"),
-                                             ("psgd_tau", "persistence time τ (psgd, b = 0.5)"))):
-            xkey = _xkey(scan)
-            for noise_class, color, marker in (("bernoulli", "C0", "o"), ("gaussian", "C3", "s")):
-                sel = [r for r in rows if r["phase"] == phase and r["scan"] == scan
-                       and r["noise_class"] == noise_class]
-                th = sorted((r for r in sel if r["kind"] == "dmft"), key=lambda r: r[xkey])
-                sm = sorted((r for r in sel if r["kind"] == "simulation"), key=lambda r: r[xkey])
-                xs = np.array([r[xkey] for r in th], dtype=float)
-                ys = np.array([r[quantity] for r in th], dtype=float)
-                es = np.nan_to_num(np.array([r[quantity + "_err"] for r in th], dtype=float))
-                ax.plot(xs, ys, "-", color=color, label=f"DMFT, {noise_class}")
-                ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.2, lw=0)
-                ax.errorbar([r[xkey] for r in sm], [r[quantity] for r in sm],
-                            yerr=[r[quantity + "_err"] for r in sm], fmt=marker, mfc="white",
-                            color=color, capsize=2, label=f"simulation, {noise_class}")
-                if phase == "unsat" and noise_class == "bernoulli":
-                    ax.plot([r[xkey] for r in th], [r["T_eff_long"] for r in th], ":", color="grey",
-                            label=f"DMFT, window [{TW_FIT:g}, {TW_FIT + WINDOW_LONG:g}]")
-                    ax.plot([r[xkey] for r in sm], [r["T_eff_long"] for r in sm], "x", color="grey",
-                            label=f"sim, window [{TW_FIT:g}, {TW_FIT + WINDOW_LONG:g}]")
-                if phase == "unsat" and scan == "sgd_b" and noise_class == "bernoulli":
-                    est = [COMMON["dt"] * (1 - r["b"]) / r["b"] * r["energy"] for r in sm]
-                    ax.plot([r[xkey] for r in sm], est, "--", color="k", lw=0.8,
-                            label="dt (1−b)/b · e (noise strength)")
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel(label)
-            ax.set_yscale("log")
-            if scan == "psgd_tau":
-                ax.set_xscale("log")
-            ax.legend(fontsize=8)
-        c = cfg[phase]
-        model = UNSAT if phase == "unsat" else SAT
-        extra = (f", fit window [{TW_FIT:g}, {TW_FIT + WINDOW:g}]" if phase == "unsat"
-                 else f", t_max = {c['t_max']:g}")
-        fig.suptitle(f"{label}: α = {model['alpha']:g}, Δ = 0, dt = {COMMON['dt']:g}, "
-                     f"normalization = {COMMON['normalization']}{extra}\n"
-                     f"DMFT {c['n_paths']} paths; simulations N = {c['n']}, {c['n_samples']} samples",
-                     fontsize=10)
-        fig.tight_layout()
-        path = os.path.join(output, f"{phase}_{'teff' if quantity == 'T_eff' else 'distance'}.png")
-        fig.savefig(path, dpi=100)
-        paths.append(path)
-    return paths
+def dt_extrapolation(rows: list) -> list:
+    """Linear extrapolation in dt to dt -> 0 (weighted least squares with the errors), from all
+    dt but the finest, checked against the finest: the predicted value at the finest dt and the
+    measured one, and the extrapolation from all dt (the reported dt -> 0 value)."""
+    out = []
+    for phase, (name, err_name) in (("unsat", ("T_eff", "T_eff_err")), ("unsat", ("T_short", "T_short_err")),
+                                    ("sat", ("d_inf", "d_inf_err"))):
+        for kind in ("dmft", "simulation"):
+            sel = sorted((r for r in rows if r["phase"] == phase and r["kind"] == kind), key=lambda r: -r["dt"])
+            dt = np.array([r["dt"] for r in sel])
+            v = np.array([_num(r.get(name)) for r in sel])
+            e = np.array([_num(r.get(err_name)) for r in sel])
+            if len(sel) < 3 or not np.all(np.isfinite(v)) or not np.all(np.isfinite(e)):
+                continue
+            coarse = slice(0, len(sel) - 1)
+            fit_c, cov_c = _wls(dt[coarse], v[coarse], e[coarse])
+            pred = fit_c[0] + fit_c[1] * dt[-1]
+            pred_err = math.sqrt(cov_c[0, 0] + dt[-1] ** 2 * cov_c[1, 1] + 2 * dt[-1] * cov_c[0, 1])
+            fit_a, cov_a = _wls(dt, v, e)
+            out.append({"phase": phase, "quantity": name, "kind": kind, "dts": " ".join(f"{x:g}" for x in dt),
+                        "finest_dt": float(dt[-1]), "finest": float(v[-1]), "finest_err": float(e[-1]),
+                        "predicted_at_finest": float(pred), "predicted_err": pred_err,
+                        "check_sigma": float((v[-1] - pred) / math.hypot(e[-1], pred_err)),
+                        "dt0": float(fit_a[0]), "dt0_err": float(math.sqrt(cov_a[0, 0])),
+                        "slope": float(fit_a[1])})
+    return out
 
 
-def _scan_points(keep: dict, phase: str, scan: str):
-    """(colour, label, b, tau) of every point of ``scan`` kept for ``phase``, in order."""
-    pts = sorted({(k[4], k[5]) for k in keep if k[0] == phase and k[1] == scan})
-    for i, (b, tau) in enumerate(pts):
-        yield f"C{i}", (f"b={b:g}" if scan == "sgd_b" else f"τ={tau:g}"), b, tau
+def _wls(x, y, e):
+    """Weighted least-squares line y = a + b x with errors e; (coefficients, covariance).  With two
+    points the line goes through them and the covariance propagates their errors."""
+    A = np.stack([np.ones_like(x), x], axis=1) / e[:, None]
+    cov = np.linalg.inv(A.T @ A)
+    coef = cov @ (A.T @ (y / e))
+    return coef, cov
 
 
-def plot_fdt(keep: dict, output: str, quick: bool) -> str:
-    """chi(t, tw) against C(t, tw) at tw = TW_FIT for the UNSAT points (bernoulli), with the
-    fitted window; DMFT lines, simulation points."""
-    fig = Figure(figsize=(11, 4.5))
-    axes = fig.subplots(1, 2)
-    for ax, scan in zip(axes, ("sgd_b", "psgd_tau")):
-        for color, lab, b, tau in _scan_points(keep, "unsat", scan):
-            for kind in ("dmft", "simulation"):
-                r = keep.get(("unsat", scan, kind, "bernoulli", b, tau))
-                if r is None:
-                    continue
-                k = r.tw_row(TW_FIT)
-                m = np.isfinite(r.C[k])
-                x, y = 1.0 - r.C[k][m][1:], r.chi[k][m][1:]
-                if kind == "dmft":
-                    ax.plot(x, y, "-", color=color, lw=1.2, label=f"{lab} DMFT")
-                    j = int(round(WINDOW / COMMON["dt"])) - 1
-                    ax.plot(x[j], y[j], "|", color="k", ms=10)
-                else:
-                    s = slice(None, None, 4)
-                    ax.plot(x[s], y[s], "o", ms=3, mfc="white", color=color, label=f"{lab} sim")
+# --------------------------------------------------------------------------- figures
+COLORS = {"bernoulli": "C0", "gaussian": "C3"}
+XLABELS = {"b": "batch fraction b (sgd)", "tau": "persistence time τ (psgd, b = 0.5)",
+           "alpha": "α (sgd, b = 0.5)", "delta": "margin Δ (sgd, b = 0.5)"}
+
+
+def _log_y(ax) -> None:
+    """Log scale on y when everything drawn, error bands included, is positive (quick runs and
+    large error bars may not be)."""
+    if ax.has_data() and ax.dataLim.y0 > 0 and np.isfinite(ax.dataLim.y0):
+        ax.set_yscale("log")
+
+
+def _log_x(ax) -> None:
+    """Log scale on x when finite positive data are drawn (quick runs may have none)."""
+    if ax.has_data() and np.isfinite(ax.dataLim.x0) and ax.dataLim.x0 > 0:
         ax.set_xscale("log")
-        ax.set_yscale("log")
-        lo, hi = ax.get_xlim()
-        for T in (1e-3, 1e-2):  # guides: chi = (1 - C)/T
-            xs = np.array([max(lo, T * 0.05), min(hi, T * 5.0)])
-            ax.plot(xs, xs / T, "-", color="0.8", lw=3, zorder=0)
-            ax.text(xs[-1], xs[-1] / T, f"T={T:g}", fontsize=7, color="0.5")
-        ax.set_xlabel(f"1 − C(t, tw = {TW_FIT:g})")
-        ax.set_ylabel(f"χ(t, tw = {TW_FIT:g})")
-        ax.legend(fontsize=7, ncol=2)
-        ax.set_title(("sgd" if scan == "sgd_b" else "psgd, b = 0.5")
-                     + f": t in [{TW_FIT:g}, {TW_FIT + WINDOW_LONG:g}]; | = end of the T_eff window "
-                     f"(t = {TW_FIT + WINDOW:g})", fontsize=9)
-    fig.suptitle("FDT plots, UNSAT α = 3, bernoulli noise: χ against 1 − C, log-log (an FDT line "
-                 "χ = (1−C)/T_eff has slope 1; grey guides: T = 1e-3, 1e-2)", fontsize=10)
+
+
+def _errorbars(ax, rows, x, y, err, style, color, label):
+    rows = sorted(rows, key=lambda r: r[x])
+    xs = np.array([r[x] for r in rows], dtype=float)
+    ys = np.array([_num(r.get(y)) for r in rows])
+    es = np.nan_to_num(np.array([_num(r.get(err)) for r in rows]))
+    if style == "line":
+        ax.plot(xs, ys, "-", color=color, label=label)
+        ax.fill_between(xs, ys - es, ys + es, color=color, alpha=0.25, lw=0)
+    else:
+        ax.errorbar(xs, ys, yerr=es, fmt=style, mfc="white", color=color, capsize=2, label=label)
+
+
+def plot_unsat_summary(rows: list, path: str) -> str:
+    """T_short, T_static (= T_eff) and T_slow against b, tau, alpha and delta."""
+    fig = Figure(figsize=(15, 4.2))
+    axes = fig.subplots(1, 4)
+    for ax, scan in zip(axes, ("b", "tau", "alpha", "delta")):
+        sel = [r for r in rows if r["phase"] == "unsat" and r["scan"] == scan]
+        for nc in NOISE_CLASSES:
+            for name, marker in (("T_short", "^"), ("T_static", "o"), ("T_slow", "v")):
+                th = [r for r in sel if r["noise_class"] == nc and r["kind"] == "dmft"]
+                sm = [r for r in sel if r["noise_class"] == nc and r["kind"] == "simulation"]
+                if not th:
+                    continue
+                color = {"T_short": "C1", "T_static": "C0", "T_slow": "C2"}[name]
+                if nc == "gaussian":
+                    color = {"T_short": "C5", "T_static": "C3", "T_slow": "C4"}[name]
+                lab = f"{name}{' (T_eff)' if name == 'T_static' else ''}, {nc}"
+                _errorbars(ax, th, "x", name, name + "_err", "line", color, f"DMFT {lab}")
+                _errorbars(ax, sm, "x", name, name + "_err", marker, color, f"sim {lab}")
+        ax.set_xlabel(XLABELS[scan])
+        _log_y(ax)
+        if scan == "tau":
+            _log_x(ax)
+        ax.set_ylabel("temperature")
+    axes[0].legend(fontsize=6, ncol=2)
+    fig.suptitle(f"UNSAT stationary state (α = {UNSAT['alpha']:g}, Δ = {UNSAT['delta']:g}, dt = {UNSAT['dt']:g} "
+                 f"unless varied; tw = {UNSAT['tw'][1]:g} checked against {UNSAT['tw'][0]:g}): the named "
+                 "FDT temperatures. Lines: DMFT ± jackknife over replicates; points: simulations "
+                 "N = 2000 ± jackknife over samples", fontsize=9)
     fig.tight_layout()
-    path = os.path.join(output, "fdt_examples.png")
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=110)
     return path
 
 
-def plot_distance_time(keep: dict, output: str, quick: bool) -> str:
-    """d(t) in the SAT phase (bernoulli): DMFT lines, simulation points."""
-    fig = Figure(figsize=(11, 4.5))
+def plot_fdt_ratio(curves: dict, path: str) -> str:
+    """T(s) = x/chi against the lag s for the b and tau scans (bernoulli)."""
+    fig = Figure(figsize=(12, 4.5))
     axes = fig.subplots(1, 2)
-    for ax, scan in zip(axes, ("sgd_b", "psgd_tau")):
-        for color, lab, b, tau in _scan_points(keep, "sat", scan):
-            th = keep.get(("sat", scan, "dmft", "bernoulli", b, tau))
-            sm = keep.get(("sat", scan, "simulation", "bernoulli", b, tau))
-            if th is not None and th.distance is not None:
-                ax.plot(th.t, th.distance, "-", color=color, lw=1.2, label=f"{lab} DMFT")
-            if sm is not None and sm.distance is not None:
-                s = slice(None, None, 20)
-                ax.errorbar(sm.t[s], sm.distance[s], yerr=sm.sem["distance"][s], fmt="o", ms=3,
-                            mfc="white", color=color, capsize=1.5, lw=0.7, label=f"{lab} sim")
-        ax.set_yscale("log")
-        ax.set_xlabel("time t")
-        ax.set_ylabel("replica distance d(t) = 1 − C12(t,t)")
-        ax.set_title("sgd" if scan == "sgd_b" else "psgd, b = 0.5", fontsize=10)
+    for ax, scan in zip(axes, ("b", "tau")):
+        xs = sorted({k[1] for k in curves if k[0] == scan})
+        for i, x in enumerate(xs):
+            color = f"C{i}"
+            th, sm = curves.get((scan, x, "dmft")), curves.get((scan, x, "simulation"))
+            if th is not None:
+                ax.plot(th.lags, th.ratio, "-", color=color, lw=1.2, label=f"{scan}={x:g} DMFT")
+                ax.fill_between(th.lags, th.ratio - np.nan_to_num(th.ratio_err),
+                                th.ratio + np.nan_to_num(th.ratio_err), color=color, alpha=0.25, lw=0)
+            if sm is not None:
+                idx = np.unique(np.geomspace(1, len(sm.lags), 25).astype(int) - 1)
+                ax.errorbar(sm.lags[idx], sm.ratio[idx], yerr=sm.ratio_err[idx], fmt="o", ms=3, mfc="white",
+                            color=color, capsize=1.5, lw=0.7, label=f"{scan}={x:g} sim")
+        ax.set_xscale("log")
+        _log_y(ax)
+        ax.set_xlabel("lag s = t − tw")
+        ax.set_ylabel("T(s) = (C(tw,tw) − C(tw+s,tw)) / χ(tw+s,tw)")
+        ax.set_title("sgd" if scan == "b" else "psgd, b = 0.5", fontsize=10)
         ax.legend(fontsize=7, ncol=2)
-    fig.suptitle("SAT α = 1, Δ = 0, bernoulli noise, dt = 0.1, normalization = mean", fontsize=10)
+    fig.suptitle(f"Scale-resolved FDT ratio in the stationary state (α = {UNSAT['alpha']:g}, "
+                 f"Δ = {UNSAT['delta']:g}, tw = {UNSAT['tw'][1]:g}, stationary lags only): "
+                 "fast modes hotter than slow ones. Bands and bars: ±1 jackknife error", fontsize=9)
     fig.tight_layout()
-    path = os.path.join(output, "distance_time.png")
-    fig.savefig(path, dpi=100)
+    fig.savefig(path, dpi=110)
     return path
+
+
+def plot_sat_distance(rows: list, path: str) -> str:
+    fig = Figure(figsize=(15, 4.2))
+    axes = fig.subplots(1, 4)
+    for ax, scan in zip(axes, ("b", "tau", "alpha", "delta")):
+        sel = [r for r in rows if r["phase"] == "sat" and r["scan"] == scan]
+        for nc in NOISE_CLASSES:
+            th = [r for r in sel if r["noise_class"] == nc and r["kind"] == "dmft"]
+            sm = [r for r in sel if r["noise_class"] == nc and r["kind"] == "simulation"]
+            if th:
+                _errorbars(ax, th, "x", "d_inf", "d_inf_err", "line", COLORS[nc], f"DMFT, {nc}")
+                _errorbars(ax, sm, "x", "d_inf", "d_inf_err", "o" if nc == "bernoulli" else "s",
+                           COLORS[nc], f"sim, {nc}")
+        ax.set_xlabel(XLABELS[scan])
+        _log_y(ax)
+        if scan == "tau":
+            _log_x(ax)
+        ax.set_ylabel("long-time replica distance d_inf")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"SAT phase (α = {SAT['alpha']:g}, Δ = {SAT['delta']:g}, dt = {SAT['dt']:g} unless varied; "
+                 f"d averaged over the last quarter of t ≤ {SAT['t_max']:g}). Lines: DMFT ± jackknife; "
+                 "points: simulations N = 2000", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def plot_map(rows: list, path: str) -> str:
+    """(alpha, b): T_eff where UNSAT, d_inf where SAT, the SAT/UNSAT line between them."""
+    fig = Figure(figsize=(8.5, 4.8))
+    ax = fig.subplots()
+    alphas = sorted({r["alpha"] for r in rows})
+    bs = sorted({r["b"] for r in rows})
+    edges_a = _edges(np.log(alphas))
+    edges_b = _edges(np.array(bs))
+    for quantity, cmap, label in (("T_eff", "viridis", "T_eff (UNSAT, = T_static)"),
+                                  ("d_inf", "magma", "d_inf (SAT)")):
+        grid = np.full((len(bs), len(alphas)), np.nan)
+        for r in rows:
+            grid[bs.index(r["b"]), alphas.index(r["alpha"])] = _num(r.get(quantity))
+        if np.isfinite(grid).any():
+            mesh = ax.pcolormesh(np.exp(edges_a), edges_b, np.ma.masked_invalid(np.log10(grid)), cmap=cmap)
+            fig.colorbar(mesh, ax=ax, label=f"log10 {label}")
+    for r in rows:
+        if not np.isfinite(_num(r.get("T_eff"))) and not np.isfinite(_num(r.get("d_inf"))):
+            ax.plot(r["alpha"], r["b"], "x", color="grey")
+    aj = gardner_alpha(UNSAT["delta"])
+    ax.axvline(aj, color="w", ls="--", lw=2)
+    ax.text(aj, bs[-1], f" α_J(Δ={UNSAT['delta']:g}) = {aj:.2f}", color="k", fontsize=8, va="bottom")
+    ax.set_xscale("log")
+    ax.set_xlabel("α")
+    ax.set_ylabel("batch fraction b (sgd)")
+    ax.set_title(f"Noise of SGD over (α, b), Δ = {UNSAT['delta']:g}, DMFT; × = no stationary value", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def _edges(v) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    if len(v) == 1:
+        return np.array([v[0] - 0.5, v[0] + 0.5])
+    mid = 0.5 * (v[1:] + v[:-1])
+    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
+
+
+def plot_dt(rows: list, fits: list, path: str) -> str:
+    fig = Figure(figsize=(12, 4.2))
+    axes = fig.subplots(1, 3)
+    for ax, (phase, name) in zip(axes, (("unsat", "T_eff"), ("unsat", "T_short"), ("sat", "d_inf"))):
+        for kind, style, color in (("dmft", "o-", "k"), ("simulation", "s", "C3")):
+            sel = sorted((r for r in rows if r["phase"] == phase and r["kind"] == kind), key=lambda r: r["dt"])
+            if not sel:
+                continue
+            ax.errorbar([r["dt"] for r in sel], [_num(r.get(name)) for r in sel],
+                        yerr=[_num(r.get(name + "_err")) for r in sel], fmt=style, color=color, mfc="white",
+                        capsize=2, label=kind)
+            for f in fits:
+                if f["phase"] == phase and f["quantity"] == name and f["kind"] == kind:
+                    xs = np.linspace(0, max(r["dt"] for r in sel), 20)
+                    ax.plot(xs, f["dt0"] + f["slope"] * xs, ":", color=color)
+                    ax.errorbar([0.0], [f["dt0"]], yerr=[f["dt0_err"]], fmt="*", ms=9, color=color,
+                                label=f"{kind} dt→0: {f['dt0']:.4g} ± {f['dt0_err']:.1g}")
+        ax.set_xlabel("dt")
+        ax.set_ylabel(name)
+        ax.set_title(f"psgd b = {DT_POINT['b']:g}, τ = {DT_POINT['tau']:g}, {phase.upper()}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+PARTS = ("scans", "map", "dt", "calibration")
+
+
+def run(output: str, quick: bool = False, workers: int | None = None, parts=PARTS, compute: bool = True) -> dict:
+    os.makedirs(output, exist_ok=True)
+    cache = os.path.join(output, "runs")
+    if compute:
+        run_tasks(tasks(quick, parts), cache, workers=workers)
+    data = collect(cache, quick, parts)
+    if data["scans"]:
+        write_csv(data["scans"], os.path.join(output, "results.csv"))
+        plot_unsat_summary(data["scans"], os.path.join(output, "unsat_summary.png"))
+        plot_sat_distance(data["scans"], os.path.join(output, "sat_distance.png"))
+        plot_fdt_ratio(data["curves"], os.path.join(output, "fdt_ratio.png"))
+    if data["map"]:
+        write_csv(data["map"], os.path.join(output, "map.csv"))
+        plot_map(data["map"], os.path.join(output, "map.png"))
+    if data["dt"]:
+        fits = dt_extrapolation(data["dt"])
+        write_csv(data["dt"], os.path.join(output, "dt_runs.csv"))
+        write_csv(fits, os.path.join(output, "dt_limit.csv"))
+        plot_dt(data["dt"], fits, os.path.join(output, "dt_limit.png"))
+        data["dt_fits"] = fits
+    if data["calibration"]:
+        write_csv(data["calibration"], os.path.join(output, "calibration_runs.csv"))
+        table = calibration_table(data["calibration"])
+        write_csv(table, os.path.join(output, "calibration.csv"))
+        data["calibration_table"] = table
+    return data
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="docs/study")
-    parser.add_argument("--quick", action="store_true", help="small sizes (a few minutes)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
+    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    parser.add_argument("--no-compute", action="store_true", help="only tables and figures from finished runs")
     args = parser.parse_args(argv)
-    run(args.output, quick=args.quick, workers=args.workers)
+    parts = tuple(p for p in args.parts.split(",") if p)
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
+    run(args.output, quick=args.quick, workers=args.workers, parts=parts, compute=not args.no_compute)
 
 
 if __name__ == "__main__":
