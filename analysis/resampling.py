@@ -99,4 +99,4 @@ def error_method(result) -> str:
     e = result.errors
     if e is None or e.n_batches < 2:
         return "none"
-    return f"jackknife over {e.n_batches} batches of {e.count} {e.source}"
+    return f"jackknife over {e.n_batches} batches of the {e.count} {e.source}"

@@ -96,7 +96,7 @@ class TeffEstimate:
         stationary: whether the run passed :func:`~dmft.analysis.stationarity.check_stationarity`.
         T_short, T_static, T_slow (and ``_err``): the named summary values (module docstring).
         max_lag: the largest stationary lag used.
-        error_method: ``jackknife over B batches of K samples|replicates`` or ``none``.
+        error_method: ``jackknife over B batches of the K samples|replicates`` or ``none``.
         warnings: caveats (also issued as :class:`FDTWarning` unless ``warn=False``).
         notes: why a summary value is missing.
     """
