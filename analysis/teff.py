@@ -14,8 +14,9 @@ curve chi against x bends (slow modes are colder), so the primary result is the 
   :data:`SHORT_LAGS` grid lags, extrapolated to ``s = 0``; the temperature of the fastest modes.
 * ``T_static`` -- ``(C(tw,tw) - C_plateau) / chi_plateau``: the ratio once both ``x`` and ``chi``
   have reached their plateaus (the mean over the last :data:`PLATEAU_FRACTION` of the stationary
-  lags, accepted when ``chi`` moves by less than :data:`PLATEAU_TOL` across it, and ``x`` by less
-  than that or 3 standard errors); the compliance-weighted temperature of all modes.
+  lags, accepted unless ``chi`` or ``x`` changes across it by more than :data:`PLATEAU_TOL` plus
+  2 jackknife errors of that change; ``x`` also passes within 3 errors of no change); the
+  compliance-weighted temperature of all modes.
 * ``T_slow`` -- the slope ``dx/dchi`` of the slow branch (the lags where ``chi`` lies between
   :data:`SLOW_RANGE` of its final value), reported only when that branch is a straight line.
 
@@ -224,7 +225,7 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
     T_short = T_static = T_slow = (nan, nan)
     window = (nan, nan)
     if stat.stationary:
-        short, plateau, slow, why = _summary_windows(curve)
+        short, plateau, slow, why = _summary_windows(result, curve, loo)
         notes.update(why)
 
         def summaries(c):
@@ -273,7 +274,29 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
     )
 
 
-def _summary_windows(curve: FDTCurve):
+def _plateau_changes(result, curve: FDTCurve, win: np.ndarray, loo) -> list:
+    """[(name, relative change, its jackknife error)] of chi and x between the two halves of the
+    plateau window ``win`` (indices on the curve's lags)."""
+    k = result.tw_row(curve.tw)
+    i0 = int(round(curve.tw / result.params.dt))
+    n = len(curve.lags)
+    half = len(win) // 2
+
+    def changes(c):
+        x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
+        chi = c.chi[k, i0 + 1:i0 + 1 + n]
+        out = []
+        for v in (chi, x):
+            a, b = np.mean(v[win[:half]]), np.mean(v[win[half:]])
+            out.append((b - a) / b if b != 0 else np.nan)
+        return np.array(out)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value, err = estimate(result, changes, loo)
+    return [("chi", float(value[0]), float(err[0])), ("x", float(value[1]), float(err[1]))]
+
+
+def _summary_windows(result, curve: FDTCurve, loo):
     """Index windows (on the curve's lags) of T_short, the plateau and the slow branch, chosen on
     the mean curve and kept fixed for the jackknife; and notes on the missing ones."""
     n = len(curve.lags)
@@ -288,16 +311,15 @@ def _summary_windows(curve: FDTCurve):
                              "(run longer after tw)")
     else:
         win = np.arange(n - m, n)
-        half = m // 2
         moved = []
-        for name, v, e in (("chi", curve.chi, curve.chi_err), ("x", curve.x, curve.x_err)):
-            a, b = np.mean(v[win[:half]]), np.mean(v[win[half:]])
-            err = math.hypot(np.mean(e[win[:half]]), np.mean(e[win[half:]]))
-            change = abs(b - a) / max(abs(b), 1e-300)
-            # chi relaxes last and smoothly: its change must be small; x may pass within 3 errors
-            noise_ok = name == "x" and math.isfinite(err) and abs(b - a) <= 3 * err
-            if change > PLATEAU_TOL and not noise_ok:
-                moved.append(f"{name} still changes by {100 * change:.1f}% over s in "
+        for name, change, err in _plateau_changes(result, curve, win, loo):
+            # significantly more than PLATEAU_TOL (2 errors of the change itself, jackknife);
+            # x, the noisier of the two, may also pass by being within 3 errors of no change
+            still = abs(change) > PLATEAU_TOL + (2 * err if math.isfinite(err) else 0.0)
+            if name == "x" and math.isfinite(err) and abs(change) <= 3 * err:
+                still = False
+            if still:
+                moved.append(f"{name} still changes by {100 * change:+.1f}% (+/- {100 * err:.1f}%) over s in "
                              f"[{curve.lags[win[0]]:g}, {curve.lags[win[-1]]:g}]")
         if moved:
             notes["T_static"] = "no plateau: " + "; ".join(moved) + " (run longer after tw)"

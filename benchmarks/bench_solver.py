@@ -1,4 +1,4 @@
-"""Benchmark of the DMFT solver: sgd, alpha=3, Delta=0, b=0.5, dt=0.1, n_paths=10^4.
+"""Benchmark of the DMFT solver: sgd, alpha=3, Delta=0, b=0.5, dt=0.1, n_paths=10^4, one replicate.
 
 Usage: python benchmarks/bench_solver.py [--n-paths N] [--steps 250,500,1000] [--probes P]
 
@@ -19,11 +19,11 @@ CHILD = r"""
 import json, resource, sys, time
 import dmft
 n, steps, probes = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-dmft.solve(dmft.Params(dynamics="sgd", t_max=1.0, n_paths=64, n_probes=probes))   # compile / load cache
-p = dmft.Params(alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, dt=0.1, t_max=steps * 0.1,
-                n_paths=n, n_probes=probes, seed=0, tw=(steps * 0.05,))
+dmft.solve(dmft.Params(dynamics="sgd", t_max=1.0), n_paths=64, n_probes=probes, replicates=1)  # compile / load cache
+p = dmft.Params(alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, dt=0.1, t_max=steps * 0.1, seed=0,
+                tw=(steps * 0.05,))
 t0 = time.perf_counter()
-r = dmft.solve(p)
+r = dmft.solve(p, n_paths=n, n_probes=probes, replicates=1)
 wall = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 print(json.dumps({"T": steps, "wall_s": wall, "peak_rss_mb": rss, "status": r.status,

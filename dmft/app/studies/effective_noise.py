@@ -33,12 +33,12 @@ from ...analysis.phase_diagram import gardner_alpha
 from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
+from ..demo import DEMO_POINTS
 from ..runner import Task, load_task, run_tasks
 
-#: the canonical stationary UNSAT point and its protocol (tw pair and t_max, docs/effective-temperature.md)
-UNSAT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=125.0, tw=(50.0, 75.0), seed=1)
-#: the canonical SAT point: two replicas until the distance has frozen
-SAT = dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=40.0, replicas=2, seed=1)
+#: the canonical stationary UNSAT point and its protocol (tw pair and t_max), and the canonical SAT
+#: point (two replicas until the distance has frozen): the demo's (docs/effective-temperature.md)
+UNSAT, SAT = DEMO_POINTS["unsat"], DEMO_POINTS["sat"]
 #: simulation seed (the DMFT uses the points' seed)
 SIM_SEED = 11
 
