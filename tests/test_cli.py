@@ -105,3 +105,12 @@ def test_each_command_offers_only_its_own_method_flags(tmp_path, command, flag):
     out = tmp_path / "run.h5"
     assert exit_code([command, flag, "8", "-o", str(out)]) == 2
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["solve", "simulate", "teff", "compare", "scan", "phase-diagram", "info", "demo"])
+def test_every_command_has_working_help(command, capsys):
+    """Help texts come from the field docstrings, which may hold a '%' (argparse formats them)."""
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--help"])
+    assert exc.value.code == 0
+    assert "usage: dmft " + command in capsys.readouterr().out

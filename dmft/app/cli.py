@@ -63,7 +63,7 @@ def _add_fields(group, cls) -> None:
     docs = field_docs(cls)
     for f in fields(cls):
         default = f.default if f.default is not MISSING else f.default_factory()
-        text = docs.get(f.name, "")
+        text = docs.get(f.name, "").replace("%", "%%")  # argparse %-formats help strings
         if f.name == "tw":
             group.add_argument(_flag(f.name), dest=f.name, default=None, metavar="T1,T2,...",
                                help=f"{text} Comma-separated (default: none)")
