@@ -6,8 +6,9 @@ SAT phase the energy reaches zero, the forces and with them the noise vanish, an
 freezes at ``d_inf``: the noise measure of the over-parametrised phase.
 
 :func:`long_time_distance` takes the mean of ``d`` over the last :data:`PLATEAU_FRACTION` of the
-run and accepts it as the plateau when ``d`` moves by less than :data:`PLATEAU_TOL` (relative)
-between the two halves of that window.  ``sat`` says whether the energy has vanished
+run and accepts it as the plateau unless ``d`` moves between the two halves of that window by
+more than :data:`PLATEAU_TOL` (relative) plus 2 jackknife errors of that change (the same rule
+as the plateau of ``T_static``).  ``sat`` says whether the energy has vanished
 (``e(t_max) < SAT_ENERGY * e(0)``); in the UNSAT phase ``d`` also becomes stationary, but it is a
 fluctuating quantity there, not a frozen one.  Errors: jackknife over the batches of the
 repetitions (:mod:`dmft.analysis.resampling`).
@@ -79,13 +80,14 @@ def long_time_distance(result) -> DistanceEstimate:
         d = c.distance
         return np.array([np.mean(d[win]), np.mean(d[win[half:]]) - np.mean(d[win[:half]])])
 
-    (d_inf, change), (err, _) = estimate(result, stat, loo)
-    rel = abs(change) / max(abs(d_inf), 1e-300)
-    converged = bool(rel <= PLATEAU_TOL)
+    (d_inf, change), (err, change_err) = estimate(result, stat, loo)
+    scale = max(abs(d_inf), 1e-300)
+    rel, rel_err = abs(change) / scale, change_err / scale
+    converged = bool(rel <= PLATEAU_TOL + (2 * rel_err if math.isfinite(rel_err) else 0.0))
     e = np.asarray(result.energy, dtype=float)
     sat = bool(e[-1] < SAT_ENERGY * e[0])
-    note = "" if converged else (f"d(t) still changes by {100 * rel:.1f}% over t in [{t[win[0]]:g}, {t[-1]:g}] "
-                                 "(run longer)")
+    moved = f"{100 * rel:.1f}%" + (f" (+/- {100 * rel_err:.1f}%)" if math.isfinite(rel_err) else "")
+    note = "" if converged else f"d(t) still changes by {moved} over t in [{t[win[0]]:g}, {t[-1]:g}] (run longer)"
     return DistanceEstimate(
         d_inf=float(d_inf) if converged else math.nan, d_inf_err=float(err) if converged else math.nan,
         window=(float(t[win[0]]), float(t[-1])), converged=converged, sat=sat,

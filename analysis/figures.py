@@ -93,8 +93,10 @@ def _describe_fit(label: str, est) -> str:
         if np.isnan(est.stationarity.tw_ref):
             return f"{label}: reference of the stationarity test"
         return f"{label}: not stationary"
-    val = (f"{est.T_eff:.3g}±{est.T_eff_err:.1g}" if np.isfinite(est.T_eff) else "n/a (no plateau)")
-    return f"{label}: T_eff={val}, T_short={est.T_short:.3g}"
+    if not np.isfinite(est.T_eff):
+        return f"{label}: T_eff = T_static n/a (no plateau after tw={est.tw:g}), T_short={est.T_short:.3g}"
+    return (f"{label}: T_eff = T_static = {est.T_eff:.3g}±{est.T_eff_err:.1g} (tw={est.tw:g}, plateau t in "
+            f"[{est.window[0]:.4g}, {est.window[1]:.4g}]), T_short={est.T_short:.3g}")
 
 
 def compare_figure(theory, simulation, path: str, title: str | None = None) -> str:
