@@ -12,7 +12,8 @@ DMFT error bars against 10 independent runs.  Run::
 
 Every run is a task of the resumable runner (:mod:`dmft.app.runner`), cached by its hash in
 ``<output>/runs``: a re-run skips finished points and only redraws the tables and figures.
-It writes ``results.csv`` (one row per run and measurement), ``calibration.csv``, ``dt_limit.csv``
+It writes ``tables.md`` (the tables of ``docs/effective-noise.md``), ``results.csv`` (one row per
+run and measurement), ``calibration.csv``, ``dt_limit.csv``
 and the figures ``unsat_summary.png``, ``fdt_ratio.png``, ``sat_distance.png``, ``map.png``,
 ``dt_limit.png``.  ``--quick`` uses tiny sizes (a smoke test; its numbers mean nothing).
 """
@@ -307,6 +308,57 @@ def _wls(x, y, e):
     return coef, cov
 
 
+# --------------------------------------------------------------------------- markdown
+def _pm(row, name: str, digits: int = 3) -> str:
+    v, e = _num(row.get(name)), _num(row.get(name + "_err"))
+    if not math.isfinite(v):
+        return "n/a"
+    return f"{v:.{digits}g} ± {e:.1g}" if math.isfinite(e) else f"{v:.{digits}g}"
+
+
+def markdown_tables(data: dict) -> str:
+    """The tables of docs/effective-noise.md, from the measured rows (values ± jackknife errors)."""
+    out = []
+    scans = data.get("scans", [])
+    if scans:
+        out += ["## UNSAT: effective temperatures (DMFT | simulation)", "",
+                "| scan | value | noise | T_short | T_static = T_eff | T_slow | stationary (DMFT, sim) |",
+                "|---|---|---|---|---|---|---|"]
+        for scan, x, nc in dict.fromkeys((r["scan"], r["x"], r["noise_class"]) for r in scans if r["phase"] == "unsat"):
+            th, sm = ([r for r in scans if (r["phase"], r["scan"], r["x"], r["noise_class"], r["kind"]) ==
+                       ("unsat", scan, x, nc, k)][0] for k in ("dmft", "simulation"))
+            out.append(f"| {scan} | {x:g} | {nc} | " + " | ".join(f"{_pm(th, n)} \\| {_pm(sm, n)}"
+                                                                  for n in ("T_short", "T_static", "T_slow"))
+                       + f" | {th.get('stationary')}, {sm.get('stationary')} |")
+        out += ["", "## SAT: long-time replica distance d_inf (DMFT | simulation)", "",
+                "| scan | value | noise | d_inf DMFT | d_inf simulation |", "|---|---|---|---|---|"]
+        for scan, x, nc in dict.fromkeys((r["scan"], r["x"], r["noise_class"]) for r in scans if r["phase"] == "sat"):
+            th, sm = ([r for r in scans if (r["phase"], r["scan"], r["x"], r["noise_class"], r["kind"]) ==
+                       ("sat", scan, x, nc, k)][0] for k in ("dmft", "simulation"))
+            out.append(f"| {scan} | {x:g} | {nc} | {_pm(th, 'd_inf')} | {_pm(sm, 'd_inf')} |")
+    if data.get("map"):
+        out += ["", "## Map over (alpha, b), DMFT: T_eff where UNSAT, d_inf where SAT", "",
+                "| alpha | b | phase | T_eff | d_inf | note |", "|---|---|---|---|---|---|"]
+        for r in data["map"]:
+            note = "" if r["phase"] == "sat" or r.get("stationary") else "not stationary"
+            out.append(f"| {r['alpha']:g} | {r['b']:g} | {r['phase']} | {_pm(r, 'T_eff')} | {_pm(r, 'd_inf')} | {note} |")
+    if data.get("dt_fits"):
+        out += ["", "## dt -> 0 (psgd, b = 0.5, tau = 2): linear extrapolation in dt", "",
+                "| phase | quantity | kind | dt | finest dt value | predicted from the coarser dt | check (sigma) "
+                "| dt -> 0 (all dt) |", "|---|---|---|---|---|---|---|---|"]
+        for f in data["dt_fits"]:
+            out.append(f"| {f['phase']} | {f['quantity']} | {f['kind']} | {f['dts']} | {f['finest']:.4g} ± "
+                       f"{f['finest_err']:.1g} | {f['predicted_at_finest']:.4g} ± {f['predicted_err']:.1g} | "
+                       f"{f['check_sigma']:+.1f} | {f['dt0']:.4g} ± {f['dt0_err']:.1g} |")
+    if data.get("calibration_table"):
+        out += ["", "## Calibration of the DMFT error bars (10 runs at the default precision)", "",
+                "| point | observable | mean | spread | reported | ratio |", "|---|---|---|---|---|---|"]
+        for t in data["calibration_table"]:
+            out.append(f"| {t['phase']} | {t['observable']} | {t['mean']:.5g} | {t['spread']:.2g} | "
+                       f"{t['reported_err']:.2g} | {t['ratio']:.2f} |")
+    return "\n".join(out) + "\n"
+
+
 # --------------------------------------------------------------------------- figures
 COLORS = {"bernoulli": "C0", "gaussian": "C3"}
 XLABELS = {"b": "batch fraction b (sgd)", "tau": "persistence time τ (psgd, b = 0.5)",
@@ -521,6 +573,8 @@ def run(output: str, quick: bool = False, workers: int | None = None, parts=PART
         table = calibration_table(data["calibration"])
         write_csv(table, os.path.join(output, "calibration.csv"))
         data["calibration_table"] = table
+    with open(os.path.join(output, "tables.md"), "w") as fh:
+        fh.write(markdown_tables(data))
     return data
 
 
