@@ -17,7 +17,7 @@ import pytest
 
 import dmft
 from dmft import Params, simulate
-from dmft.analysis.teff import fit_teff
+from dmft.analysis.fdt_line import fit_fdt_line
 
 
 @pytest.mark.parametrize("changes", [dict(dynamics="sgd", noise_class="gaussian"),
@@ -27,11 +27,11 @@ def test_solver_distance_zero_for_b_one(changes):
     """b = 1: no selection noise (the gaussian class has variance b(1-b) = 0), so two replicas
     with the same w(0) stay identical."""
     p = Params(alpha=3.0, b=1.0, replicas=2, dt=0.1, t_max=4.0, seed=2, **changes)
-    r = dmft.solve(p, n_paths=512)
+    r = dmft.solve(p, n_paths=512, replicates=1)
     assert r.status == "ok"
     assert np.max(np.abs(r.distance)) < 1e-10, np.max(np.abs(r.distance))
     # and b < 1 does separate them (the check above is not vacuous)
-    r = dmft.solve(p.replace(b=0.5), n_paths=512)
+    r = dmft.solve(p.replace(b=0.5), n_paths=512, replicates=1)
     assert r.distance[-1] > 1e-4
 
 
@@ -47,10 +47,12 @@ def test_simulation_distance_zero_for_b_one(changes):
 
 
 def _teff_pair(base, tw, n, n_samples, seed_sim=11):
-    """T_eff in the window [tw, tw + 2] from one simulation and two DMFT seeds (16384 paths)."""
+    """The slope of a straight FDT line over the window [tw, tw + 2] (fit_fdt_line: a window
+    statistic, not T_eff, which these non-stationary delta = 0 points do not have) from one
+    simulation and two single-replicate DMFT seeds (16384 paths)."""
     window = (tw, tw + 2.0)
-    fs = fit_teff(simulate(Params(seed=seed_sim, **base), n=n, n_samples=n_samples), tw=tw, window=window)
-    ft = [fit_teff(dmft.solve(Params(seed=seed, **base), n_paths=16384), tw=tw, window=window)
+    fs = fit_fdt_line(simulate(Params(seed=seed_sim, **base), n=n, n_samples=n_samples), tw=tw, window=window)
+    ft = [fit_fdt_line(dmft.solve(Params(seed=seed, **base), n_paths=16384, replicates=1), tw=tw, window=window)
           for seed in (1, 2)]
     t_dmft = float(np.mean([f.T_eff for f in ft]))
     half_spread = abs(ft[0].T_eff - ft[1].T_eff) / 2
@@ -78,7 +80,7 @@ def test_solver_and_simulation_teff_agree_psgd():
 
 def test_solver_and_simulation_teff_agree_sgd():
     """UNSAT sgd b = 0.2 (mean normalisation, dt = 0.1, tw = 30): the relation chi vs C bends
-    already within [tw, tw + 2] (fit_teff flags the curvature: fast modes hot, slower modes
+    already within [tw, tw + 2] (fit_fdt_line flags the curvature: fast modes hot, slower modes
     colder, see docs/effective-noise.md), but the fitted slope is a well-defined statistic of
     the same window and DMFT and simulation must agree on it.  GD in the same window gives
     T_eff ~ 1e-4 to 3e-4 (measured at tw = 40), so this is the SGD noise and not the slow
@@ -92,6 +94,6 @@ def test_solver_and_simulation_teff_agree_sgd():
     assert not any("stationary" in w for w in fs.warnings), fs.warnings
     assert 0.004 < fs.T_eff < 0.02, fs
     assert abs(t_dmft - fs.T_eff) < 3 * err, (t_dmft, fs.T_eff, err, [f.T_eff for f in ft])
-    gd = fit_teff(dmft.solve(Params(seed=1, **{**base, "dynamics": "gd"}), n_paths=4096),
-                  tw=tw, window=(tw, tw + 2.0))
+    gd = fit_fdt_line(dmft.solve(Params(seed=1, **{**base, "dynamics": "gd"}), n_paths=4096, replicates=1),
+                      tw=tw, window=(tw, tw + 2.0))
     assert gd.T_eff < 0.1 * fs.T_eff, gd

@@ -102,7 +102,7 @@ CASES = [
     ExactCase(
         "b_one_no_distance",
         Params(alpha=3.0, dynamics="sgd", b=1.0, replicas=2, dt=0.1, t_max=4.0, tw=(1.0,), seed=2),
-        {"dmft": DMFTMethod(n_paths=512), "simulation": ParticleMethod(n=80, n_samples=2)},
+        {"dmft": DMFTMethod(n_paths=512, replicates=1), "simulation": ParticleMethod(n=80, n_samples=2)},
         check_no_distance,
         variants=(dict(noise_class="gaussian"), dict(dynamics="psgd", tau=1.0), dict(b=0.5))),
     ExactCase(
@@ -115,7 +115,7 @@ CASES = [
     ExactCase(
         "first_order_in_dt",
         Params(alpha=3.0, delta=0.0, dynamics="gd", dt=0.2, t_max=2.0, seed=0),
-        {"dmft": DMFTMethod(n_paths=16384), "simulation": ParticleMethod(n=500, n_samples=1)},
+        {"dmft": DMFTMethod(n_paths=16384, replicates=1), "simulation": ParticleMethod(n=500, n_samples=1)},
         check_first_order,
         variants=(dict(dt=0.1), dict(dt=0.05), dict(dt=0.025))),
 ]

@@ -17,7 +17,7 @@ def test_langevin_fdt_teff_equals_temperature():
     temp = 0.5
     p = Params(alpha=3.0, delta=0.0, dynamics="langevin", temperature=temp, dt=0.05, t_max=22.0,
                tw=(12.0,), seed=1)
-    r = dmft.solve(p, n_paths=2048)
+    r = dmft.solve(p, n_paths=2048, replicates=1)
     assert r.status == "ok"
     k = r.tw_row(12.0)
     te = _teff(r.C[k], r.chi[k])
@@ -32,7 +32,7 @@ def test_energy_converges_linearly_in_dt():
     E = {}
     for dt in (0.2, 0.1, 0.05, 0.025):
         p = Params(alpha=3.0, delta=0.0, dynamics="gd", dt=dt, t_max=2.0, seed=0)
-        E[dt] = dmft.solve(p, n_paths=16384).energy[-1]
+        E[dt] = dmft.solve(p, n_paths=16384, replicates=1).energy[-1]
     err = {dt: abs(E[dt] - E[0.025]) for dt in (0.2, 0.1, 0.05)}
     r1, r2 = err[0.2] / err[0.1], err[0.1] / err[0.05]
     assert 1.4 < r1 < 3.0 and 1.4 < r2 < 3.0, (err, r1, r2)

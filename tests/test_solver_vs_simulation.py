@@ -40,12 +40,16 @@ def test_replica_distance_matches_simulation(dynamics):
 
 @pytest.mark.parametrize("delta", [-0.5, 0.5])
 def test_nonzero_margin_matches_simulation(delta):
-    """Fast guard on the sign conventions of the margin: DMFT and simulation at Delta != 0."""
+    """Fast guard on the sign conventions of the margin: DMFT (8192 paths x 4 replicates) and
+    simulation (N = 2000, 6 samples) at Delta != 0 agree within 3 combined standard errors
+    (measured at Delta = -0.5: 1.4-1.5 sigma, energies 4-7% apart with 2.5-4.5% errors)."""
     base = dict(alpha=2.0, delta=delta, dynamics="sgd", b=0.5, dt=0.1, t_max=5.0, seed=2)
     th = dmft.solve(Params(**base), n_paths=8192)
-    sim = simulate(Params(**base), n=2000, n_samples=2)
+    sim = simulate(Params(**base), n=2000, n_samples=6)
     idx = [10, 30, 50]
-    assert np.all(np.abs(th.energy[idx] / sim.energy[idx] - 1) < 0.08)
-    assert np.all(np.abs(th.frac_unsat[idx] - sim.frac_unsat[idx]) < 0.02)
+    for name in ("energy", "frac_unsat"):
+        a, b = getattr(th, name)[idx], getattr(sim, name)[idx]
+        err = np.hypot(th.sem[name][idx], sim.sem[name][idx])
+        assert np.all(np.abs(a - b) < 3 * err), (name, a, b, err)
     # the margin moves the fraction of violated constraints a lot: a wrong sign cannot pass
     assert abs(th.frac_unsat[0] - sim.frac_unsat[0]) < 0.02

@@ -17,7 +17,7 @@ import numpy as np
 from ..core.methods import DMFTMethod
 from ..core.status import Status
 from . import steps
-from .response import make_estimator
+from .response import ExactResponse, make_estimator
 from .state import STREAMS, new_state
 
 
@@ -72,6 +72,8 @@ def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequenc
     (:data:`dmft.solver.state.STREAMS`), to vary one source of noise at a time.
     """
     t0 = time.perf_counter()
+    if method.response == "exact":  # refuse an impossible grid before allocating anything
+        ExactResponse.check_size(params.replicas, method.n_paths, params.n_steps + 1)
     root = np.random.SeedSequence(params.seed) if root is None else root
     if stream_seeds:
         root = _with_streams(root, stream_seeds)

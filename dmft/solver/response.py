@@ -112,12 +112,18 @@ class ExactResponse(ResponseEstimator):
     ``M_R(k, j) = alpha/n sum_p a_p(k) Gamma_p(k, j)``.
     """
 
-    def __init__(self, nr: int, n: int, T: int, dt: float, alpha: float):
+    @staticmethod
+    def check_size(nr: int, n: int, T: int) -> None:
+        """Refuse (ValueError) a grid whose response array would exceed EXACT_MAX_BYTES; called
+        before anything is allocated."""
         need = nr * T * T * n * 8
         if need > EXACT_MAX_BYTES:
             raise ValueError(
                 f"response='exact' needs {need / 1e9:.1f} GB (n_paths x T^2 per replica); "
                 f"the limit is {EXACT_MAX_BYTES / 1e9:g} GB: use the probe estimator")
+
+    def __init__(self, nr: int, n: int, T: int, dt: float, alpha: float):
+        self.check_size(nr, n, T)
         self.n, self.dt, self.alpha = n, dt, alpha
         self.G = np.zeros((nr, T, T, n))
         self.Y = np.zeros((nr, 0, T, n))
