@@ -186,7 +186,7 @@ def collect(cache: str, quick: bool, parts) -> dict:
                            "alpha": p.alpha, "delta": p.delta, "dynamics": p.dynamics, "b": p.b,
                            "tau": p.tau if p.dynamics == "psgd" else math.nan, **measure(r)}
                     out["scans"].append(row)
-                    if phase == "unsat" and nc == "bernoulli" and scan in ("b", "tau"):
+                    if phase == "unsat" and nc == "bernoulli":
                         with warnings.catch_warnings():
                             warnings.simplefilter("ignore")
                             try:
@@ -424,10 +424,10 @@ def plot_unsat_summary(rows: list, path: str) -> str:
 
 
 def plot_fdt_ratio(curves: dict, path: str) -> str:
-    """T(s) = x/chi against the lag s for the b and tau scans (bernoulli)."""
-    fig = Figure(figsize=(12, 4.5))
-    axes = fig.subplots(1, 2)
-    for ax, scan in zip(axes, ("b", "tau")):
+    """T(s) = x/chi against the lag s for the b, tau, alpha and delta scans (bernoulli)."""
+    fig = Figure(figsize=(13, 9))
+    axes = fig.subplots(2, 2).ravel()
+    for ax, scan in zip(axes, ("b", "tau", "alpha", "delta")):
         xs = sorted({k[1] for k in curves if k[0] == scan})
         for i, x in enumerate(xs):
             color = f"C{i}"
@@ -444,7 +444,9 @@ def plot_fdt_ratio(curves: dict, path: str) -> str:
         _log_y(ax)
         ax.set_xlabel("lag s = t − tw")
         ax.set_ylabel("T(s) = (C(tw,tw) − C(tw+s,tw)) / χ(tw+s,tw)")
-        ax.set_title("sgd" if scan == "b" else "psgd, b = 0.5", fontsize=10)
+        ax.set_title({"b": "sgd", "tau": "psgd, b = 0.5", "alpha": "sgd, b = 0.5, α varied",
+                      "delta": "sgd, b = 0.5, Δ varied"}[scan],
+                     fontsize=10)
         ax.legend(fontsize=7, ncol=2)
     fig.suptitle(f"Scale-resolved FDT ratio in the stationary state (α = {UNSAT['alpha']:g}, "
                  f"Δ = {UNSAT['delta']:g}, tw = {UNSAT['tw'][1]:g}, stationary lags only): "
