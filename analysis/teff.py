@@ -14,8 +14,9 @@ curve chi against x bends (slow modes are colder), so the primary result is the 
   :data:`SHORT_LAGS` grid lags, extrapolated to ``s = 0``; the temperature of the fastest modes.
 * ``T_static`` -- ``(C(tw,tw) - C_plateau) / chi_plateau``: the ratio once both ``x`` and ``chi``
   have reached their plateaus (the mean over the last :data:`PLATEAU_FRACTION` of the stationary
-  lags, accepted unless ``chi`` or ``x`` changes across it by more than :data:`PLATEAU_TOL` plus
-  2 jackknife errors of that change; ``x`` also passes within 3 errors of no change); the
+  lags, accepted unless ``chi`` or ``x`` changes across it by more than :data:`PLATEAU_TOL`, or
+  between the halves of the lags ``[max_lag/2, max_lag]`` by more than :data:`OCTAVE_TOL`, each
+  plus 2 jackknife errors of that change; ``x`` also passes within 3 errors of no change); the
   compliance-weighted temperature of all modes.
 * ``T_slow`` -- the slope ``dx/dchi`` of the slow branch (the lags where ``chi`` lies between
   :data:`SLOW_RANGE` of its final value), reported only when that branch is a straight line.
@@ -55,6 +56,9 @@ PLATEAU_FRACTION = 0.25
 PLATEAU_MIN = 10
 #: largest relative change of x or chi across the plateau window
 PLATEAU_TOL = 0.01
+#: largest relative change of x or chi between the two halves of the lags [max_lag/2, max_lag]:
+#: a plateau must be flat over a factor 2 in lag, not only over its own (possibly short) window
+OCTAVE_TOL = 0.02
 #: the slow branch: lags where chi lies between these fractions of its final value
 SLOW_RANGE = (0.5, 0.95)
 #: largest relative change of the local slope along the slow branch for it to count as linear
@@ -311,16 +315,18 @@ def _summary_windows(result, curve: FDTCurve, loo):
                              "(run longer after tw)")
     else:
         win = np.arange(n - m, n)
+        octave = np.flatnonzero(curve.lags >= curve.lags[-1] / 2)
         moved = []
-        for name, change, err in _plateau_changes(result, curve, win, loo):
-            # significantly more than PLATEAU_TOL (2 errors of the change itself, jackknife);
-            # x, the noisier of the two, may also pass by being within 3 errors of no change
-            still = abs(change) > PLATEAU_TOL + (2 * err if math.isfinite(err) else 0.0)
-            if name == "x" and math.isfinite(err) and abs(change) <= 3 * err:
-                still = False
-            if still:
-                moved.append(f"{name} still changes by {100 * change:+.1f}% (+/- {100 * err:.1f}%) over s in "
-                             f"[{curve.lags[win[0]]:g}, {curve.lags[win[-1]]:g}]")
+        for test_win, tol in ((win, PLATEAU_TOL), (octave, OCTAVE_TOL)):
+            for name, change, err in _plateau_changes(result, curve, test_win, loo):
+                # significantly more than tol (2 errors of the change itself, jackknife);
+                # x, the noisier of the two, may also pass by being within 3 errors of no change
+                still = abs(change) > tol + (2 * err if math.isfinite(err) else 0.0)
+                if name == "x" and math.isfinite(err) and abs(change) <= 3 * err:
+                    still = False
+                if still:
+                    moved.append(f"{name} still changes by {100 * change:+.1f}% (+/- {100 * err:.1f}%) "
+                                 f"over s in [{curve.lags[test_win[0]]:g}, {curve.lags[test_win[-1]]:g}]")
         if moved:
             notes["T_static"] = "no plateau: " + "; ".join(moved) + " (run longer after tw)"
         else:
