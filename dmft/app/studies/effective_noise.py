@@ -26,6 +26,7 @@ import math
 import os
 import warnings
 
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -343,7 +344,11 @@ def markdown_tables(data: dict) -> str:
         out += ["", "## Map over (alpha, b), DMFT: T_eff where UNSAT, d_inf where SAT", "",
                 "| alpha | b | phase | T_eff | d_inf | note |", "|---|---|---|---|---|---|"]
         for r in data["map"]:
-            note = "" if r["phase"] == "sat" or r.get("stationary") else "not stationary"
+            if r["phase"] == "unsat":
+                note = ("not stationary" if not r.get("stationary") else
+                        "" if math.isfinite(_num(r.get("T_eff"))) else "no plateau of x, chi")
+            else:
+                note = "" if math.isfinite(_num(r.get("d_inf"))) else "d(t) still moving at t_max"
             out.append(f"| {r['alpha']:g} | {r['b']:g} | {r['phase']} | {_pm(r, 'T_eff')} | {_pm(r, 'd_inf')} | {note} |")
     if data.get("dt_fits"):
         out += ["", "## dt -> 0 (psgd, b = 0.5; UNSAT tau = 2, SAT tau = 0.5): linear extrapolation in dt", "",
@@ -486,42 +491,36 @@ def plot_sat_distance(rows: list, path: str) -> str:
 
 
 def plot_map(rows: list, path: str) -> str:
-    """(alpha, b): T_eff where UNSAT, d_inf where SAT, the SAT/UNSAT line between them."""
+    """(alpha, b): T_eff where UNSAT, d_inf where SAT (one coloured square per computed point, so
+    that no colour suggests a value between points), the SAT/UNSAT line between them."""
     fig = Figure(figsize=(8.5, 4.8))
     ax = fig.subplots()
-    alphas = sorted({r["alpha"] for r in rows})
     bs = sorted({r["b"] for r in rows})
-    edges_a = _edges(np.log(alphas))
-    edges_b = _edges(np.array(bs))
     for quantity, cmap, label in (("T_eff", "viridis", "T_eff (UNSAT, = T_static)"),
                                   ("d_inf", "magma", "d_inf (SAT)")):
-        grid = np.full((len(bs), len(alphas)), np.nan)
-        for r in rows:
-            grid[bs.index(r["b"]), alphas.index(r["alpha"])] = _num(r.get(quantity))
-        if np.isfinite(grid).any():
-            mesh = ax.pcolormesh(np.exp(edges_a), edges_b, np.ma.masked_invalid(np.log10(grid)), cmap=cmap)
-            fig.colorbar(mesh, ax=ax, label=f"log10 {label}")
+        pts = [(r["alpha"], r["b"], _num(r.get(quantity))) for r in rows]
+        pts = [q for q in pts if np.isfinite(q[2]) and q[2] > 0]
+        if pts:
+            a, b, v = (np.array(x) for x in zip(*pts))
+            sc = ax.scatter(a, b, c=np.log10(v), cmap=cmap, marker="s", s=420, edgecolors="k", linewidths=0.5)
+            fig.colorbar(sc, ax=ax, label=f"log10 {label}")
     for r in rows:
         if not np.isfinite(_num(r.get("T_eff"))) and not np.isfinite(_num(r.get("d_inf"))):
-            ax.plot(r["alpha"], r["b"], "x", color="grey")
+            ax.plot(r["alpha"], r["b"], "x", color="grey", ms=10)
     aj = gardner_alpha(UNSAT["delta"])
-    ax.axvline(aj, color="w", ls="--", lw=2)
-    ax.text(aj, bs[-1], f" α_J(Δ={UNSAT['delta']:g}) = {aj:.2f}", color="k", fontsize=8, va="bottom")
+    ax.axvline(aj, color="k", ls="--", lw=1.5)
+    ax.text(aj, bs[-1] + 0.08, f" α_J(Δ={UNSAT['delta']:g}) = {aj:.2f}", color="k", fontsize=8)
     ax.set_xscale("log")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xticks(sorted({r["alpha"] for r in rows}), [f"{x:g}" for x in sorted({r["alpha"] for r in rows})])
+    ax.set_ylim(bs[0] - 0.15, bs[-1] + 0.15)
     ax.set_xlabel("α")
     ax.set_ylabel("batch fraction b (sgd)")
-    ax.set_title(f"Noise of SGD over (α, b), Δ = {UNSAT['delta']:g}, DMFT; × = no stationary value", fontsize=9)
+    ax.set_title(f"Noise of SGD over (α, b), Δ = {UNSAT['delta']:g}, DMFT; × = no value (no plateau of C, "
+                 "χ or d within the run)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path
-
-
-def _edges(v) -> np.ndarray:
-    v = np.asarray(v, dtype=float)
-    if len(v) == 1:
-        return np.array([v[0] - 0.5, v[0] + 0.5])
-    mid = 0.5 * (v[1:] + v[:-1])
-    return np.concatenate([[v[0] - (mid[0] - v[0])], mid, [v[-1] + (v[-1] - mid[-1])]])
 
 
 def plot_dt(rows: list, fits: list, path: str) -> str:
