@@ -373,6 +373,14 @@ XLABELS = {"b": "batch fraction b (sgd)", "tau": "persistence time τ (psgd, b =
            "alpha": "α (sgd, b = 0.5)", "delta": "margin Δ (sgd, b = 0.5)"}
 
 
+def _finish(fig, path: str, title: str) -> str:
+    """Title, layout and PNG of one study figure."""
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
 def _log_y(ax) -> None:
     """Log scale on y when everything drawn, error bands included, is positive (quick runs and
     large error bars may not be)."""
@@ -422,13 +430,10 @@ def plot_unsat_summary(rows: list, path: str) -> str:
             _log_x(ax)
         ax.set_ylabel("temperature")
     axes[0].legend(fontsize=6, ncol=2)
-    fig.suptitle(f"UNSAT stationary state (α = {UNSAT['alpha']:g}, Δ = {UNSAT['delta']:g}, dt = {UNSAT['dt']:g} "
+    return _finish(fig, path, f"UNSAT stationary state (α = {UNSAT['alpha']:g}, Δ = {UNSAT['delta']:g}, dt = {UNSAT['dt']:g} "
                  f"unless varied; tw = {UNSAT['tw'][1]:g} checked against {UNSAT['tw'][0]:g}): the named "
                  "FDT temperatures. Lines: DMFT ± jackknife over replicates; points: simulations "
-                 "N = 2000 ± jackknife over samples", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+                 "N = 2000 ± jackknife over samples")
 
 
 def plot_fdt_ratio(curves: dict, path: str) -> str:
@@ -456,12 +461,9 @@ def plot_fdt_ratio(curves: dict, path: str) -> str:
                       "delta": "sgd, b = 0.5, Δ varied"}[scan],
                      fontsize=10)
         ax.legend(fontsize=7, ncol=2)
-    fig.suptitle(f"Scale-resolved FDT ratio in the stationary state (α = {UNSAT['alpha']:g}, "
+    return _finish(fig, path, f"Scale-resolved FDT ratio in the stationary state (α = {UNSAT['alpha']:g}, "
                  f"Δ = {UNSAT['delta']:g}, tw = {UNSAT['tw'][1]:g}, stationary lags only): "
-                 "fast modes hotter than slow ones. Bands and bars: ±1 jackknife error", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+                 "sgd: fast modes hotter than slow ones; psgd: slow modes hotter. Bands and bars: ±1 jackknife error")
 
 
 def plot_sat_distance(rows: list, path: str) -> str:
@@ -482,12 +484,9 @@ def plot_sat_distance(rows: list, path: str) -> str:
             _log_x(ax)
         ax.set_ylabel("long-time replica distance d_inf")
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"SAT phase (α = {SAT['alpha']:g}, Δ = {SAT['delta']:g}, dt = {SAT['dt']:g} unless varied; "
+    return _finish(fig, path, f"SAT phase (α = {SAT['alpha']:g}, Δ = {SAT['delta']:g}, dt = {SAT['dt']:g} unless varied; "
                  f"d averaged over the last quarter of t ≤ {SAT['t_max']:g}). Lines: DMFT ± jackknife; "
-                 "points: simulations N = 2000", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+                 "points: simulations N = 2000")
 
 
 def plot_map(rows: list, path: str) -> str:
