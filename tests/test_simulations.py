@@ -249,13 +249,13 @@ def test_langevin_gives_teff_equal_to_temperature():
     """Langevin at T (alpha = 3 > alpha_J = 2, delta = 0: convex and UNSAT, relaxation time ~ 5):
     after tw = 15 the system is in equilibrium (the stationarity test passes) and both the plateau
     ratio T_eff = T_static and the short-lag T_short equal T.  The dt = 0.05 bias is about +3%
-    (docs/effective-temperature.md; this run: T_static 0.506 +- 0.006)."""
+    (docs/effective-temperature.md; this run: T_static 0.497 +- 0.010, T_short 0.520)."""
     T = 0.5
     p = Params(n=100, alpha=3.0, delta=0.0, dynamics="langevin", temperature=T, dt=0.05,
-               t_max=30.0, tw=(15.0, 20.0), replicas=2, n_samples=48, seed=2)
+               t_max=45.0, tw=(15.0, 20.0), replicas=2, n_samples=48, seed=2)
     r = simulate(p)
     fit = fit_teff(r)
-    assert fit.stationary and fit.tw == 20.0 and fit.window[1] == 30.0
+    assert fit.stationary and fit.tw == 20.0 and fit.window[1] == 45.0
     assert fit.error_method.startswith("jackknife")
     assert abs(fit.T_eff - T) < 0.06 * T, fit
     assert abs(fit.T_eff - T) < 3 * fit.T_eff_err
