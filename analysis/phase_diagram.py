@@ -3,7 +3,8 @@
 Quantities: ``teff`` (the effective temperature ``T_eff = T_static`` of
 :func:`dmft.analysis.fit_teff`, NaN where the run is not stationary), ``distance`` (the long-time
 replica distance ``d_inf``), ``energy`` (e = H/N) and ``frac_unsat`` at the final time.  The CSV
-has the value, its error, its definition and a note on missing values.  Where the axes are ``alpha`` and ``delta`` the SAT/UNSAT line
+has the value, its error, its definition, where it was measured (``tw`` and window) and a note on
+missing values.  Where the axes are ``alpha`` and ``delta`` the SAT/UNSAT line
 ``alpha_J(delta)`` of the replica-symmetric Gardner formula is drawn for ``delta >= 0``:
 ``alpha_J(delta) = 1 / int_{-inf}^{delta} Dz (delta - z)^2`` (``alpha_J(0) = 2``).
 """
@@ -42,28 +43,31 @@ def gardner_alpha(delta: float) -> float:
 
 
 def point_value(result, quantity: str) -> tuple:
-    """(value, error, note) of the scalar ``quantity`` of one result; NaN where it is undefined
+    """(value, error, note, where) of the scalar ``quantity`` of one result (``where``: the ``tw``
+    and time window it was measured on); NaN where it is undefined
     (not stationary, no plateau, diverged).  ``teff`` is :func:`~dmft.analysis.teff.fit_teff`'s
     ``T_eff`` (the same number as ``dmft teff``), ``distance`` the long-time distance ``d_inf``
     (:func:`~dmft.analysis.distance.long_time_distance`), the others their value at ``t_max``."""
     nan = math.nan
     if result.status != "ok":
-        return nan, nan, f"status {result.status}"
+        return nan, nan, f"status {result.status}", ""
     if quantity == "teff":
         try:
             est = fit_teff(result, warn=False)
         except ValueError as exc:
-            return nan, nan, str(exc)
+            return nan, nan, str(exc), ""
         note = "" if est.stationary else est.stationarity.describe()
-        return est.T_eff, est.T_eff_err, note or est.notes.get("T_static", "")
+        where = f"tw = {est.tw:g}; plateau t in [{est.window[0]:g}, {est.window[1]:g}]"
+        return est.T_eff, est.T_eff_err, note or est.notes.get("T_static", ""), where
     if quantity == "distance":
         try:
             d = long_time_distance(result)
         except ValueError as exc:
-            return nan, nan, str(exc)
-        return d.d_inf, d.d_inf_err, d.note
+            return nan, nan, str(exc), ""
+        return d.d_inf, d.d_inf_err, d.note, f"mean over t in [{d.window[0]:g}, {d.window[1]:g}]"
     sem = result.sem.get(quantity)
-    return float(getattr(result, quantity)[-1]), (nan if sem is None else float(sem[-1])), ""
+    return (float(getattr(result, quantity)[-1]), (nan if sem is None else float(sem[-1])), "",
+            f"t = {result.t[-1]:g}")
 
 
 def collect(folder: str, quantity: str, kind: str | None = None):
@@ -78,12 +82,12 @@ def collect(folder: str, quantity: str, kind: str | None = None):
             continue
         path = os.path.join(folder, entry["file"])
         if not os.path.exists(path):
-            (value, err, note), status = (math.nan, math.nan, "file missing"), "missing"
+            (value, err, note, where), status = (math.nan, math.nan, "file missing", ""), "missing"
         else:
             r = load(path)
-            (value, err, note), status = point_value(r, quantity), r.status.value
+            (value, err, note, where), status = point_value(r, quantity), r.status.value
         rows.append({**entry["coords"], "kind": entry["kind"], quantity: value, f"{quantity}_err": err,
-                     "status": status, "note": note, "file": entry["file"]})
+                     "measured_at": where, "status": status, "note": note, "file": entry["file"]})
     return axes, rows, manifest
 
 
@@ -103,7 +107,7 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
     table = os.path.splitext(output)[0] + ".csv"
     with open(table, "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=axes + ["kind", quantity, f"{quantity}_err", "definition",
-                                                       "status", "note", "file"])
+                                                       "measured_at", "status", "note", "file"])
         writer.writeheader()
         writer.writerows({**r, "definition": LABELS[quantity]} for r in rows)
 

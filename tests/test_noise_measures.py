@@ -142,3 +142,4 @@ def test_one_number_for_one_file(tmp_path, capsys):
     assert float(row["teff"]) == pytest.approx(est.T_eff, rel=1e-5)
     assert float(row["teff_err"]) == pytest.approx(est.T_eff_err, rel=1e-5)
     assert "T_static" in row["definition"]
+    assert row["measured_at"] == f"tw = {est.tw:g}; plateau t in [{est.window[0]:g}, {est.window[1]:g}]"
