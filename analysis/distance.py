@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .resampling import error_method, estimate, leave_one_out
+from .resampling import error_method, estimate, exceeds, leave_one_out
 
 #: last fraction of the run averaged for the plateau
 PLATEAU_FRACTION = 0.25
@@ -83,7 +83,7 @@ def long_time_distance(result) -> DistanceEstimate:
     (d_inf, change), (err, change_err) = estimate(result, stat, loo)
     scale = max(abs(d_inf), 1e-300)
     rel, rel_err = abs(change) / scale, change_err / scale
-    converged = bool(rel <= PLATEAU_TOL + (2 * rel_err if math.isfinite(rel_err) else 0.0))
+    converged = not exceeds(rel, rel_err, PLATEAU_TOL)
     e = np.asarray(result.energy, dtype=float)
     sat = bool(e[-1] < SAT_ENERGY * e[0])
     moved = f"{100 * rel:.1f}%" + (f" (+/- {100 * rel_err:.1f}%)" if math.isfinite(rel_err) else "")

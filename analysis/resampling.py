@@ -14,6 +14,7 @@ is NaN: the caller says so (a single DMFT solve has no error bar; use ``replicat
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -92,6 +93,13 @@ def estimate(result, stat: Callable[[Curves], object], loo: Optional[list] = Non
         return value, (float(nan) if np.ndim(nan) == 0 else nan)
     err = jackknife_error([stat(c) for c in loo])
     return value, (float(err) if np.ndim(err) == 0 else err)
+
+
+def exceeds(change: float, err: float, tol: float) -> bool:
+    """Whether a relative ``change`` is significantly larger than ``tol``: by more than 2 of its
+    (jackknife) errors ``err`` (``tol`` alone when the error is unknown).  The plateau rule of
+    ``T_static`` and ``d_inf``."""
+    return bool(abs(change) > tol + (2 * err if math.isfinite(err) else 0.0))
 
 
 def error_method(result) -> str:

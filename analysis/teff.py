@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fdt_line import FDTWarning
-from .resampling import error_method, estimate, leave_one_out
+from .resampling import error_method, estimate, exceeds, leave_one_out
 from .stationarity import Stationarity, check_stationarity, pick_waiting_times
 
 #: the summary value that the name ``T_eff`` means
@@ -164,6 +164,18 @@ class TeffEstimate:
         return "\n".join(lines)
 
 
+def _lag_slicer(result, tw: float, n: int):
+    """``c -> (x, chi)`` on the first ``n`` grid lags after ``tw``, for the mean or a
+    leave-one-out average ``c`` of ``result``: ``x(s) = C(tw,tw) - C(tw+s,tw)``, ``chi(tw+s,tw)``."""
+    k = result.tw_row(tw)
+    i0 = int(round(tw / result.params.dt))
+
+    def x_chi(c):
+        return c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n], c.chi[k, i0 + 1:i0 + 1 + n]
+
+    return x_chi
+
+
 def _local_slope(x: np.ndarray, chi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """dx/dchi by least squares over index windows [lo_i, hi_i] (cumulative sums)."""
     def csum(v):
@@ -198,10 +210,10 @@ def fdt_curve(result, tw=None, max_lag=None, loo=None) -> FDTCurve:
         n = min(n, int(round(max_lag / dt)))
     lags = np.arange(1, n + 1) * dt
     lo, hi = _windows(n)
+    x_chi = _lag_slicer(result, tw_k, n)
 
     def stat(c):
-        x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
-        chi = c.chi[k, i0 + 1:i0 + 1 + n]
+        x, chi = x_chi(c)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.stack([x, chi, x / chi, _local_slope(x, chi, lo, hi)])
 
@@ -219,7 +231,6 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
         raise ValueError(f"the run did not finish normally (status {result.status}): no T_eff")
     loo = leave_one_out(result)
     stat = check_stationarity(result, tw, loo)
-    dt = result.params.dt
     warns, notes = [], {}
     if not stat.stationary:
         warns.append(stat.describe())
@@ -231,12 +242,10 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
     if stat.stationary:
         short, plateau, slow, why = _summary_windows(result, curve, loo)
         notes.update(why)
+        x_chi = _lag_slicer(result, stat.tw, n)
 
         def summaries(c):
-            k = result.tw_row(stat.tw)
-            i0 = int(round(stat.tw / dt))
-            x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
-            chi = c.chi[k, i0 + 1:i0 + 1 + n]
+            x, chi = x_chi(c)
             out = [nan, nan, nan]
             with np.errstate(invalid="ignore", divide="ignore"):
                 if short is not None:
@@ -281,14 +290,11 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
 def _plateau_changes(result, curve: FDTCurve, win: np.ndarray, loo) -> list:
     """[(name, relative change, its jackknife error)] of chi and x between the two halves of the
     plateau window ``win`` (indices on the curve's lags)."""
-    k = result.tw_row(curve.tw)
-    i0 = int(round(curve.tw / result.params.dt))
-    n = len(curve.lags)
+    x_chi = _lag_slicer(result, curve.tw, len(curve.lags))
     half = len(win) // 2
 
     def changes(c):
-        x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
-        chi = c.chi[k, i0 + 1:i0 + 1 + n]
+        x, chi = x_chi(c)
         out = []
         for v in (chi, x):
             a, b = np.mean(v[win[:half]]), np.mean(v[win[half:]])
@@ -321,7 +327,7 @@ def _summary_windows(result, curve: FDTCurve, loo):
             for name, change, err in _plateau_changes(result, curve, test_win, loo):
                 # significantly more than tol (2 errors of the change itself, jackknife);
                 # x, the noisier of the two, may also pass by being within 3 errors of no change
-                still = abs(change) > tol + (2 * err if math.isfinite(err) else 0.0)
+                still = exceeds(change, err, tol)
                 if name == "x" and math.isfinite(err) and abs(change) <= 3 * err:
                     still = False
                 if still:
@@ -342,13 +348,11 @@ def _summary_windows(result, curve: FDTCurve, loo):
 def _slow_branch_linear(result, tw: float, n: int, slow: np.ndarray, loo) -> bool:
     """The local slope changes by less than SLOW_LINEAR_TOL between the two halves of the slow
     branch, or by less than 3 standard errors."""
-    k = result.tw_row(tw)
-    i0 = int(round(tw / result.params.dt))
+    x_chi = _lag_slicer(result, tw, n)
     half = len(slow) // 2
 
     def halves(c):
-        x = c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n]
-        chi = c.chi[k, i0 + 1:i0 + 1 + n]
+        x, chi = x_chi(c)
         a = np.polyfit(chi[slow[:half + 1]], x[slow[:half + 1]], 1)[0]
         b = np.polyfit(chi[slow[half:]], x[slow[half:]], 1)[0]
         return np.array([a, b])

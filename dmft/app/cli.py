@@ -257,19 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show a progress bar (default: when stderr is a terminal)")
         p.add_argument("--no-progress", dest="progress", action="store_false")
 
-    p = sub.add_parser("solve", help="solve the DMFT equations for one parameter point")
-    _add_fields(p.add_argument_group(f"physics parameters ({CONVENTIONS})"), Params)
-    _add_fields(p.add_argument_group("DMFT method"), DMFTMethod)
-    p.add_argument("-o", "--output", required=True, help="output HDF5 file")
-    with_progress(p)
-    p.set_defaults(func=cmd_solve)
-
-    p = sub.add_parser("simulate", help="direct N-dimensional simulation, averaged over n_samples systems")
-    _add_fields(p.add_argument_group(f"physics parameters ({CONVENTIONS})"), Params)
-    _add_fields(p.add_argument_group("simulation method"), ParticleMethod)
-    p.add_argument("-o", "--output", required=True, help="output HDF5 file")
-    with_progress(p)
-    p.set_defaults(func=cmd_simulate)
+    # the two computing commands: the physics flags and their own method's flags only
+    for name, text, method, label, func in (
+            ("solve", "solve the DMFT equations for one parameter point", DMFTMethod, "DMFT method", cmd_solve),
+            ("simulate", "direct N-dimensional simulation, averaged over n_samples systems", ParticleMethod,
+             "simulation method", cmd_simulate)):
+        p = sub.add_parser(name, help=text)
+        _add_fields(p.add_argument_group(f"physics parameters ({CONVENTIONS})"), Params)
+        _add_fields(p.add_argument_group(label), method)
+        p.add_argument("-o", "--output", required=True, help="output HDF5 file")
+        with_progress(p)
+        p.set_defaults(func=func)
 
     p = sub.add_parser("teff", help="effective temperature of a file: T_eff, its companions and the FDT curve",
                        description="The effective temperature T_eff = T_static, the FDT ratio "

@@ -406,6 +406,12 @@ def _errorbars(ax, rows, x, y, err, style, color, label):
         ax.errorbar(xs, ys, yerr=es, fmt=style, mfc="white", color=color, capsize=2, label=label)
 
 
+def _theory_and_simulation(rows: list, noise_class: str) -> tuple:
+    """The DMFT rows and the simulation rows of one noise class."""
+    return tuple([r for r in rows if r["noise_class"] == noise_class and r["kind"] == kind]
+                 for kind in ("dmft", "simulation"))
+
+
 def plot_unsat_summary(rows: list, path: str) -> str:
     """T_short, T_static (= T_eff) and T_slow against b, tau, alpha and delta."""
     fig = Figure(figsize=(15, 4.2))
@@ -413,11 +419,10 @@ def plot_unsat_summary(rows: list, path: str) -> str:
     for ax, scan in zip(axes, ("b", "tau", "alpha", "delta")):
         sel = [r for r in rows if r["phase"] == "unsat" and r["scan"] == scan]
         for nc in NOISE_CLASSES:
+            th, sm = _theory_and_simulation(sel, nc)
+            if not th:
+                continue
             for name, marker in (("T_short", "^"), ("T_static", "o"), ("T_slow", "v")):
-                th = [r for r in sel if r["noise_class"] == nc and r["kind"] == "dmft"]
-                sm = [r for r in sel if r["noise_class"] == nc and r["kind"] == "simulation"]
-                if not th:
-                    continue
                 color = {"T_short": "C1", "T_static": "C0", "T_slow": "C2"}[name]
                 if nc == "gaussian":
                     color = {"T_short": "C5", "T_static": "C3", "T_slow": "C4"}[name]
@@ -472,8 +477,7 @@ def plot_sat_distance(rows: list, path: str) -> str:
     for ax, scan in zip(axes, ("b", "tau", "alpha", "delta")):
         sel = [r for r in rows if r["phase"] == "sat" and r["scan"] == scan]
         for nc in NOISE_CLASSES:
-            th = [r for r in sel if r["noise_class"] == nc and r["kind"] == "dmft"]
-            sm = [r for r in sel if r["noise_class"] == nc and r["kind"] == "simulation"]
+            th, sm = _theory_and_simulation(sel, nc)
             if th:
                 _errorbars(ax, th, "x", "d_inf", "d_inf_err", "line", COLORS[nc], f"DMFT, {nc}")
                 _errorbars(ax, sm, "x", "d_inf", "d_inf_err", "o" if nc == "bernoulli" else "s",
