@@ -162,6 +162,8 @@ def load(path: str | os.PathLike) -> Result:
             settings = json.loads(_str(f.attrs["config_json"]))
             if version == 1:
                 settings = _settings_v1(settings, kind, f.attrs)
+            if kind == "dmft":  # written before the exact short-lag band: probes at every lag
+                settings.setdefault("exact_lags", 0)
             params, method = split_settings(settings, kind, strict=True)
             status = Status.parse(_str(f.attrs["status"]))
         except (ValueError, TypeError, AttributeError) as exc:
