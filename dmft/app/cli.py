@@ -34,7 +34,7 @@ from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALI
                            Params)
 from ..core.provenance import cli_command, package_version
 from .api import run
-from .demo import run_demo
+from .demo import report as demo_report, run_demo
 from .scan import ScanConfigError, load_config, run_scan
 
 EXIT_BAD_INPUT = 2
@@ -287,7 +287,8 @@ def cmd_phase_diagram(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    run_demo(args.output, progress=args.progress)
+    out = run_demo(args.output, progress=args.progress)
+    print("\n".join(demo_report(out, args.output)))
     return 0
 
 

@@ -164,7 +164,7 @@ def measure(result) -> dict:
             row["teff_notes"] = str(exc)
     if result.distance is not None:
         try:
-            d = long_time_distance(result)
+            d = long_time_distance(result, warn=False)
             row.update(d_inf=d.to_dict()["d_inf"], d_inf_err=d.to_dict()["d_inf_err"], sat=d.sat,
                        d_max=d.d_max, distance_note=d.note)
         except ValueError as exc:
@@ -234,7 +234,7 @@ def _calibration_observables(r, phase: str) -> dict:
                 out[f"chi_{s:g}"] = float(r.chi[k, i])
                 out[f"chi_{s:g}_err"] = float(r.sem["chi"][k, i])
     else:
-        d = long_time_distance(r)
+        d = long_time_distance(r, warn=False)
         out.update(d_final=float(r.distance[-1]), d_final_err=float(r.sem["distance"][-1]))
     return out
 
