@@ -38,7 +38,7 @@ class Recording:
     """A stand-in for tqdm that remembers how far each bar went."""
     bars = []
 
-    def __init__(self, total, **kw):
+    def __init__(self, total, desc=None, unit=None):
         self.total, self.n = total, 0
         Recording.bars.append(self)
 
@@ -53,8 +53,8 @@ class Recording:
 
 
 def test_progress_bars_end_at_their_total(monkeypatch, tmp_path):
-    monkeypatch.setattr(progress, "tqdm", Recording)
-    monkeypatch.setattr(runner, "tqdm", Recording)
+    monkeypatch.setattr(progress, "tqdm_bar", Recording)
+    monkeypatch.setattr(runner, "tqdm_bar", Recording)
     Recording.bars = []
     dmft.solve(P, n_paths=16, replicates=2, progress=True)
     dmft.simulate(P, n=30, n_samples=3, progress=True)

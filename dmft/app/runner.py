@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 
 import numba
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from ..core.io import load, read_header, save
 from ..core.methods import Method, point_hash, split_settings
 from ..core.params import Params
-from ..core.progress import Heartbeat, heartbeat_interval
+from ..core.progress import Heartbeat, heartbeat_interval, tqdm_bar
 from ..core.provenance import command_line
 from ..core.status import Status
 from .api import run
@@ -148,7 +147,7 @@ class _Reporter:
         self.log = log
         self.heartbeat = Heartbeat(total, "tasks", unit="finished")
         if progress and total:
-            self.bar = tqdm(total=total, unit="point", dynamic_ncols=True)
+            self.bar = tqdm_bar(total, None, "point")
 
     def update(self, summary: RunSummary, message: str) -> None:
         self.count += 1

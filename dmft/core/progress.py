@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 import time
 
-from tqdm.auto import tqdm
-
 log = logging.getLogger(__name__)
 
 #: seconds between two heartbeat lines
@@ -61,8 +59,16 @@ class Heartbeat:
         pass
 
 
+def tqdm_bar(total: int, desc: str | None, unit: str):
+    """A tqdm bar (terminal or notebook); tqdm is imported on first use, since in a notebook
+    without ipywidgets importing ``tqdm.auto`` warns."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)
+
+
 def progress_bar(total: int, desc: str, enabled: bool, unit: str = "step"):
     """A tqdm bar over ``total`` units when ``enabled``, else a :class:`Heartbeat`."""
     if not enabled or total <= 0:
         return Heartbeat(total, desc, unit=unit + "s")
-    return tqdm(total=total, desc=desc, unit=unit, dynamic_ncols=True)
+    return tqdm_bar(total, desc, unit)
