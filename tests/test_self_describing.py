@@ -127,3 +127,10 @@ def test_a_file_saved_from_python_says_so(tmp_path, make_result):
     r = load(save(make_result(), tmp_path / "r.h5"))
     assert r.meta["command_line"].startswith("python: ") and r.meta["command_line"].endswith("(API)")
     assert "pytest" in r.meta["command_line"] or "python" in r.meta["command_line"]
+
+
+@pytest.mark.parametrize("path", sorted(glob.glob(os.path.join(ROOT, "data", "canonical", "*.h5"))))
+def test_reference_files_open_in_xarray_with_named_dimensions(path):
+    with xr.open_dataset(path, engine="h5netcdf") as ds:
+        assert not [d for d in ds.dims if str(d).startswith("phony_dim")]
+        assert ds["C"].dims == ("tw", "t") and ds["energy"].attrs["units"] == "1"
