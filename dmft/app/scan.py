@@ -11,6 +11,7 @@ a scan carry no two-time kernels (with them, 56 points took 244 MB).
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import os
 import tomllib
@@ -22,6 +23,8 @@ from ..core.manifest import load_manifest, write_manifest
 from ..core.methods import METHODS
 from ..core.params import PARAM_NAMES, ParameterError
 from .runner import RunSummary, Task, run_tasks
+
+logger = logging.getLogger(__name__)
 
 MODES = ("solve", "simulate", "both")
 KINDS = {"solve": ("dmft",), "simulate": ("simulation",), "both": ("dmft", "simulation")}
@@ -168,8 +171,9 @@ def manifest_of(config: ScanConfig, tasks: list) -> dict:
 
 def run_scan(config: ScanConfig, output: str, workers: int | None = None,
              dask_address: str | None = None, progress: bool = False, threads: int | None = None,
-             log=print) -> RunSummary:
-    """Run every unfinished point of ``config`` into folder ``output``."""
+             log=logger.info) -> RunSummary:
+    """Run every unfinished point of ``config`` into folder ``output``; ``progress``: a tqdm bar
+    over the points, else ``log`` (default: this module's logger) gets a line per point."""
     tasks = config.tasks()
     os.makedirs(output, exist_ok=True)
     write_manifest(output, manifest_of(config, tasks))

@@ -28,6 +28,7 @@ import numpy as np
 from .methods import METHODS, point_hash, split_settings
 from .provenance import stamp
 from .result import Errors, Result
+from .schema import added_coordinate, describe_h5
 from .status import Status
 
 FORMAT_VERSION = 2
@@ -96,6 +97,7 @@ def write_h5(result: Result, f: h5py.File) -> None:
         g = f.create_group("kernels")
         for name, value in result.kernels.items():
             g.create_dataset(name, data=np.asarray(value), compression="gzip")
+    describe_h5(f)
 
 
 def save(result: Result, path: str | os.PathLike) -> str:
@@ -174,10 +176,13 @@ def load(path: str | os.PathLike) -> Result:
             raise FileFormatError(f"'{path}' lacks the dataset(s) {', '.join(missing)}")
         sem, extra, kernels, batches, batch_size = {}, {}, {}, {}, None
         for name, obj in f.items():
+            if added_coordinate(obj):
+                continue
             if name == "kernels":
-                kernels = {k: v[()] for k, v in obj.items()}
+                kernels = {k: v[()] for k, v in obj.items() if not added_coordinate(v)}
             elif name == "batches":
-                batches = {k: v[()] for k, v in obj.items() if k != "batch_size"}
+                batches = {k: v[()] for k, v in obj.items()
+                           if k != "batch_size" and not added_coordinate(v)}
                 batch_size = obj["batch_size"][()] if "batch_size" in obj else None
             elif name in _FIELDS:
                 continue

@@ -68,12 +68,12 @@ class DMFTMethod(_Method):
             20 and for the long-time distance at the canonical points (docs/precision-defaults.md).
         response: ``probe`` (linearised probe copies, O(n T^2)) or ``exact`` (per-path response,
             O(n T^3) time and O(n T^2) memory: small grids only, for checks).
-        probe_signal: ``y`` (default) or ``dr``: which probe signal multiplies the probe field in
+        probe_signal: ``y`` or ``dr``: which probe signal multiplies the probe field in
             the estimator (``dr`` adds a zero-mean term, for checks).
-        history_dtype: ``float32`` (default) or ``float64`` path histories (sums are float64).
+        history_dtype: ``float32`` or ``float64`` path histories (sums are float64).
         orthogonal_inputs: Gaussian inputs with exactly orthonormal empirical moments (default)
             instead of i.i.d. draws.
-        chol_rtol: relative pivot below which a Cholesky row of ``M_C`` is taken as spanned.
+        chol_rtol: relative pivot below which a Cholesky row of ``M_C`` is taken as spanned (in [0, 1)).
     """
 
     kind: ClassVar[str] = "dmft"
@@ -124,8 +124,8 @@ class ParticleMethod(_Method):
     Attributes:
         n: dimension N of the weights (>= 2); ``P = round(alpha N)`` patterns.
         n_samples: independent systems (data, ``w(0)``, noise) averaged over (>= 1).
-        field_eps: amplitude of the random field that measures ``chi`` (linear response).
-        threads: BLAS threads of the matrix products (results agree to rounding at any count).
+        field_eps: amplitude of the random field that measures ``chi`` (linear response; in (0, 0.01]).
+        threads: BLAS threads of the matrix products (>= 1; results agree to rounding at any count).
     """
 
     kind: ClassVar[str] = "simulation"
