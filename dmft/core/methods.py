@@ -59,9 +59,9 @@ class DMFTMethod(_Method):
         n_probes: probe copies per path of the response estimator of ``M_R`` (>= 1).
         exact_lags: band width ``L`` (>= 0): ``M_R(k, k - lag)`` for ``lag <= L`` from the exact
             per-path response (O(n L^2) per step, ``L^2 n`` history numbers per replica), probes
-            beyond with the band part removed; 0: probes at every lag (the estimator before
-            0.2).  The default 64 cuts the seed variance of late 1 - C and chi by 6-30x at the
-            error-budget points (docs/precision.md).
+            beyond with the band part removed; 0: probes at every lag (files written before this
+            setting).  The default 64 cuts the seed variance of late 1 - C and chi by 26-31x
+            at the slow point for 2x the time (docs/precision.md).
         replicates: independent solves (independent random streams) averaged into one result;
             with >= 2 the result carries standard errors over replicates (``<name>_sem``). The
             default (4 x 16384 paths) gives standard errors below 3% for 1 - C and chi up to lag

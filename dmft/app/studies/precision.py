@@ -36,14 +36,15 @@ from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..api import run
 
-#: the three points of the budget: parameters, the waiting time and lags of 1 - C and chi
+#: the three points of the budget: parameters, the lags after tw of 1 - C and chi, the times of
+#: the distance, the paths per march (4096 at the stationary point: 1500 steps, to fit the session)
 POINTS = {
     "stationary": dict(params=dict(alpha=2.0, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=150.0,
-                                   tw=(100.0,)), lags=(20.0, 50.0), times=(150.0,)),
+                                   tw=(100.0,)), lags=(20.0, 50.0), times=(150.0,), n_paths=4096),
     "marginal": dict(params=dict(alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, dt=0.1, t_max=50.0,
-                                 tw=(40.0,), replicas=2), lags=(10.0,), times=(50.0,)),
+                                 tw=(40.0,)), lags=(10.0,), times=(50.0,), n_paths=16384),
     "sat": dict(params=dict(alpha=1.0, delta=0.0, dynamics="sgd", b=0.7, dt=0.1, t_max=10.0,
-                            tw=(5.0,), replicas=2), lags=(5.0,), times=(5.0, 10.0)),
+                            tw=(5.0,), replicas=2), lags=(5.0,), times=(5.0, 10.0), n_paths=16384),
 }
 #: estimator settings compared at equal n_paths: name -> DMFTMethod overrides
 SETTINGS = {
@@ -52,7 +53,6 @@ SETTINGS = {
 }
 STREAMS = ("init", "selection", "omega", "probe")
 N_SEEDS = 10
-N_PATHS = 16384
 #: the large-N simulations of the bias: point -> list of (N, samples)
 SIMS = {"stationary": [(1000, 16), (2000, 12), (4000, 8)], "marginal": [(1000, 16), (2000, 12), (4000, 8)],
         "sat": [(1000, 24), (2000, 16)]}
@@ -143,7 +143,7 @@ def part_budget(out: str, points, n_runs: int) -> None:
         point = POINTS[name]
         summaries = {}
         for setting, over in SETTINGS.items():
-            method = DMFTMethod(n_paths=N_PATHS, replicates=1, **over)
+            method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **over)
             for source in ("all",) + STREAMS:
                 rows = []
                 for r in range(n_runs):
@@ -154,7 +154,7 @@ def part_budget(out: str, points, n_runs: int) -> None:
                     path = os.path.join(out, "runs", f"budget-{name}-{setting}-{source}-{r}.json")
                     rows.append(_cached(path, lambda: _run_dmft(point, method, seed, ss)))
                 summaries[f"{setting}: {source} varies"] = summarise(rows)
-        _table(f"budget at the {name} point ({N_PATHS} paths, {n_runs} runs each)", summaries)
+        _table(f"budget at the {name} point ({point['n_paths']} paths, {n_runs} runs each)", summaries)
 
 
 def part_seeds(out: str, points) -> dict:
@@ -163,11 +163,11 @@ def part_seeds(out: str, points) -> dict:
         point = POINTS[name]
         summaries = {}
         for setting, over in SETTINGS.items():
-            method = DMFTMethod(n_paths=N_PATHS, replicates=1, **over)
+            method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **over)
             rows = [_cached(os.path.join(out, "runs", f"seeds-{name}-{setting}-{s}.json"),
                             lambda: _run_dmft(point, method, 100 + s)) for s in range(N_SEEDS)]
             summaries[setting] = summarise(rows)
-        _table(f"{N_SEEDS} seeds at the {name} point ({N_PATHS} paths, one march each)", summaries)
+        _table(f"{N_SEEDS} seeds at the {name} point ({point['n_paths']} paths, one march each)", summaries)
         # variance x time: the figure of merit of each observable, after against before
         b, a = summaries["before"], summaries["after"]
         print("\n| observable | variance ratio before/after | cpu time ratio after/before | "
