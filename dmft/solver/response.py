@@ -191,8 +191,9 @@ def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
     """The estimator named by ``method.response``."""
     if method.response == "exact":
         return ExactResponse(nr, n, T, dt, alpha)
-    if method.exact_lags > 0:
+    band = method.band(T - 1)
+    if band > 0:
         return BandedProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng,
-                                   np.dtype(method.history_dtype), method.exact_lags)
+                                   np.dtype(method.history_dtype), band)
     return ProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng, np.dtype(method.history_dtype),
                          method.probe_signal)

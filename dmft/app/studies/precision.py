@@ -49,7 +49,7 @@ POINTS = {
 #: estimator settings compared at equal n_paths: name -> DMFTMethod overrides
 SETTINGS = {
     "before": dict(n_probes=4, exact_lags=0),
-    "after": dict(n_probes=4, exact_lags=64),
+    "after": dict(n_probes=4, exact_lags=-1),
 }
 STREAMS = ("init", "selection", "omega", "probe")
 N_SEEDS = 10
