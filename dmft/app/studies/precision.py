@@ -54,8 +54,7 @@ SETTINGS = {
 STREAMS = ("init", "selection", "omega", "probe")
 N_SEEDS = 10
 #: the large-N simulations of the bias: point -> list of (N, samples)
-SIMS = {"stationary": [(1000, 16), (2000, 12), (4000, 8)], "marginal": [(1000, 16), (2000, 12), (4000, 8)],
-        "sat": [(1000, 24), (2000, 16)]}
+SIMS = {"stationary": [(2000, 6)], "marginal": [(2000, 6)], "sat": [(2000, 8)]}
 
 
 def observables(result, point: dict) -> dict:
