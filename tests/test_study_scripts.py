@@ -30,12 +30,13 @@ def test_precision_study_tiny(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(precision.POINTS, "tiny", tiny)
     monkeypatch.setitem(precision.SIMS, "tiny", [(50, 2)])
     monkeypatch.setattr(precision, "N_SEEDS", 3)
-    args = ["-o", str(tmp_path), "--points", "tiny", "--parts", "seeds,budget,sims", "--runs", "2"]
+    args = ["-o", str(tmp_path), "--points", "tiny", "--parts", "seeds,budget,sims,bias", "--runs", "2"]
     precision.main(args)
     out = capsys.readouterr().out
     assert "3 seeds at the tiny point" in out and "gain at equal time" in out
     assert "budget at the tiny point" in out and "probe varies" in out
     assert "simulations at the tiny point" in out and "d@1" in out
+    assert "bias at the tiny point" in out and "combined error" in out
     runs = sorted(os.listdir(tmp_path / "runs"))
     assert len(runs) == 2 * 3 + 2 * 5 * 2 + 1
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in runs}
