@@ -169,12 +169,13 @@ def part_seeds(out: str, points) -> dict:
     all_summaries = {}
     for name in points:
         point = POINTS[name]
-        summaries = {}
-        for setting, over in SETTINGS.items():
-            method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **over)
-            rows = [_cached(os.path.join(out, "runs", f"seeds-{name}-{setting}-{s}.json"),
-                            lambda: _run_dmft(point, method, 100 + s)) for s in range(N_SEEDS)]
-            summaries[setting] = summarise(rows)
+        rows = {setting: [] for setting in SETTINGS}
+        for s in range(N_SEEDS):  # settings interleaved: their times are taken under the same load
+            for setting, over in SETTINGS.items():
+                method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **over)
+                rows[setting].append(_cached(os.path.join(out, "runs", f"seeds-{name}-{setting}-{s}.json"),
+                                             lambda: _run_dmft(point, method, 100 + s)))
+        summaries = {setting: summarise(r) for setting, r in rows.items()}
         _table(f"{N_SEEDS} seeds at the {name} point ({point['n_paths']} paths, one march each)", summaries)
         # variance x time: the figure of merit of each observable, after against before
         b, a = summaries["before"], summaries["after"]
