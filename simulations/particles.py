@@ -30,7 +30,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from ..core.model import Perceptron, gap_counts
+from ..core.model import Perceptron, gap_counts, generalisation_error
 from ..core.selection import Selection
 
 #: Amplitude of the random field used to measure the integrated response chi, read off as
@@ -61,6 +61,21 @@ def draw_system(rng: np.random.Generator, P: int, N: int, constraint: str):
     return X, w0
 
 
+def label_with_teacher(rng: np.random.Generator, X: np.ndarray, label_noise: float) -> np.ndarray:
+    """Teacher data in place: draws ``w*`` uniform on the sphere ``|w*|^2 = N``, labels
+    ``y_mu = sign(w*.x^mu/sqrt(N))`` (``+1`` at 0), each flipped with probability
+    ``label_noise``, and turns the inputs ``X`` into the patterns ``xi^mu = y_mu x^mu``.
+    Returns ``w*``; everything random comes from ``rng`` (``w*`` first, then the flips)."""
+    P, N = X.shape
+    wstar = rng.standard_normal(N)
+    wstar *= math.sqrt(N) / np.linalg.norm(wstar)
+    y = np.where(X @ wstar >= 0.0, 1.0, -1.0)
+    flips = rng.random(P) < label_noise
+    y[flips] = -y[flips]
+    X *= y[:, None]
+    return wstar
+
+
 def draw_field(rng: np.random.Generator, N: int) -> np.ndarray:
     """The probe field ``H``: i.i.d. +-1 entries (so ``H.H = N``)."""
     return rng.choice(np.array([-1.0, 1.0]), size=N)
@@ -74,7 +89,8 @@ class Trajectory:
     (or lambda for ridge), ``norm = |w|^2/N``; ``C[k, i] = w(t_i).w(tw_k)/N`` and
     ``chi[k, i] = H.(w_pert(t_i) - w(t_i))/(N eps)`` (NaN for ``i < tw_k``);
     ``distance = (C11 + C22)/2 - C12`` at equal times (``= 1 - w1.w2/N`` on the sphere);
-    ``gap_counts[g]`` histogram counts of all gaps of all replicas at ``gap_index[g]``.
+    ``gap_counts[g]`` histogram counts of all gaps of all replicas at ``gap_index[g]``;
+    with a teacher ``w*``: ``m = w.w*/N`` and ``gen_error = arccos(m/sqrt(|w|^2/N))/pi``.
     ``diverged_at`` is the first grid index with non-finite weights (observables NaN from there).
     """
 
@@ -87,6 +103,8 @@ class Trajectory:
     distance: Optional[np.ndarray]
     gap_counts: np.ndarray
     diverged_at: Optional[int] = None
+    m: Optional[np.ndarray] = None
+    gen_error: Optional[np.ndarray] = None
 
 
 def run_sample(
@@ -100,12 +118,14 @@ def run_sample(
     gap_edges: Optional[np.ndarray] = None,
     eps: float = FIELD_EPS,
     on_step: Optional[Callable[[int], None]] = None,
+    teacher: Optional[np.ndarray] = None,
 ) -> Trajectory:
     """Integrate one sample (data ``X``, start ``w0``) from ``t = 0`` to ``params.n_steps dt``.
 
     ``selections[r]`` and ``noises[r]`` (thermal noise generator, unused at T = 0) belong to
     replica ``r``; ``len(selections)`` is the number of replicas R.  ``on_step(i)`` is called
-    after each step (progress bars).
+    after each step (progress bars).  ``teacher``: ``w*`` of teacher data (``X`` then holds the
+    patterns ``y x``), for the overlap ``m`` and the generalisation error.
     """
     P, N = X.shape
     R = len(selections)
@@ -136,6 +156,8 @@ def run_sample(
     C = np.full((K, T), np.nan)
     chi = np.full((K, T), np.nan)
     distance = np.full(T, np.nan) if R == 2 else None
+    m_t = np.full(T, np.nan) if teacher is not None else None
+    eg_t = np.full(T, np.nan) if teacher is not None else None
     gap_pos = {int(i): g for g, i in enumerate(gap_index)}
     n_bins = 0 if gap_edges is None else len(gap_edges) - 1
     counts = np.zeros((len(gap_index), n_bins))
@@ -176,6 +198,10 @@ def run_sample(
             C[:act, i] = np.einsum("rn,krn->k", base, Wref[:act]) / (N * R)
             diff = W[R:m].reshape(act, R, N) - base
             chi[:act, i] = (diff @ field).sum(axis=1) / (N * R * eps)
+        if teacher is not None:
+            overlap = (W[:R] @ teacher) / N
+            m_t[i] = overlap.mean()
+            eg_t[i] = generalisation_error(overlap, sq).mean()
         if R == 2:
             c12 = np.dot(W[0], W[1]) / N
             distance[i] = 0.5 * (sq[0] + sq[1]) - c12
@@ -201,4 +227,4 @@ def run_sample(
         if on_step is not None:
             on_step(i)
 
-    return Trajectory(energy, frac, nu, norm, C, chi, distance, counts, diverged_at)
+    return Trajectory(energy, frac, nu, norm, C, chi, distance, counts, diverged_at, m_t, eg_t)

@@ -10,6 +10,9 @@ patterns, own ``w(0)``, own noise; model and update of ``docs/conventions.md`` s
   ``nu + T``) or ``lambda`` (ridge);
 * ``C[k, i] = w(t_i).w(tw_k)/N``, ``chi[k, i] = int_{tw_k}^{t_i} R(t_i, s) ds`` (random field
   ``eps H``, identical selection and thermal noise; see :mod:`dmft.simulations.particles`);
+* with ``data = teacher``: ``extra['m'] = w.w*/N`` (teacher overlap) and
+  ``extra['gen_error'] = arccos(m/sqrt(C(t,t)))/pi`` (per replica, then averaged), with standard
+  errors and batches like the other observables; random data has neither;
 * ``distance(t) = (C11 + C22)/2 - C12`` (equal times), i.e. ``1 - w1.w2/N`` on the sphere, when
   ``replicas = 2``;
 * ``extra['norm'] = C(t,t) = |w|^2/N``; ``extra['gap_t']`` (G,), ``extra['gap_edges']``
@@ -27,10 +30,11 @@ patterns, own ``w(0)``, own noise; model and update of ``docs/conventions.md`` s
 Every observable is first averaged over the replicas of a sample, then over samples.
 
 Randomness: ``SeedSequence(seed)`` has one child per sample, and each sample child has the
-children (:data:`STREAMS`) ``data`` (patterns then ``w(0)``), ``field`` (H), and
-``selection_r``/``thermal_r`` for replica ``r = 0, 1``.  Hence the same seed reproduces a run
-bit for bit (on the same machine and BLAS thread setting), ``sgd``
-with ``b = 1`` equals ``gd``, and replica 0 sees the same streams whether or not a second
+children (:data:`STREAMS`) ``data`` (patterns then ``w(0)``), ``field`` (H),
+``selection_r``/``thermal_r`` for replica ``r = 0, 1`` and ``teacher`` (``w*`` and the label
+flips of teacher data; the inputs ``x`` and ``w(0)`` are the random-data patterns and start).
+Hence the same seed reproduces a run bit for bit (on the same machine and BLAS thread
+setting), ``sgd`` with ``b = 1`` equals ``gd``, and replica 0 sees the same streams whether or not a second
 replica runs.
 """
 
@@ -47,13 +51,13 @@ from ..core.methods import ParticleMethod
 from ..core.model import gap_edges
 from ..core.params import Params
 from ..core.progress import progress_bar
-from ..core.result import Result
+from ..core.result import TEACHER_OBSERVABLES, Result
 from ..core.selection import make_selection
 from ..core.status import Status
-from .particles import draw_field, draw_system, n_patterns, run_sample
+from .particles import draw_field, draw_system, label_with_teacher, n_patterns, run_sample
 
 #: Names of the per-sample random streams, in SeedSequence spawn order.
-STREAMS = ("data", "field", "selection_0", "thermal_0", "selection_1", "thermal_1")
+STREAMS = ("data", "field", "selection_0", "thermal_0", "selection_1", "thermal_1", "teacher")
 
 
 def sample_streams(seed: int, sample: int) -> Dict[str, np.random.Generator]:
@@ -90,7 +94,8 @@ def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress
     edges = gap_edges(params.delta)
     widths = np.diff(edges)
 
-    names = ["energy", "frac_unsat", "nu", "norm", "C", "chi"] + (["distance"] if R == 2 else [])
+    names = (["energy", "frac_unsat", "nu", "norm", "C", "chi"] + (["distance"] if R == 2 else [])
+             + (list(TEACHER_OBSERVABLES) if params.teacher else []))
     avg = RepetitionAverage(names, total=method.n_samples)
     gap_total = np.zeros((len(gap_index), len(edges) - 1))
     bar = progress_bar(method.n_samples * n, "simulate", progress)
@@ -102,13 +107,14 @@ def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress
             for sample in range(method.n_samples):
                 rngs = sample_streams(params.seed, sample)
                 X, w0 = draw_system(rngs["data"], P, N, params.constraint)
+                wstar = label_with_teacher(rngs["teacher"], X, params.label_noise) if params.teacher else None
                 field = draw_field(rngs["field"], N)
                 selections = [make_selection(params, P, rngs[f"selection_{r}"]) for r in range(R)]
                 noises = [rngs[f"thermal_{r}"] for r in range(R)]
                 traj = run_sample(
                     params, X, w0, field, selections, noises,
                     gap_index=gap_index, gap_edges=edges, eps=method.field_eps,
-                    on_step=lambda i: bar.update(1),
+                    on_step=lambda i: bar.update(1), teacher=wstar,
                 )
                 avg.add({name: getattr(traj, name) for name in names})
                 gap_total += traj.gap_counts
@@ -129,6 +135,7 @@ def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress
         "gap_t": t[gap_index],
         "gap_edges": edges,
         "gap_hist": gap_hist,
+        **{name: avg.mean(name) for name in names if name in TEACHER_OBSERVABLES},
     }
     meta = {
         "seed": params.seed,

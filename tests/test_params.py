@@ -33,6 +33,10 @@ from dmft.core.params import Params, ParameterError
     (dict(seed=-3), "seed"),
     (dict(alpha=float("nan")), "alpha"),
     (dict(n=2.5), "n"),
+    (dict(data="planted"), "data"),
+    (dict(data="teacher", label_noise=0.6), "label_noise"),
+    (dict(data="teacher", label_noise=-0.1), "label_noise"),
+    (dict(label_noise=0.1), "label_noise"),   # flips teacher labels: random data has none
 ])
 def test_bad_values_name_the_parameter(changes, name):
     """Physics parameters are checked by Params, method settings by their method class."""
@@ -81,3 +85,27 @@ def test_json_round_trip_and_stable_hash(alpha, b, delta, seed, tw):
     assert q == p
     assert point_hash(q, DMFTMethod()) == point_hash(p, DMFTMethod())
     assert all(0 <= x <= p.t_max + 1e-9 for x in q.tw)
+
+
+def test_teacher_fields_leave_old_hashes_unchanged():
+    """data/label_noise came after files existed: at their defaults they are left out of the hash
+    (the simulation files of data/canonical/ keep the hash they were written with), and any other
+    value changes it."""
+    import os
+
+    import h5py
+
+    from dmft.core.io import load
+
+    folder = os.path.join(os.path.dirname(__file__), "..", "data", "canonical")
+    for name in ("unsat-sim.h5", "sat-sim.h5"):
+        path = os.path.join(folder, name)
+        r = load(path)
+        assert r.params.data == "random" and r.params.label_noise == 0.0
+        with h5py.File(path) as f:
+            assert point_hash(r.params, r.method) == f.attrs["point_hash"]
+    p, m = Params(), ParticleMethod()
+    assert "data" not in p.hashed_dict() and "data" in p.to_dict()
+    t = p.replace(data="teacher")
+    hashes = {point_hash(q, m) for q in (p, t, t.replace(label_noise=0.1))}
+    assert len(hashes) == 3

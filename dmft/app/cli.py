@@ -30,7 +30,7 @@ from ..core.fielddocs import field_docs
 from ..core.io import FileFormatError, load, save
 from ..core.manifest import ManifestError
 from ..core.methods import DMFTMethod, ParticleMethod
-from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
+from ..core.params import (CONSTRAINTS, DATA, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
                            Params)
 from ..core.provenance import cli_command, package_version
 from .api import run
@@ -58,7 +58,7 @@ repository. Each flag of solve/simulate is a field of dmft.Params or of the comm
 a command's flags."""
 CHOICES = {"loss": LOSSES, "constraint": CONSTRAINTS, "dynamics": DYNAMICS, "noise_class": NOISE_CLASSES,
            "normalization": NORMALIZATIONS, "response": ("probe", "exact"), "probe_signal": ("y", "dr"),
-           "history_dtype": ("float32", "float64")}
+           "history_dtype": ("float32", "float64"), "data": DATA}
 
 
 log = logging.getLogger(__name__)

@@ -178,7 +178,7 @@ def method_class(kind: str):
 def point_hash(params: Params, method: Method) -> str:
     """Stable 16-hex-digit hash of everything that determines a result: the physics, the method
     kind and the method settings that change the numbers."""
-    d = {"params": params.to_dict(), "kind": method.kind, "method": method.hashed_dict()}
+    d = {"params": params.hashed_dict(), "kind": method.kind, "method": method.hashed_dict()}
     text = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

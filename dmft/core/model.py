@@ -18,7 +18,9 @@ patterns of the DMFT effective process (``load = alpha``; each path is one patte
     nu         = -w.(sum_mu f_mu xi^mu/sqrt(N))/N = -load * mean_mu f_mu (h_mu + Delta)   (sphere)
                = lambda                                                            (ridge)
 
-with ``f_mu = s_mu v'(h_mu)`` the selected forces.  Arrays of any shape are averaged over all
+with ``f_mu = s_mu v'(h_mu)`` the selected forces.  With teacher data (``xi = y x``, labels
+``y = sign(w*.x/sqrt(N))``) the generalisation error follows from the teacher overlap
+(:func:`generalisation_error`).  Arrays of any shape are averaged over all
 their entries (several replicas at once give the replica average).
 """
 
@@ -89,6 +91,15 @@ class Perceptron:
         else:
             nu = self.ridge
         return StepObservables(energy, frac, nu)
+
+
+def generalisation_error(m, norm):
+    """``eps_g = arccos(m / sqrt(C(t,t))) / pi``: the probability that the student ``w`` and the
+    teacher ``w*`` (``|w*|^2 = N``) label a fresh Gaussian input differently, from the overlap
+    ``m = w.w*/N`` and the squared norm ``C(t,t) = |w|^2/N`` (the clean teacher labels: the
+    test error against labels flipped with probability ``eps`` is ``eps + (1 - 2 eps) eps_g``)."""
+    ratio = np.asarray(m, dtype=float) / np.sqrt(np.asarray(norm, dtype=float))
+    return np.arccos(np.clip(ratio, -1.0, 1.0)) / math.pi
 
 
 def gap_edges(delta: float) -> np.ndarray:

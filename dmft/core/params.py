@@ -21,6 +21,11 @@ CONSTRAINTS = ("sphere", "ridge")
 DYNAMICS = ("gd", "sgd", "psgd", "langevin")
 NOISE_CLASSES = ("bernoulli", "gaussian")
 NORMALIZATIONS = ("sum", "mean")
+DATA = ("random", "teacher")
+
+#: Parameters added after files existed: left out of :meth:`Params.hashed_dict` (hence of the
+#: point hash) while at these values, so that every earlier point keeps its hash.
+HASH_OMITTED_AT = {"data": "random", "label_noise": 0.0}
 
 #: Largest absolute value accepted for a real parameter: beyond it no run is meaningful, and
 #: squares of it would overflow.
@@ -69,7 +74,8 @@ class Params:
     """One parameter point of the spherical perceptron trained by GD/SGD/PSGD/Langevin.
 
     Model (``docs/conventions.md`` section 1): weights ``w`` in R^N, ``P = alpha N`` Gaussian
-    patterns, gaps ``h_mu = w.xi^mu/sqrt(N) - delta``, loss ``H = sum_mu v(h_mu)`` with
+    patterns (``data = random``; or ``xi = y x`` with teacher labels ``y = sign(w*.x/sqrt(N))``,
+    ``data = teacher``), gaps ``h_mu = w.xi^mu/sqrt(N) - delta``, loss ``H = sum_mu v(h_mu)`` with
     ``v(h) = h^2 theta(-h)/2`` (``quadratic-hinge``) or ``h^2/2`` (``square``).
 
     Dynamics (section 2; step ``dt``, which for SGD is the learning rate)::
@@ -107,6 +113,11 @@ class Params:
             measured at a waiting time.
         replicas: 1, or 2 for the replica distance ``d(t)`` (same data and ``w(0)``, independent
             noise).
+        data: ``random`` (i.i.d. Gaussian patterns: random labels absorbed in them) or ``teacher``
+            (patterns ``xi = y x``, Gaussian inputs ``x`` labelled ``y = sign(w*.x/sqrt(N))`` by a
+            teacher ``w*`` on the sphere; observables ``m = w.w*/N`` and ``gen_error``).
+        label_noise: probability that a teacher label is flipped (``teacher`` data only; in
+            [0, 0.5]).
     """
 
     alpha: float = 3.0
@@ -125,12 +136,14 @@ class Params:
     seed: int = 0
     tw: tuple = ()
     replicas: int = 1
+    data: str = "random"
+    label_noise: float = 0.0
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        for name in ("alpha", "delta", "ridge", "b", "tau", "temperature", "dt", "t_max"):
+        for name in ("alpha", "delta", "ridge", "b", "tau", "temperature", "dt", "t_max", "label_noise"):
             put(name, as_float(name, getattr(self, name)))
         for name in ("seed", "replicas"):
             put(name, as_int(name, getattr(self, name)))
@@ -139,6 +152,7 @@ class Params:
         check_choice("dynamics", self.dynamics, DYNAMICS)
         check_choice("noise_class", self.noise_class, NOISE_CLASSES)
         check_choice("normalization", self.normalization, NORMALIZATIONS)
+        check_choice("data", self.data, DATA)
 
         if self.alpha <= 0:
             raise ParameterError("alpha", f"must be > 0 (got {self.alpha})")
@@ -163,6 +177,10 @@ class Params:
             )
         if self.seed < 0:
             raise ParameterError("seed", f"must be >= 0 (got {self.seed})")
+        if not 0 <= self.label_noise <= 0.5:
+            raise ParameterError("label_noise", f"must lie in [0, 0.5] (got {self.label_noise})")
+        if self.label_noise > 0 and self.data != "teacher":
+            raise ParameterError("label_noise", "flips teacher labels: needs data = teacher")
         if self.replicas not in (1, 2):
             raise ParameterError("replicas", f"must be 1 or 2 (got {self.replicas})")
         put("tw", self._snapped_tw())
@@ -208,6 +226,20 @@ class Params:
         d = dataclasses.asdict(self)
         d["tw"] = list(self.tw)
         return d
+
+    def hashed_dict(self) -> dict:
+        """:meth:`to_dict` without the parameters of :data:`HASH_OMITTED_AT` that are at their
+        omitted value: what the point hash covers (old points keep their hash)."""
+        d = self.to_dict()
+        for name, value in HASH_OMITTED_AT.items():
+            if d[name] == value:
+                del d[name]
+        return d
+
+    @property
+    def teacher(self) -> bool:
+        """Whether the labels come from a teacher (``data = teacher``)."""
+        return self.data == "teacher"
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), sort_keys=True)

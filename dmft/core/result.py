@@ -24,7 +24,10 @@ from .status import Status
 #: Datasets of shape (T,) every result has.
 ONE_TIME = ("energy", "frac_unsat", "nu")
 #: Observables that can carry standard errors, and their dimensions.
-OBSERVABLES = ("energy", "frac_unsat", "nu", "norm", "C", "chi", "distance")
+OBSERVABLES = ("energy", "frac_unsat", "nu", "norm", "C", "chi", "distance", "m", "gen_error")
+#: Observables of teacher data (``extra``, shape (T,)): the overlap ``m = w.w*/N`` and the
+#: generalisation error ``arccos(m/sqrt(C(t,t)))/pi``.
+TEACHER_OBSERVABLES = ("m", "gen_error")
 
 #: Where the repetitions behind an :class:`Errors` come from.
 ERROR_SOURCES = ("samples", "replicates")
@@ -87,7 +90,8 @@ class Result:
         distance: replica distance ``(C11 + C22)/2 - C12`` at equal times (T,), two replicas only.
         errors: standard errors and batch averages over repetitions, or ``None``.
         extra: further datasets: ``norm`` = ``C(t,t)`` (T,), ``gap_t``, ``gap_edges``,
-            ``gap_hist`` (gap densities at the waiting times and the end), diagnostics.
+            ``gap_hist`` (gap densities at the waiting times and the end), diagnostics; with
+            teacher data ``m`` (teacher overlap ``w.w*/N``) and ``gen_error`` (T,).
         kernels: full two-time DMFT kernels (``C``, ``R``, ``M_C``, ``M_R``, ``C12``), optional.
         meta: provenance and bookkeeping: ``seed``, ``wall_time_s``, ``message`` (why a run
             diverged), ``package_version``, ``git_commit``, ``created_utc``, ``command_line``.
@@ -127,7 +131,7 @@ class Result:
             raise ValueError(f"distance must have shape ({T},)")
         if self.errors is not None:
             for name, value in self.errors.sem.items():
-                ref = self.extra.get("norm") if name == "norm" else getattr(self, name, None)
+                ref = self.extra.get(name) if name in ("norm",) + TEACHER_OBSERVABLES else getattr(self, name, None)
                 if ref is not None and np.shape(value) != np.shape(ref):
                     raise ValueError(f"sem of {name} has shape {np.shape(value)}, expected {np.shape(ref)}")
 

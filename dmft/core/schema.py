@@ -32,6 +32,8 @@ VARIABLES = {
     "frac_unsat": (("t",), "fraction of violated constraints #{h < 0}/P"),
     "nu": (("t",), "spherical multiplier nu(t) (lambda for ridge)"),
     "norm": (("t",), "squared norm C(t,t) = |w(t)|^2/N"),
+    "m": (("t",), "teacher overlap m(t) = w(t).w*/N (teacher data)"),
+    "gen_error": (("t",), "generalisation error eps_g(t) = arccos(m/sqrt(C(t,t)))/pi (teacher data)"),
     "distance": (("t",), "replica distance d(t) = (C11(t,t) + C22(t,t))/2 - C12(t,t)"),
     "C": (("tw", "t"), "correlation C(t, tw) = w(t).w(tw)/N (NaN for t < tw)"),
     "chi": (("tw", "t"), "integrated response chi(t, tw) (NaN for t < tw)"),

@@ -5,6 +5,9 @@ Two-time observables from the deterministic weight-side kernels::
     C[k, i]   = C(t_i, tw_k)                                   (NaN for t_i < tw_k)
     chi[k, i] = dt sum_{j=kw}^{i-1} R(i, j),  kw = tw_k / dt    (integrated response)
 
+and, for teacher data, ``m(t)`` and ``gen_error = arccos(m/sqrt(C(t,t)))/pi`` (per replica and
+replicate, then averaged) in ``extra``.
+
 With ``replicates = K >= 2`` the solve is repeated with independent random streams (replicate
 ``r`` uses ``SeedSequence(seed).spawn(K)[r]``; the first replicate is the same for every K) and
 the result holds the mean, the standard errors over replicates (``<name>_sem``) and the batch
@@ -18,7 +21,8 @@ import numpy as np
 from ..core.averaging import RepetitionAverage
 from ..core.methods import DMFTMethod
 from ..core.progress import progress_bar
-from ..core.result import Result
+from ..core.model import generalisation_error
+from ..core.result import TEACHER_OBSERVABLES, Result
 from ..core.status import Status
 from .march import MarchOutput, march
 
@@ -54,6 +58,10 @@ def observables(params, out: MarchOutput) -> dict:
            "proj_A": out.A[0]}
     if out.distance is not None:
         obs["distance"] = out.distance
+    if out.m is not None:   # teacher data: overlap and generalisation error, replica-averaged
+        norms = np.diagonal(out.C, axis1=1, axis2=2)
+        obs["m"] = out.m.mean(0)
+        obs["gen_error"] = generalisation_error(out.m, norms).mean(0)
     return obs
 
 
@@ -80,7 +88,8 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
     T = params.n_steps + 1
     store = T <= KERNELS_MAX_T if store_kernels is None else store_kernels
     roots = np.random.SeedSequence(params.seed).spawn(K)
-    names = AVERAGED + (("distance",) if params.replicas == 2 else ())
+    names = (AVERAGED + (("distance",) if params.replicas == 2 else ())
+             + (TEACHER_OBSERVABLES if params.teacher else ()))
     avg = RepetitionAverage(names, total=K)
     aux = None   # gap histograms, projection factors and kernels: averaged, no errors
     bar = progress_bar(K * params.n_steps, "dmft", progress)
@@ -104,7 +113,8 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
     mean = {name: avg.mean(name) for name in names}
     steps = sorted(set(params.tw_index) | {params.n_steps})
     extra = {"norm": mean["norm"], "gap_t": np.array(steps) * params.dt, "gap_edges": out.gap_edges,
-             "gap_hist": aux.mean("gap_hist"), "proj_A": aux.mean("proj_A")}
+             "gap_hist": aux.mean("gap_hist"), "proj_A": aux.mean("proj_A"),
+             **{name: mean[name] for name in names if name in TEACHER_OBSERVABLES}}
     kernels = {name: aux.mean(name) for name in aux.names if name not in ("gap_hist", "proj_A")}
     errors = avg.errors("replicates") if K >= 2 else None
     meta = {"seed": params.seed, "wall_time_s": wall}

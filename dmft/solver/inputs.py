@@ -25,6 +25,45 @@ import numpy as np
 from scipy.special import ndtri
 
 
+def teacher_law_quantile(q: np.ndarray, label_noise: float) -> np.ndarray:
+    """Quantile function of ``t = y v``, ``v ~ N(0,1)``, ``y = sign(v)`` flipped with probability
+    ``eps = label_noise``: ``t = |v|`` w.p. ``1 - eps`` and ``-|v|`` w.p. ``eps``, so
+    ``F(x) = 2 eps Phi(x)`` (x < 0) and ``eps + (1 - eps)(2 Phi(x) - 1)`` (x >= 0)."""
+    eps = float(label_noise)
+    q = np.asarray(q, dtype=float)
+    neg = q < eps
+    out = np.empty_like(q)
+    out[neg] = ndtri(q[neg] / (2.0 * eps)) if eps > 0 else 0.0
+    out[~neg] = ndtri(0.5 + (q[~neg] - eps) / (2.0 * (1.0 - eps)))
+    return out
+
+
+def teacher_variables(rng: np.random.Generator, n: int, label_noise: float, exact: bool = True) -> np.ndarray:
+    """The teacher variable ``t_p = y_p v_p`` of each path (the label times the teacher
+    projection ``v = w*.x/sqrt(N)``; ``xi = y x`` has ``xi.w*/sqrt(N) = t``).
+
+    ``exact``: a stratified sample of the law of ``t`` (:func:`teacher_law_quantile`), mapped
+    affinely (an O(1/n) change) to the exact mean ``kappa = (1 - 2 eps) sqrt(2/pi)`` and second
+    moment 1; otherwise i.i.d. draws."""
+    if not exact:
+        v = np.abs(rng.standard_normal(n))
+        return np.where(rng.random(n) < label_noise, -v, v)
+    t = teacher_law_quantile((rng.permutation(n) + rng.random(n)) / n, label_noise)
+    kappa = (1.0 - 2.0 * label_noise) * math.sqrt(2.0 / math.pi)
+    d = t - t.mean()
+    return kappa + d * (math.sqrt(n * (1.0 - kappa * kappa)) / np.linalg.norm(d))
+
+
+def orthogonal_to(u: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``u`` (centred, ``|u|^2 = n``) made orthogonal to ``t`` and renormalised: the initial fields
+    of teacher data, independent of the teacher variables, with exact empirical moments."""
+    c = t - t.mean()
+    c /= np.linalg.norm(c)
+    u = u - (u @ c) * c
+    u -= u.mean()
+    return u * (math.sqrt(len(u)) / np.linalg.norm(u))
+
+
 def stratified_normal(rng: np.random.Generator, n: int) -> np.ndarray:
     u = ndtri((rng.permutation(n) + rng.random(n)) / n)
     u -= u.mean()
@@ -34,15 +73,20 @@ def stratified_normal(rng: np.random.Generator, n: int) -> np.ndarray:
 class GaussianInputs:
     """Blocks of orthonormal Gaussian-like vectors; ``next()`` returns the next (n,) vector.
 
-    ``total`` is the number of vectors that will be requested (sizes the epoch buffer).
+    ``total`` is the number of vectors that will be requested (sizes the epoch buffer); ``base``
+    is a vector (or a sequence of vectors) the inputs are made orthogonal to, besides the
+    constant one: ``u(0)``, and the teacher variables ``t`` of teacher data.
     """
 
-    def __init__(self, rng: np.random.Generator, n: int, total: int, base: np.ndarray | None = None,
+    def __init__(self, rng: np.random.Generator, n: int, total: int, base=None,
                  orthogonal: bool = True, block: int = 64):
         self.rng, self.n, self.orthogonal = rng, n, orthogonal
         cols = [np.full(n, 1.0 / math.sqrt(n))]
-        if base is not None:
-            b = base - base.mean()
+        bases = [] if base is None else [base] if np.ndim(base) == 1 else list(base)
+        for b in bases:                                  # centred, orthogonal to the earlier ones
+            b = b - b.mean()
+            for c in cols[1:]:
+                b = b - (b @ c) * c
             cols.append(b / np.linalg.norm(b))
         self.fixed = np.array(cols)                      # (c, n), orthonormal
         self.max_epoch = max(1, n - len(cols) - 1)       # vectors per epoch

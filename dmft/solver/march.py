@@ -38,8 +38,9 @@ class MarchOutput:
 
     ``C``, ``R``, ``M_R`` (nr, T, T), ``M_C`` (nr, nr, T, T), ``A`` (nr, T) (projection factors),
     ``C12`` (T, T) with two replicas; one-time observables (T,) averaged over replicas;
-    ``hists`` gap densities by step; ``min_pivot2`` the smallest relative Cholesky pivot.
-    Entries after a divergence are NaN.
+    ``hists`` gap densities by step; ``min_pivot2`` the smallest relative Cholesky pivot;
+    ``m`` (nr, T) the teacher overlap of teacher data (``C`` and ``C12`` then include its
+    part ``m m^T``).  Entries after a divergence are NaN.
     """
 
     t: np.ndarray
@@ -60,6 +61,7 @@ class MarchOutput:
     wall_time_s: float
     min_pivot2: float
     histories: Optional[Histories] = None
+    m: Optional[np.ndarray] = None
 
 
 def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
@@ -101,9 +103,14 @@ def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequenc
     histories = None
     if keep_histories:
         histories = Histories(U=state.paths.U, F=state.paths.F, Z=state.paths.Z, L=w.L)
+    C, C12 = w.C, w.X
+    if w.m is not None:   # the full correlations: the parts along and orthogonal to the teacher
+        C = C + w.m[:, :, None] * w.m[:, None, :]
+        if C12 is not None:
+            C12 = C12 + np.outer(w.m[0], w.m[1])
     return MarchOutput(
         t=np.arange(state.T) * params.dt, energy=obs.energy, frac_unsat=obs.frac_unsat, nu=obs.nu,
-        distance=obs.distance, C=w.C, R=w.R, M_C=w.M_C, M_R=w.M_R, A=w.A, C12=w.X,
+        distance=obs.distance, C=C, R=w.R, M_C=w.M_C, M_R=w.M_R, A=w.A, C12=C12, m=w.m,
         hists=obs.hists, gap_edges=obs.gap_edges, status=status, message=message,
         wall_time_s=time.perf_counter() - t0, min_pivot2=w.min_pivot2, histories=histories,
     )
@@ -117,6 +124,8 @@ def _blank_after(state, last: int) -> None:
     w.C[:, last + 1:, :] = np.nan
     w.C[:, :, last + 1:] = np.nan
     w.R[:, last + 1:, :] = np.nan
+    if w.m is not None:
+        w.m[:, last + 1:] = np.nan
 
 
 def _with_streams(root: np.random.SeedSequence, stream_seeds: dict):

@@ -15,10 +15,10 @@ import numpy as np
 
 from ..core.model import Perceptron, gap_edges
 from ..core.selection import make_selection
-from .inputs import GaussianInputs, stratified_normal
+from .inputs import GaussianInputs, orthogonal_to, stratified_normal, teacher_variables
 
 #: Names of the random streams of one solve, in ``SeedSequence.spawn`` order (derivation §8).
-STREAMS = ("init", "selection", "omega", "thermal", "probe")
+STREAMS = ("init", "selection", "omega", "thermal", "probe", "teacher")
 
 
 @dataclass
@@ -30,6 +30,10 @@ class WeightSide:
     ``X``: cross-correlation ``E[w^1(k) w^2(j)]`` (two replicas); ``L``: joint lower Cholesky
     factor of ``M_C`` in the interleaved order ``omega^1(0), omega^2(0), omega^1(1), ...``;
     ``A[a, k]``: projection factors; ``c[a]``: memory coefficients ``c_m`` of the current step.
+
+    Teacher data (derivation §9): ``m[a, k]`` is the teacher overlap ``w.w*/N``, and ``C``, ``X``
+    hold the correlations of the weight component orthogonal to the teacher,
+    ``C - m m^T`` and ``X - m^1 (m^2)^T`` (the full ones are assembled at the end).
     """
 
     C: np.ndarray
@@ -44,6 +48,7 @@ class WeightSide:
     G_buf: np.ndarray
     chol_row: np.ndarray
     min_pivot2: float = np.inf
+    m: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -54,6 +59,8 @@ class Paths:
     forces ``f = s v'(u - Delta)``, ``Z`` the Gaussian innovations of the Cholesky draw (row
     ``nr k + a`` for ``omega^a(k)``), ``ETA`` thermal noise (``T > 0``).  ``u``, ``f``, ``a``
     (``s v''``), ``omega`` and ``mem_u`` (``sum_m c_m u(m)``) are those of the current step.
+    Teacher data: ``t`` (n,) the teacher variable ``t_p = y_p v_p`` of each path, and ``u`` is the
+    part of the field orthogonal to the teacher: the field is ``m(k) t_p + u_p(k)``.
     """
 
     U: np.ndarray
@@ -66,6 +73,7 @@ class Paths:
     omega: np.ndarray
     mem_u: np.ndarray
     selections: list
+    t: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -135,18 +143,27 @@ def new_state(params, method, root: np.random.SeedSequence) -> MarchState:
 
     orth = method.orthogonal_inputs
     u0 = stratified_normal(rng["init"], n) if orth else rng["init"].standard_normal(n)
+    t = None
+    if p.teacher:  # t_p from its own stream (the other streams are those of random data)
+        t = teacher_variables(rng["teacher"], n, p.label_noise, exact=orth)
+        if orth:
+            u0 = orthogonal_to(u0, t)
     Z = np.zeros((nr * T, n), hd)
     # all Gaussian inputs are drawn before the march (rows of Z; ETA for temperature > 0)
-    GaussianInputs(rng["omega"], n, nr * K, base=u0, orthogonal=orth).generate(nr * K, out=Z[:nr * K])
-    ETA = (GaussianInputs(rng["thermal"], n, nr * K, base=None, orthogonal=orth).generate(nr * K)
+    base = u0 if t is None else (u0, t)
+    GaussianInputs(rng["omega"], n, nr * K, base=base, orthogonal=orth).generate(nr * K, out=Z[:nr * K])
+    ETA = (GaussianInputs(rng["thermal"], n, nr * K, base=t, orthogonal=orth).generate(nr * K)
            if p.temperature > 0 else None)
     selection_rngs = [rng["selection"], rng["selection_1"]][:nr]
     paths = Paths(
         U=np.zeros((nr, T, n), hd), F=np.zeros((nr, T, n), hd), Z=Z, ETA=ETA,
         u=np.array([u0] * nr), f=np.zeros((nr, n)), a=np.zeros((nr, n)), omega=np.zeros((nr, n)),
         mem_u=np.zeros((nr, n)),
-        selections=[make_selection(p, n, selection_rngs[a]) for a in range(nr)],
+        selections=[make_selection(p, n, selection_rngs[a]) for a in range(nr)], t=t,
     )
+    if p.teacher:
+        weights.m = np.full((nr, T), np.nan)
+        weights.m[:, 0] = 0.0   # w(0) is independent of the teacher
     obs = Observables(
         energy=np.full(T, np.nan), frac_unsat=np.full(T, np.nan), nu=np.full(T, np.nan),
         distance=np.full(T, np.nan) if nr == 2 else None, gap_edges=gap_edges(p.delta),

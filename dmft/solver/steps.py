@@ -38,8 +38,10 @@ class Diverged(Exception):
 def observe(state: MarchState, k: int) -> None:
     """1. Draw ``s(k)``; forces ``f``, curvatures ``a``; one-time observables, replica distance
     and gap histograms at step ``k``."""
-    paths, obs, model = state.paths, state.obs, state.model
+    paths, obs, model, w = state.paths, state.obs, state.model, state.weights
     h = paths.u - model.delta                      # (nr, n)
+    if paths.t is not None:                        # teacher data: the field is m t + u
+        h += w.m[:, k, None] * paths.t[None, :]
     dv = model.force(h)
     curv = model.curvature(h)
     for a, selection in enumerate(paths.selections):
@@ -53,8 +55,9 @@ def observe(state: MarchState, k: int) -> None:
     o = model.observables(h, paths.f, dv)
     obs.energy[k], obs.frac_unsat[k], obs.nu[k] = o.energy, o.frac_unsat, o.nu
     if obs.distance is not None:
-        w = state.weights
         obs.distance[k] = 0.5 * (w.C[0, k, k] + w.C[1, k, k]) - w.X[k, k]
+        if w.m is not None:                        # C, X are the parts orthogonal to the teacher
+            obs.distance[k] += 0.5 * (w.m[0, k] - w.m[1, k]) ** 2
     if k in obs.hist_steps:
         widths = np.diff(obs.gap_edges)
         obs.hists[k] = gap_counts(h, obs.gap_edges) / (h.size * widths)
@@ -95,8 +98,11 @@ def step_weight_side(state: MarchState, k: int) -> None:
     p, w = state.params, state.weights
     sphere, lam = state.model.sphere, state.model.ridge
     for a in range(state.nr):
-        A, eb2 = kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature,
-                                sphere, w.D_buf, w.G_buf, w.c[a])
+        if w.m is None:
+            A, eb2 = kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature,
+                                    sphere, w.D_buf, w.G_buf, w.c[a])
+        else:
+            A, eb2 = teacher_weight_step(state, a, k)
         w.A[a, k] = A
         norm = w.C[a, k + 1, k + 1]
         if not (math.isfinite(A) and math.isfinite(eb2) and eb2 > 0 and abs(norm) < NORM_RUNAWAY):
@@ -107,6 +113,32 @@ def step_weight_side(state: MarchState, k: int) -> None:
                       w.A[1, k], k, p.dt, w.D_buf, w.G_buf)
         if not math.isfinite(w.X[k + 1, k + 1]):
             raise Diverged(f"replica overlap not finite at step {k + 1}")
+
+
+def teacher_weight_step(state: MarchState, a: int, k: int):
+    """3b with teacher data (derivation §9): the component orthogonal to the teacher follows the
+    recursion of random data (``C``, ``R`` of ``weight_step``, unprojected), the overlap
+
+        B_m = (1 - dt lambda) m(k) - dt alpha mean_p f_p(k) t_p,     m(k+1) = A_k B_m,
+
+    and the projection normalises both: ``A_k = (E[B_perp^2] + B_m^2)^{-1/2}`` (sphere).
+    Returns ``(A_k, E[B^2])`` with ``E[B^2] = E[B_perp^2] + B_m^2``."""
+    p, w, paths = state.params, state.weights, state.paths
+    lam = state.model.ridge
+    eb2_perp = kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature,
+                              False, w.D_buf, w.G_buf, w.c[a])[1]
+    b_m = (1.0 - p.dt * lam) * w.m[a, k] - p.dt * p.alpha * float(np.mean(paths.f[a] * paths.t))
+    eb2 = eb2_perp + b_m * b_m
+    if state.model.sphere:
+        A = 1.0 / math.sqrt(eb2) if eb2 > 0 else math.nan
+        w.C[a, k + 1, :k + 1] *= A
+        w.C[a, :k + 1, k + 1] *= A
+        w.C[a, k + 1, k + 1] *= A * A
+        w.R[a, k + 1, :k + 1] *= A
+    else:
+        A = 1.0
+    w.m[a, k + 1] = A * b_m
+    return A, eb2
 
 
 def advance_paths(state: MarchState, k: int, estimator: ResponseEstimator) -> None:
