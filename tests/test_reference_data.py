@@ -49,3 +49,21 @@ def test_canonical_sat_distance_theory_against_simulation():
     th, sm = (long_time_distance(_canonical(f"sat-{k}.h5")) for k in ("dmft", "sim"))
     assert th.sat and sm.sat and th.converged and sm.converged
     assert abs(th.d_inf - sm.d_inf) < 3 * math.hypot(th.d_inf_err, sm.d_inf_err)
+
+
+def test_reference_files_keep_their_point_hash():
+    """Every file under data/ (written before exact_lags and the teacher parameters existed) still
+    has the point hash it was written with: settings added later do not move old points."""
+    import glob
+
+    from dmft.core.io import read_header
+    from dmft.core.methods import point_hash
+
+    paths = sorted(glob.glob(os.path.join(DATA, "**", "*.h5"), recursive=True))
+    assert len(paths) >= 4
+    for path in paths:
+        stored = read_header(path)["point_hash"]
+        if stored is None:  # format 1 files carry no hash
+            continue
+        r = load(path)
+        assert point_hash(r.params, r.method) == stored, path

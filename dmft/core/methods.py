@@ -114,6 +114,15 @@ class DMFTMethod(_Method):
         if not 0 <= self.chol_rtol < 1:
             raise ParameterError("chol_rtol", f"must lie in [0, 1) (got {self.chol_rtol})")
 
+    def hashed_dict(self) -> dict:
+        """As for every method, but ``exact_lags = 0`` (the estimator of files written before the
+        setting existed) is left out, so that those files keep the point hash they were written
+        with."""
+        d = super().hashed_dict()
+        if d["exact_lags"] == 0:
+            del d["exact_lags"]
+        return d
+
     def band(self, n_steps: int) -> int:
         """The exact-band width used for a grid of ``n_steps`` steps (``exact_lags`` resolved)."""
         if self.exact_lags == -1:  # automatic; the band is removed from y, so none with 'dr'
