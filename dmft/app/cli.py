@@ -33,6 +33,7 @@ from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALI
 from ..core.provenance import package_version
 from .api import run
 from .demo import run_demo
+from .runner import FolderBusy, ForeignFiles
 from .scan import ScanConfigError, load_config, run_scan
 
 EXIT_BAD_INPUT = 2
@@ -222,8 +223,11 @@ def cmd_scan(args) -> int:
             import dask.distributed  # noqa: F401  (the optional extra)
         except ImportError:
             raise UsageError("--dask needs the optional extra: pip install 'sgd-dmft[dask]'") from None
-    summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
-                       progress=args.progress)
+    try:
+        summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
+                           progress=args.progress, force=args.force)
+    except (ScanConfigError, ConnectionError, FolderBusy, ForeignFiles) as exc:
+        raise UsageError(str(exc)) from None
     print("scan -> " + summary.describe())
     return 0 if summary.failed == 0 else 1
 
@@ -298,6 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output folder (one file per point)")
     p.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
     p.add_argument("--dask", default=None, metavar="ADDRESS", help="send tasks to a Dask scheduler")
+    p.add_argument("--force", action="store_true",
+                   help="write into a folder whose scan.json describes another configuration (or is not a "
+                        "manifest), replacing that scan.json; its result files stay")
     with_progress(p)
     p.set_defaults(func=cmd_scan)
 

@@ -230,16 +230,29 @@ def _settings_v1(settings: dict, kind: str, attrs) -> dict:
 
 
 def read_header(path: str | os.PathLike) -> dict | None:
-    """``kind``, ``status`` and ``point_hash`` of a result file without reading its arrays, or
-    None when it is missing, unreadable or not a result file."""
+    """``kind``, ``status``, ``point_hash`` (the stored attribute) and ``config_hash`` (the hash
+    of the settings stored in ``config_json``, None when they do not parse) of a result file
+    without reading its arrays, or None when it is missing, unreadable or not a result file."""
     try:
         with h5py.File(os.fspath(path), "r") as f:
             attrs = f.attrs
             if "kind" not in attrs or "status" not in attrs:
                 return None
-            return {"kind": _str(attrs["kind"]), "status": _str(attrs["status"]),
+            kind = _str(attrs["kind"])
+            return {"kind": kind, "status": _str(attrs["status"]),
                     "point_hash": _str(attrs["point_hash"]) if "point_hash" in attrs else None,
+                    "config_hash": _config_hash(attrs, kind),
                     "format_version": int(attrs.get("format_version", 0))}
     except (OSError, ValueError, TypeError):
         return None
 
+
+def _config_hash(attrs, kind: str) -> str | None:
+    """The point hash of the settings in ``config_json`` (what the file really holds)."""
+    try:
+        settings = json.loads(_str(attrs["config_json"]))
+        if int(attrs.get("format_version", 0)) == 1:
+            settings = _settings_v1(settings, kind, attrs)
+        return point_hash(*split_settings(settings, kind, strict=True))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None

@@ -1,0 +1,104 @@
+"""A scan killed (SIGKILL) or stopped (SIGTERM, SIGINT) leaves no process behind, and a resume
+started at once recomputes no finished point (issue 11, class 1)."""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+N_POINTS = 8
+
+
+def _config(tmp_path):
+    config = tmp_path / "scan.toml"
+    config.write_text(textwrap.dedent(f"""
+        mode = "simulate"
+        [base]
+        dynamics = "sgd"
+        n = 400
+        n_samples = 2
+        t_max = 200.0
+        dt = 0.1
+        [axes]
+        alpha = {{ start = 1.0, stop = 2.4, num = {N_POINTS} }}
+    """))
+    return config
+
+
+def _descendants(pid: int) -> set:
+    """Every live process below ``pid`` (from /proc)."""
+    parents = {}
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            with open(stat) as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.split("/")[2])] = int(fields[1])
+    out, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - out
+        out |= frontier
+    return out
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def _files(out):
+    return {p: os.stat(p).st_mtime_ns for p in glob.glob(os.path.join(out, "*.h5"))}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+def test_stopped_scan_leaves_no_process_and_resume_recomputes_nothing(tmp_path, sig):
+    out = str(tmp_path / "out")
+    cmd = [sys.executable, "-m", "dmft", "scan", str(_config(tmp_path)), "-o", out, "--workers", "2",
+           "--no-progress"]
+    env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True)
+    children = set()
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and not glob.glob(os.path.join(out, "*.h5")):
+            children |= _descendants(proc.pid)
+            time.sleep(0.05)
+        children |= _descendants(proc.pid)
+        assert len(children) >= 2, "the workers should be running"
+        os.kill(proc.pid, sig)  # the scan process alone, as `kill -9 PID` does
+        proc.wait(timeout=30)
+        deadline = time.time() + 10
+        while time.time() < deadline and any(_alive(p) for p in children):
+            time.sleep(0.05)
+        survivors = [p for p in children if _alive(p)]
+        assert not survivors, f"processes survived the scan's {sig.name}: {survivors}"
+        stopped = _files(out)
+        assert 1 <= len(stopped) < N_POINTS, "the signal should land mid-scan"
+        time.sleep(1.0)
+        assert _files(out) == stopped, "files appeared after the scan ended"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    if sig != signal.SIGKILL:
+        assert proc.returncode != 0
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    after = _files(out)
+    assert len(after) == N_POINTS
+    assert all(after[p] == m for p, m in stopped.items()), "a finished point was recomputed"
+    assert f"{len(stopped)} already finished" in done.stdout
+    assert not glob.glob(os.path.join(out, ".*.tmp"))
