@@ -1,8 +1,8 @@
 """HDF5 storage of a :class:`~dmft.core.result.Result` (``docs/conventions.md`` section 5).
 
-:func:`save` writes atomically: the file is written under a temporary name in the same folder
-and renamed onto the final name only when complete, so a killed run never leaves a truncated
-file there.  :func:`load` reads it back into the same result object, checking
+:func:`save` writes atomically: the file is built in memory, written under a temporary name in
+the same folder and renamed onto the final name only when complete, so a killed run or a full
+disk never leaves a truncated file there (:mod:`dmft.core.outputs`).  :func:`load` reads it back into the same result object, checking
 ``format_version``: files of format 1 (before the method objects) are read and converted,
 newer formats are refused with a message.
 
@@ -18,14 +18,15 @@ and the optional two-time kernels under ``kernels/``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 
 import h5py
 import numpy as np
 
 from .methods import METHODS, point_hash, split_settings
+from .outputs import write_atomic
 from .provenance import stamp
 from .result import Errors, Result
 from .status import Status
@@ -98,29 +99,19 @@ def write_h5(result: Result, f: h5py.File) -> None:
             g.create_dataset(name, data=np.asarray(value), compression="gzip")
 
 
+def to_bytes(result: Result) -> bytes:
+    """The HDF5 file of ``result`` as bytes, built in memory (so that a failing disk is met by
+    plain Python writes, never inside the HDF5 library)."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        write_h5(result, f)
+    return buffer.getvalue()
+
+
 def save(result: Result, path: str | os.PathLike) -> str:
-    """Write ``result`` to ``path`` atomically; returns the path written."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            write_h5(result, f)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Write ``result`` to ``path`` atomically (:func:`dmft.core.outputs.write_atomic`); returns
+    the path written."""
+    return write_atomic(path, to_bytes(result))
 
 
 def _open(path: str) -> h5py.File:
