@@ -20,13 +20,14 @@ from dataclasses import MISSING, fields
 
 import numpy as np
 
-from ..analysis.figures import compare_figure
-from ..analysis.phase_diagram import phase_diagram
+from ..analysis.figures import FIGURE_FORMATS, check_comparable, compare_figure
+from ..analysis.phase_diagram import parse_slices, phase_diagram, table_path
 from ..analysis.fdt_line import fit_fdt_line
 from ..analysis.teff import fit_teff
 from ..core.fielddocs import field_docs
 from ..core.io import FileFormatError, load, save
 from ..core.manifest import ManifestError
+from ..core.outputs import OutputPathError, WriteError, check_output
 from ..core.methods import DMFTMethod, ParticleMethod
 from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
                            Params)
@@ -37,6 +38,8 @@ from .runner import FolderBusy, ForeignFiles
 from .scan import ScanConfigError, load_config, run_scan
 
 EXIT_BAD_INPUT = 2
+#: a runtime failure (a write that failed: disk full)
+EXIT_FAILURE = 1
 #: the conventions page, named in the help
 CONVENTIONS = "docs/conventions.md"
 CHOICES = {"loss": LOSSES, "constraint": CONSTRAINTS, "dynamics": DYNAMICS, "noise_class": NOISE_CLASSES,
@@ -88,12 +91,13 @@ def _progress_default() -> bool:
     return sys.stderr.isatty()
 
 
-def _check_output(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise UsageError(f"output '{path}' is a directory, expected a file name")
-    if os.path.exists(folder) and not os.access(folder, os.W_OK):
-        raise UsageError(f"output folder '{folder}' is not writable")
+def _check_output(path: str, suffixes=None) -> None:
+    """Refuse, before any computation, an output that cannot become a regular file
+    (:func:`dmft.core.outputs.check_output`)."""
+    try:
+        check_output(path, suffixes)
+    except OutputPathError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _report_run(result, path: str) -> None:
@@ -203,10 +207,16 @@ def cmd_teff(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    _check_output(args.output, FIGURE_FORMATS)
     theory = _load(args.theory)
     sim = _load(args.simulation)
-    _check_output(args.output)
-    path = compare_figure(theory, sim, args.output)
+    try:
+        differences = check_comparable(theory, sim, allow_different=args.allow_different)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for line in differences:
+        print(f"dmft compare: warning: theory and simulation differ in {line}", file=sys.stderr)
+    path = compare_figure(theory, sim, args.output, allow_different=args.allow_different)
     print(f"figure written to {path}")
     return 0
 
@@ -235,16 +245,20 @@ def cmd_scan(args) -> int:
 def cmd_phase_diagram(args) -> int:
     if not os.path.isdir(args.dir):
         raise UsageError(f"scan folder '{args.dir}' does not exist")
-    _check_output(args.output)
+    _check_output(args.output, FIGURE_FORMATS)
+    _check_output(table_path(args.output))
     try:
-        fig_path, table_path = phase_diagram(args.dir, args.output, quantity=args.quantity)
+        fig_path, table_path_ = phase_diagram(args.dir, args.output, quantity=args.quantity,
+                                              slices=parse_slices(args.slice))
     except (ManifestError, FileFormatError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    print(f"phase diagram written to {fig_path} (table: {table_path})")
+    print(f"phase diagram written to {fig_path} (table: {table_path_})")
     return 0
 
 
 def cmd_demo(args) -> int:
+    if args.output == "" or (os.path.lexists(args.output) and not os.path.isdir(args.output)):
+        raise UsageError(f"output '{args.output}' is not a folder")
     run_demo(args.output, progress=args.progress)
     return 0
 
@@ -292,9 +306,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_teff)
 
     p = sub.add_parser("compare", help="theory-vs-simulation figure")
-    p.add_argument("theory")
-    p.add_argument("simulation")
+    p.add_argument("theory", help="a DMFT result file (dmft solve)")
+    p.add_argument("simulation", help="a simulation result file (dmft simulate) of the same physics")
     p.add_argument("-o", "--output", required=True, help="output figure (PNG/PDF)")
+    p.add_argument("--allow-different", action="store_true",
+                   help="draw even when the physics parameters differ (a warning heads the figure)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("scan", help="resumable parameter scan from a TOML file")
@@ -312,6 +328,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("-o", "--output", required=True, help="output figure")
     p.add_argument("--quantity", default="teff", choices=("teff", "distance", "energy", "frac_unsat"))
+    p.add_argument("--slice", action="append", default=[], metavar="NAME=VALUE",
+                   help="fix a scanned axis at one of its values (repeatable); needed when the scan "
+                        "varies more than two axes")
     p.set_defaults(func=cmd_phase_diagram)
 
     p = sub.add_parser("info", help="parameters, provenance and status of a file")
@@ -332,9 +351,12 @@ def main(argv=None) -> int:
         args.progress = _progress_default()
     try:
         return args.func(args)
-    except (ParameterError, UsageError) as exc:
+    except (ParameterError, UsageError, OutputPathError) as exc:
         print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except WriteError as exc:  # disk full, file-size limit: nothing is left behind
+        print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0
