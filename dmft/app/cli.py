@@ -31,6 +31,7 @@ from ..core.outputs import OutputPathError, WriteError, check_output
 from ..core.methods import DMFTMethod, ParticleMethod
 from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
                            Params)
+from ..core import resources
 from ..core.provenance import package_version
 from .api import run
 from .demo import run_demo
@@ -115,6 +116,11 @@ def _run_point(args, method_cls) -> int:
     params = Params(**_settings(args, Params))
     method = method_cls(**_settings(args, method_cls))
     _check_output(args.output)
+    est = resources.estimate(params, method)
+    if not args.allow_large:
+        resources.check(est)
+    if est.seconds > resources.NOTICE_SECONDS:
+        print(f"dmft {args.command}: note: {resources.describe(est)}", file=sys.stderr)
     result = run(params, method, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
@@ -235,7 +241,7 @@ def cmd_scan(args) -> int:
             raise UsageError("--dask needs the optional extra: pip install 'sgd-dmft[dask]'") from None
     try:
         summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
-                           progress=args.progress, force=args.force)
+                           progress=args.progress, force=args.force, allow_large=args.allow_large)
     except (ScanConfigError, ConnectionError, FolderBusy, ForeignFiles) as exc:
         raise UsageError(str(exc)) from None
     print("scan -> " + summary.describe())
@@ -275,6 +281,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show a progress bar (default: when stderr is a terminal)")
         p.add_argument("--no-progress", dest="progress", action="store_false")
 
+    def with_allow_large(p):
+        p.add_argument("--allow-large", action="store_true",
+                       help="run even when the estimated memory exceeds the available memory or the "
+                            "estimated time exceeds a week (dmft/core/resources.py)")
+
     # the two computing commands: the physics flags and their own method's flags only
     for name, text, method, label, func in (
             ("solve", "solve the DMFT equations for one parameter point", DMFTMethod, "DMFT method", cmd_solve),
@@ -284,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_fields(p.add_argument_group(f"physics parameters ({CONVENTIONS})"), Params)
         _add_fields(p.add_argument_group(label), method)
         p.add_argument("-o", "--output", required=True, help="output HDF5 file")
+        with_allow_large(p)
         with_progress(p)
         p.set_defaults(func=func)
 
@@ -321,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="write into a folder whose scan.json describes another configuration (or is not a "
                         "manifest), replacing that scan.json; its result files stay")
+    with_allow_large(p)
     with_progress(p)
     p.set_defaults(func=cmd_scan)
 
@@ -351,7 +364,7 @@ def main(argv=None) -> int:
         args.progress = _progress_default()
     try:
         return args.func(args)
-    except (ParameterError, UsageError, OutputPathError) as exc:
+    except (ParameterError, UsageError, OutputPathError, resources.ResourceError) as exc:
         print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except WriteError as exc:  # disk full, file-size limit: nothing is left behind

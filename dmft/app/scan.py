@@ -22,6 +22,7 @@ import numpy as np
 from ..core.manifest import MANIFEST, ManifestError, load_manifest
 from ..core.methods import METHODS
 from ..core.params import PARAM_NAMES, ParameterError
+from ..core.resources import check, estimate
 from .runner import RunSummary, Task, run_tasks
 
 MODES = ("solve", "simulate", "both")
@@ -195,19 +196,33 @@ def _differences(old: dict, new: dict) -> list:
     return out
 
 
+def check_resources(tasks: list, copies: int) -> None:
+    """:class:`~dmft.core.resources.ResourceError` when ``copies`` of the largest point do not fit
+    in the available memory together, or the longest point takes more than a week."""
+    estimates = [estimate(t.params, t.method) for t in tasks]
+    if estimates:
+        check(max(estimates, key=lambda e: e.memory), copies=copies)
+        check(max(estimates, key=lambda e: e.work), memory_limit=float("inf"))
+
+
 def run_scan(config: ScanConfig, output: str, workers: int | None = None,
              dask_address: str | None = None, progress: bool = False, threads: int | None = None,
-             log=print, force: bool = False) -> RunSummary:
+             log=print, force: bool = False, allow_large: bool = False) -> RunSummary:
     """Run every unfinished point of ``config`` into folder ``output``.
 
     Refused before anything is written: an output that is not a folder or holds the scan of
     another configuration (:func:`check_folder`; ``force`` replaces its ``scan.json``), an
     unreachable Dask scheduler (``ConnectionError``), another run in the folder and files under
-    points' names holding something else (:mod:`dmft.app.runner`).
+    points' names holding something else (:mod:`dmft.app.runner`), and unless ``allow_large``
+    points that do not fit (:func:`check_resources`: memory of as many points as local workers,
+    time of the longest point).
     """
     tasks = config.tasks()
     manifest = manifest_of(config, tasks)
     check_folder(output, manifest, force)
+    if not allow_large:
+        copies = 1 if dask_address else min(workers or os.cpu_count() or 1, len(tasks))
+        check_resources(tasks, copies)
     return run_tasks(tasks, output, workers=workers, dask_address=dask_address, progress=progress,
                      store_kernels=False, threads=threads, log=log, manifest=manifest)
 
