@@ -35,7 +35,7 @@ import numba
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
-from ..core.io import load, read_header, save
+from ..core.io import FileFormatError, load, read_header, save
 from ..core.manifest import write_manifest
 from ..core.methods import Method, point_hash, split_settings
 from ..core.params import Params
@@ -131,6 +131,10 @@ def file_state(path: str, task: Task) -> str:
         return "holds another parameter point (the hash of its stored settings differs)"
     if header["status"] not in FINAL_STATUSES:
         return f"has the unknown status {header['status']!r}"
+    try:
+        load(path)   # every dataset present, numeric and of its shape
+    except FileFormatError as exc:
+        return f"is damaged ({exc})"
     return "finished"
 
 

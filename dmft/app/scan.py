@@ -106,11 +106,12 @@ def _axis_values(name: str, spec) -> tuple:
             step = _number(name, "step", spec["step"])
             if step <= 0:
                 raise ScanConfigError(f"axis '{name}': 'step' must be > 0 (got {step})")
-            n = int(np.floor((stop - start) / step + 1e-9)) + 1
-            if n < 1:
+            count = (stop - start) / step + 1e-9   # may be inf for extreme bounds
+            if count < 0:
                 raise ScanConfigError(f"axis '{name}': empty range")
-            if n > MAX_POINTS:
-                raise ScanConfigError(f"axis '{name}': {n} values, more than {MAX_POINTS}")
+            if not count < MAX_POINTS:
+                raise ScanConfigError(f"axis '{name}': about {count + 1:.3g} values, more than {MAX_POINTS}")
+            n = int(np.floor(count)) + 1
             return tuple(float(start + i * step) for i in range(n))
         raise ScanConfigError(f"axis '{name}': a range needs keys start, stop and num (or step)")
     return (spec,)
