@@ -149,3 +149,17 @@ def test_write_atomic_replaces_a_regular_file(tmp_path):
     path.write_bytes(b"old")
     write_atomic(path, b"new")
     assert path.read_bytes() == b"new" and os.listdir(tmp_path) == ["x.bin"]
+
+
+def test_input_that_is_not_a_regular_file(tmp_path, capsys):
+    """Reading a FIFO blocked for ever."""
+    os.mkfifo(tmp_path / "fifo")
+    assert main(["info", str(tmp_path / "fifo")]) == 2
+    assert "not a regular file" in _one_error_line(capsys)
+
+
+def test_demo_output_must_be_a_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "run_demo", lambda *a, **kw: pytest.fail("ran the demo"))
+    (tmp_path / "f").write_text("x")
+    assert main(["demo", "-o", str(tmp_path / "f")]) == 2
+    assert "not a folder" in _one_error_line(capsys)

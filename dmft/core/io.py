@@ -115,6 +115,8 @@ def save(result: Result, path: str | os.PathLike) -> str:
 
 
 def _open(path: str) -> h5py.File:
+    if os.path.exists(path) and not os.path.isfile(path):   # a FIFO would block the open
+        raise FileFormatError(f"cannot read '{path}': not a regular file")
     try:
         return h5py.File(path, "r")
     except (OSError, ValueError) as exc:
