@@ -10,10 +10,10 @@ Installed as ``dmft.analysis``.  Works on results and files only: it imports the
 * :mod:`.figures`, :mod:`.phase_diagram` -- figures and maps.
 """
 
-from .distance import DistanceEstimate, long_time_distance
+from .distance import DistanceEstimate, DistanceWarning, long_time_distance
 from .fdt_line import FDTLineFit, FDTWarning, fit_fdt_line
 from .stationarity import Stationarity, check_stationarity
 from .teff import FDTCurve, TeffEstimate, fdt_curve, fit_teff
 
-__all__ = ["DistanceEstimate", "FDTCurve", "FDTLineFit", "FDTWarning", "Stationarity", "TeffEstimate", "check_stationarity",
+__all__ = ["DistanceEstimate", "DistanceWarning", "FDTCurve", "FDTLineFit", "FDTWarning", "Stationarity", "TeffEstimate", "check_stationarity",
            "fdt_curve", "fit_fdt_line", "fit_teff", "long_time_distance"]

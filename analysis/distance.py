@@ -17,11 +17,16 @@ repetitions (:mod:`dmft.analysis.resampling`).
 from __future__ import annotations
 
 import math
+import warnings as _warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from .resampling import error_method, estimate, exceeds, leave_one_out
+
+class DistanceWarning(UserWarning):
+    """A caveat of the long-time distance (``d(t)`` still moving: no ``d_inf``)."""
+
 
 #: last fraction of the run averaged for the plateau
 PLATEAU_FRACTION = 0.25
@@ -63,8 +68,10 @@ class DistanceEstimate:
                 "error_method": self.error_method, "note": self.note}
 
 
-def long_time_distance(result) -> DistanceEstimate:
-    """The long-time replica distance of a two-replica result (module docstring)."""
+def long_time_distance(result, warn: bool = True) -> DistanceEstimate:
+    """The long-time replica distance of a two-replica result (module docstring).  Without a
+    plateau ``d_inf`` is NaN and the reason is in ``note``, also issued as a
+    :class:`DistanceWarning` unless ``warn=False``."""
     if result.distance is None:
         raise ValueError("this result has no replica distance (run with --replicas 2)")
     if result.status != "ok":
@@ -88,6 +95,8 @@ def long_time_distance(result) -> DistanceEstimate:
     sat = bool(e[-1] < SAT_ENERGY * e[0])
     moved = f"{100 * rel:.1f}%" + (f" (+/- {100 * rel_err:.1f}%)" if math.isfinite(rel_err) else "")
     note = "" if converged else f"d(t) still changes by {moved} over t in [{t[win[0]]:g}, {t[-1]:g}] (run longer)"
+    if note and warn:
+        _warnings.warn(f"d_inf not available: {note}", DistanceWarning, stacklevel=2)
     return DistanceEstimate(
         d_inf=float(d_inf) if converged else math.nan, d_inf_err=float(err) if converged else math.nan,
         window=(float(t[win[0]]), float(t[-1])), converged=converged, sat=sat,

@@ -68,7 +68,7 @@ def point_value(result, quantity: str) -> tuple:
         return est.T_eff, est.T_eff_err, note or est.notes.get("T_static", ""), where
     if quantity == "distance":
         try:
-            d = long_time_distance(result)
+            d = long_time_distance(result, warn=False)
         except ValueError as exc:
             return nan, nan, str(exc), ""
         return d.d_inf, d.d_inf_err, d.note, f"mean over t in [{d.window[0]:g}, {d.window[1]:g}]"

@@ -159,7 +159,7 @@ class TeffEstimate:
                  f"  T_static = {val(self.T_static, self.T_static_err)}   (plateau ratio)",
                  f"  T_slow   = {val(self.T_slow, self.T_slow_err)}   (slope of the slow branch)",
                  f"  {self.stationarity.describe()}",
-                 f"  errors: {self.error_method}"]
+                 f"  error bars: {self.error_method}"]
         lines += [f"  note: {k}: {v}" for k, v in self.notes.items()]
         return "\n".join(lines)
 

@@ -7,7 +7,8 @@ import os
 import pytest
 
 from dmft.analysis import fit_teff
-from dmft.app.demo import DEMO_POINTS, run_demo
+from dmft.app.demo import DEMO_POINTS, report, run_demo
+from dmft.core import progress
 from dmft.core.io import load
 
 SMALL_POINTS = {
@@ -22,9 +23,13 @@ def _same(stored, value) -> bool:
     return (stored is None and math.isnan(value)) or stored == pytest.approx(value, rel=1e-12)
 
 
-def test_demo_small(tmp_path, capsys):
+def test_demo_small(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.5)
+    caplog.set_level("INFO", logger="dmft")
     out = run_demo(str(tmp_path), points=SMALL_POINTS, methods=SMALL_METHODS)
-    printed = capsys.readouterr().out
+    printed = "\n".join(report(out, str(tmp_path)))
+    assert "[4/4]" in caplog.text  # a line per finished run, through logging
+    assert "tasks: 0/4 finished" in caplog.text  # and a heartbeat while the workers compute
     assert set(out) == set(DEMO_POINTS)
     summary = json.loads((tmp_path / "summary.json").read_text())
     for name, entry in out.items():

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
+import shlex
 import sys
 from dataclasses import MISSING, fields
 
@@ -32,9 +34,9 @@ from ..core.methods import DMFTMethod, ParticleMethod
 from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
                            Params)
 from ..core import resources
-from ..core.provenance import package_version
+from ..core.provenance import cli_command, package_version
 from .api import run
-from .demo import run_demo
+from .demo import report as demo_report, run_demo
 from .runner import FolderBusy, ForeignFiles
 from .scan import ScanConfigError, load_config, run_scan
 
@@ -43,9 +45,28 @@ EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
 #: the conventions page, named in the help
 CONVENTIONS = "docs/conventions.md"
+#: the end of ``dmft --help``: two worked examples and where the conventions are
+EPILOG = f"""examples:
+  # DMFT of the canonical stationary UNSAT point (a few minutes on 2 cores), then its
+  # effective temperature T_eff with the FDT curve
+  dmft solve --alpha 4 --delta 0.5 --dynamics sgd --b 0.5 --t-max 125 --tw 50,75 -o unsat.h5
+  dmft teff unsat.h5 --curve
+
+  # the same point simulated (N = 1000, 8 systems) and compared with the theory
+  dmft simulate --alpha 4 --delta 0.5 --dynamics sgd --b 0.5 --t-max 125 --tw 50,75 \\
+      --n 1000 --n-samples 8 -o unsat-sim.h5
+  dmft compare unsat.h5 unsat-sim.h5 -o unsat.png
+
+Conventions (model, dynamics, observables, flags, file layout): {CONVENTIONS} in the source
+repository. Each flag of solve/simulate is a field of dmft.Params or of the command's method
+(help(dmft.Params), help(dmft.DMFTMethod), help(dmft.ParticleMethod)). 'dmft COMMAND -h' lists
+a command's flags."""
 CHOICES = {"loss": LOSSES, "constraint": CONSTRAINTS, "dynamics": DYNAMICS, "noise_class": NOISE_CLASSES,
            "normalization": NORMALIZATIONS, "response": ("probe", "exact"), "probe_signal": ("y", "dr"),
            "history_dtype": ("float32", "float64")}
+
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -63,23 +84,31 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def _help_text(text: str) -> str:
+    """A field docstring as a help line: RST literals plain, '%' escaped for argparse."""
+    return text.replace("``", "").replace("%", "%%")
+
+
 def _add_fields(group, cls) -> None:
-    """One flag per field of ``cls`` (default None: unspecified means the class default)."""
+    """One flag per field of ``cls`` (default None: unspecified means the class default); the
+    help is the field's docstring, its choices and its default."""
     docs = field_docs(cls)
     for f in fields(cls):
         default = f.default if f.default is not MISSING else f.default_factory()
-        text = docs.get(f.name, "").replace("%", "%%")  # argparse %-formats help strings
+        text = _help_text(docs.get(f.name, ""))
         if f.name == "tw":
             group.add_argument(_flag(f.name), dest=f.name, default=None, metavar="T1,T2,...",
-                               help=f"{text} Comma-separated (default: none)")
+                               help=f"{text} Comma-separated. Default: none (no two-time observables).")
             continue
         if isinstance(default, bool):
             group.add_argument(_flag(f.name), dest=f.name, default=None,
-                               action=argparse.BooleanOptionalAction, help=f"{text} (default: {default})")
+                               action=argparse.BooleanOptionalAction, help=f"{text} Default: {default}.")
             continue
+        choices = CHOICES.get(f.name)
+        listed = f" Choices: {', '.join(choices)}." if choices else ""
         group.add_argument(_flag(f.name), dest=f.name, type=type(default), default=None,
-                           choices=CHOICES.get(f.name), metavar=None if f.name in CHOICES else f.name.upper(),
-                           help=f"{text} (default: {default})")
+                           choices=choices, metavar=None if choices else f.name.upper(),
+                           help=f"{text}{listed} Default: {default}.")
 
 
 def _settings(args, *classes) -> dict:
@@ -120,7 +149,10 @@ def _run_point(args, method_cls) -> int:
     if not args.allow_large:
         resources.check(est)
     if est.seconds > resources.NOTICE_SECONDS:
-        print(f"dmft {args.command}: note: {resources.describe(est)}", file=sys.stderr)
+        log.info("note: %s", resources.describe(est))
+    if not params.tw:
+        log.info("note: no --tw given: the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
+                 "cannot use it (add e.g. --tw %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
     result = run(params, method, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
@@ -176,8 +208,22 @@ def _window(text: str, flag: str):
     return t0, t1
 
 
+def _rerun_hint(r) -> str:
+    """What to re-run so that a file without waiting times can give T_eff."""
+    t_max = r.params.t_max
+    tw = f"{0.4 * t_max:g},{0.6 * t_max:g}"
+    command = str(r.meta.get("command_line", ""))
+    if command.startswith(("dmft solve", "dmft simulate")):
+        return f"re-run it with waiting times, e.g.: {command} --tw {tw}"
+    return (f"re-run it with waiting times, e.g. 'dmft {'solve' if r.kind == 'dmft' else 'simulate'} ... "
+            f"--tw {tw}' (Params(tw=({tw}))) with the same parameters")
+
+
 def cmd_teff(args) -> int:
     r = _load(args.file)
+    if len(r.tw) == 0:
+        raise UsageError(f"'{args.file}' has no waiting times, so no C(t, tw) or chi(t, tw) to measure "
+                         f"T_eff from; {_rerun_hint(r)}")
     if args.tw is not None and not math.isfinite(args.tw):
         raise UsageError(f"invalid value for --tw: {args.tw}")
     window = None if args.window is None else _window(args.window, "--window")
@@ -221,7 +267,7 @@ def cmd_compare(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     for line in differences:
-        print(f"dmft compare: warning: theory and simulation differ in {line}", file=sys.stderr)
+        log.warning("warning: theory and simulation differ in %s", line)
     path = compare_figure(theory, sim, args.output, allow_different=args.allow_different)
     print(f"figure written to {path}")
     return 0
@@ -265,105 +311,155 @@ def cmd_phase_diagram(args) -> int:
 def cmd_demo(args) -> int:
     if args.output == "" or (os.path.lexists(args.output) and not os.path.isdir(args.output)):
         raise UsageError(f"output '{args.output}' is not a folder")
-    run_demo(args.output, progress=args.progress)
+    out = run_demo(args.output, progress=args.progress)
+    print("\n".join(demo_report(out, args.output)))
     return 0
 
 
 # --------------------------------------------------------------------------- parser
+def _verbosity_flags(parser, suppress: bool) -> None:
+    """-v/-q; on the subcommands with suppressed defaults, so ``dmft -q solve`` and
+    ``dmft solve -q`` both work."""
+    default = argparse.SUPPRESS if suppress else 0
+    group = parser.add_argument_group("messages")
+    group.add_argument("-v", "--verbose", dest="verbose", action="count", default=default,
+                       help="more messages on stderr (-v: debug details). Default: progress and notes")
+    group.add_argument("-q", "--quiet", dest="quiet", action="count", default=default,
+                       help="only warnings and errors on stderr. Default: progress and notes too")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="dmft", description="DMFT and particle simulations of SGD on the spherical perceptron. "
-                     f"Conventions (model, dynamics, observables, files): {CONVENTIONS}.")
-    parser.add_argument("-V", "--version", action="version", version=f"sgd-dmft {package_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+                     f"Conventions (model, dynamics, observables, files): {CONVENTIONS}.",
+                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-V", "--version", action="version", version=f"sgd-dmft {package_version()}",
+                        help="print the package version and exit")
+    _verbosity_flags(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser, metavar="COMMAND",
+                                title="commands")
+
+    def command(name, func, help, description=None):
+        p = sub.add_parser(name, help=help, description=description or help[:1].upper() + help[1:] + ".",
+                           epilog=f"Conventions: {CONVENTIONS}.")
+        _verbosity_flags(p, suppress=True)
+        p.set_defaults(func=func)
+        return p
 
     def with_progress(p):
-        p.add_argument("--progress", dest="progress", action="store_true", default=None,
-                       help="show a progress bar (default: when stderr is a terminal)")
-        p.add_argument("--no-progress", dest="progress", action="store_false")
+        p.add_argument("--progress", dest="progress", action=argparse.BooleanOptionalAction, default=None,
+                       help="show a progress bar (--no-progress: none). Default: a bar when stderr is a "
+                            "terminal, otherwise a status line at least every 10 s (see -q)")
 
     def with_allow_large(p):
         p.add_argument("--allow-large", action="store_true",
                        help="run even when the estimated memory exceeds the available memory or the "
-                            "estimated time exceeds a week (dmft/core/resources.py)")
+                            "estimated time exceeds a week (dmft/core/resources.py). Default: refused")
 
     # the two computing commands: the physics flags and their own method's flags only
     for name, text, method, label, func in (
             ("solve", "solve the DMFT equations for one parameter point", DMFTMethod, "DMFT method", cmd_solve),
             ("simulate", "direct N-dimensional simulation, averaged over n_samples systems", ParticleMethod,
              "simulation method", cmd_simulate)):
-        p = sub.add_parser(name, help=text)
-        _add_fields(p.add_argument_group(f"physics parameters ({CONVENTIONS})"), Params)
-        _add_fields(p.add_argument_group(label), method)
-        p.add_argument("-o", "--output", required=True, help="output HDF5 file")
+        p = command(name, func, text)
+        _add_fields(p.add_argument_group(f"physics parameters (dmft.Params, {CONVENTIONS} sections 1-2)"),
+                    Params)
+        _add_fields(p.add_argument_group(f"{label} (dmft.{method.__name__})"), method)
+        p.add_argument("-o", "--output", required=True, metavar="FILE.h5",
+                       help="output HDF5 file (layout: conventions section 5). Required")
         with_allow_large(p)
         with_progress(p)
-        p.set_defaults(func=func)
 
-    p = sub.add_parser("teff", help="effective temperature of a file: T_eff, its companions and the FDT curve",
-                       description="The effective temperature T_eff = T_static, the FDT ratio "
-                       "(C(tw,tw) - C_plateau)/chi_plateau, with T_short (lag -> 0) and T_slow (slope of "
-                       "the slow branch), measured only where the run is stationary "
-                       f"(docs/effective-temperature.md, {CONVENTIONS}).")
-    p.add_argument("file")
-    p.add_argument("--tw", type=float, default=None,
-                   help="waiting time (default: the latest one with 10 later grid points); the one before "
-                        "it is used to test stationarity")
+    p = command("teff", cmd_teff, "effective temperature of a file: T_eff, its companions and the FDT curve",
+                description="The effective temperature T_eff = T_static, the FDT ratio "
+                "(C(tw,tw) - C_plateau)/chi_plateau, with T_short (lag -> 0) and T_slow (slope of "
+                "the slow branch), measured only where the run is stationary "
+                f"(docs/effective-temperature.md, {CONVENTIONS}). The file needs waiting times "
+                "(solve/simulate --tw).")
+    p.add_argument("file", metavar="FILE.h5", help="a result file written by solve or simulate (with --tw)")
+    p.add_argument("--tw", type=float, default=None, metavar="TW",
+                   help="waiting time, one of the file's (time units). Default: the latest one with 10 "
+                        "later grid points; the one before it is used to test stationarity")
     p.add_argument("--window", default=None, metavar="T0,T1",
                    help="also fit a straight FDT line over t in [T0, T1] (absolute times; a window fit, "
-                        "printed apart: not T_eff)")
-    p.add_argument("--curve", action="store_true", help="also print (or put in the JSON) the FDT curve against the lag")
+                        "printed apart: not T_eff). Default: none")
+    p.add_argument("--curve", action="store_true",
+                   help="also print (or put in the JSON) the FDT curve against the lag. Default: off")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (T_eff, T_eff_err, tw, window, definition, stationary, "
-                        "T_short, T_static, T_slow with errors, ...)")
-    p.set_defaults(func=cmd_teff)
+                        "T_short, T_static, T_slow with errors, ...). Default: text")
 
-    p = sub.add_parser("compare", help="theory-vs-simulation figure")
-    p.add_argument("theory", help="a DMFT result file (dmft solve)")
-    p.add_argument("simulation", help="a simulation result file (dmft simulate) of the same physics")
-    p.add_argument("-o", "--output", required=True, help="output figure (PNG/PDF)")
+    p = command("compare", cmd_compare, "theory-vs-simulation figure")
+    p.add_argument("theory", metavar="THEORY.h5", help="a DMFT result file (dmft solve)")
+    p.add_argument("simulation", metavar="SIM.h5", help="a simulation result file of the same point (dmft simulate)")
+    p.add_argument("-o", "--output", required=True, metavar="FIG.png",
+                   help="output figure; the suffix picks the format (.png, .pdf, .svg). Required")
     p.add_argument("--allow-different", action="store_true",
-                   help="draw even when the physics parameters differ (a warning heads the figure)")
-    p.set_defaults(func=cmd_compare)
+                   help="draw even when the physics parameters of the two files differ (a warning heads "
+                        "the figure). Default: refused")
 
-    p = sub.add_parser("scan", help="resumable parameter scan from a TOML file")
-    p.add_argument("config")
-    p.add_argument("-o", "--output", required=True, help="output folder (one file per point)")
-    p.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
-    p.add_argument("--dask", default=None, metavar="ADDRESS", help="send tasks to a Dask scheduler")
+    p = command("scan", cmd_scan, "resumable parameter scan from a TOML file")
+    p.add_argument("config", metavar="CONFIG.toml", help=f"scan configuration ([base], [axes], mode; {CONVENTIONS} "
+                   "section 6)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="output folder, one file DIR/<hash>.h5 per point and DIR/scan.json. Required")
+    p.add_argument("--workers", type=int, default=None, metavar="K",
+                   help="local worker processes (>= 1). Default: the number of cores")
+    p.add_argument("--dask", default=None, metavar="ADDRESS",
+                   help="send the points to a running Dask scheduler, e.g. tcp://host:8786 (needs the dask "
+                        "extra; workers must share DIR). Default: local processes")
     p.add_argument("--force", action="store_true",
                    help="write into a folder whose scan.json describes another configuration (or is not a "
-                        "manifest), replacing that scan.json; its result files stay")
+                        "manifest), replacing that scan.json; its result files stay. Default: refused")
     with_allow_large(p)
     with_progress(p)
-    p.set_defaults(func=cmd_scan)
 
-    p = sub.add_parser("phase-diagram", help="maps over the scanned plane")
-    p.add_argument("dir")
-    p.add_argument("-o", "--output", required=True, help="output figure")
-    p.add_argument("--quantity", default="teff", choices=("teff", "distance", "energy", "frac_unsat"))
+    quantities = ("teff", "distance", "energy", "frac_unsat")
+    p = command("phase-diagram", cmd_phase_diagram, "maps over the scanned plane")
+    p.add_argument("dir", metavar="DIR", help="a scan output folder (dmft scan -o DIR)")
+    p.add_argument("-o", "--output", required=True, metavar="FIG.png",
+                   help="output figure; a CSV table of the values is written beside it. Required")
+    p.add_argument("--quantity", default="teff", choices=quantities,
+                   help="what to map: T_eff (= T_static), the long-time replica distance d_inf, the final "
+                        f"energy or fraction of violated constraints. Choices: {', '.join(quantities)}. "
+                        "Default: teff")
     p.add_argument("--slice", action="append", default=[], metavar="NAME=VALUE",
                    help="fix a scanned axis at one of its values (repeatable); needed when the scan "
-                        "varies more than two axes")
-    p.set_defaults(func=cmd_phase_diagram)
+                        "varies more than two axes. Default: none")
 
-    p = sub.add_parser("info", help="parameters, provenance and status of a file")
-    p.add_argument("file")
-    p.set_defaults(func=cmd_info)
+    p = command("info", cmd_info, "parameters, provenance and status of a file")
+    p.add_argument("file", metavar="FILE.h5", help="a result file")
 
-    p = sub.add_parser("demo", help="the default job: small SGD and persistent-SGD theory-vs-simulation comparison")
-    p.add_argument("-o", "--output", default="dmft-demo", help="output folder (default ./dmft-demo)")
+    p = command("demo", cmd_demo, "the default job: SGD theory against simulation at the two canonical points")
+    p.add_argument("-o", "--output", default="dmft-demo", metavar="DIR",
+                   help="output folder. Default: ./dmft-demo")
     with_progress(p)
-    p.set_defaults(func=cmd_demo)
     return parser
+
+
+def _setup_logging(args) -> logging.Handler:
+    """The package's messages on stderr: notes and progress (default), fewer with -q, more with -v."""
+    verbosity = getattr(args, "verbose", 0) - getattr(args, "quiet", 0)
+    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s" if level > logging.DEBUG else
+                                           "%(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("dmft")
+    handler.previous_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    return handler
 
 
 def main(argv=None) -> int:
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser.parse_args(argv)
     if getattr(args, "progress", False) is None:
         args.progress = _progress_default()
+    handler = _setup_logging(args)
     try:
-        return args.func(args)
+        with cli_command("dmft " + shlex.join(argv)):
+            return args.func(args)
     except (ParameterError, UsageError, OutputPathError, resources.ResourceError) as exc:
         print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -373,6 +469,10 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0
+    finally:
+        logger = logging.getLogger("dmft")
+        logger.removeHandler(handler)
+        logger.setLevel(handler.previous_level)
 
 
 if __name__ == "__main__":  # pragma: no cover

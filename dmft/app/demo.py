@@ -19,6 +19,7 @@ the library defaults (a few minutes on 2 cores); the study uses the defaults.
 from __future__ import annotations
 
 import json
+import logging
 import os
 
 from ..analysis.distance import long_time_distance
@@ -29,6 +30,8 @@ from ..core.methods import DMFTMethod, ParticleMethod
 from ..core.outputs import write_atomic
 from ..core.params import Params
 from .runner import Task, load_task, run_tasks
+
+logger = logging.getLogger(__name__)
 
 #: The demo points (see the module docstring).
 DEMO_POINTS = {
@@ -48,7 +51,7 @@ def _estimates(result) -> dict:
             out["teff"] = {"error": str(exc)}
     if result.distance is not None:
         try:
-            out["distance"] = long_time_distance(result).to_dict()
+            out["distance"] = long_time_distance(result, warn=False).to_dict()
         except ValueError as exc:
             out["distance"] = {"error": str(exc)}
     return out
@@ -74,9 +77,11 @@ def _line(name: str, kind: str, est: dict) -> str:
 
 
 def run_demo(output: str = "dmft-demo", progress: bool = False, points: dict | None = None,
-             methods: dict | None = None, workers: int | None = 2, log=print) -> dict:
+             methods: dict | None = None, workers: int | None = 2) -> dict:
     """Run the demo into ``output``; returns {name: {"theory", "simulation", "figure", "estimates"}}
-    and writes ``output/summary.json``.  ``points`` and ``methods`` replace the defaults (tests)."""
+    and writes ``output/summary.json``; :func:`report` gives the lines to print.  ``points`` and
+    ``methods`` replace the defaults (tests).  Progress goes to this module's logger (a line per
+    finished run and a heartbeat at least every 10 s without a bar)."""
     points = points or DEMO_POINTS
     methods = {**DEMO_METHODS, **(methods or {})}
     dm, sim = DMFTMethod(**methods["dmft"]), ParticleMethod(**methods["simulation"])
@@ -84,8 +89,9 @@ def run_demo(output: str = "dmft-demo", progress: bool = False, points: dict | N
     tasks = {(name, kind): Task(Params(**point), method, f"{name} demo point")
              for name, point in points.items() for kind, method in (("dmft", dm), ("simulation", sim))}
     cache = os.path.join(output, "runs")
-    log(f"demo: {len(points)} points, DMFT ({dm.describe()}) and simulations ({sim.describe()}) -> {output}")
-    summary = run_tasks(tasks.values(), cache, workers=workers, progress=progress, log=log)
+    logger.info(f"demo: {len(points)} points, DMFT ({dm.describe()}) and simulations ({sim.describe()}) "
+                f"-> {output}")
+    summary = run_tasks(tasks.values(), cache, workers=workers, progress=progress)
     if summary.failed:
         raise RuntimeError("demo runs failed:\n" + summary.describe())
     out, gap_runs, report = {}, [], {}
@@ -99,16 +105,20 @@ def run_demo(output: str = "dmft-demo", progress: bool = False, points: dict | N
         report[name] = {"theory_file": os.path.basename(th_path), "simulation_file": os.path.basename(sm_path),
                         **estimates}
         gap_runs += [(name, theory), (name, sim_r)]
-    gaps = gap_histogram_figure(gap_runs, os.path.join(output, "gaps.png"),
+    gap_histogram_figure(gap_runs, os.path.join(output, "gaps.png"),
                                 title="Final gap distribution: UNSAT (α=4) and SAT (α=0.5), Δ=0.5, sgd b=0.5")
     write_atomic(os.path.join(output, "summary.json"), json.dumps(report, indent=1).encode())
-    log("")
-    log("noise of SGD, DMFT against simulation (docs/effective-temperature.md):")
+    return out
+
+
+def report(out: dict, output: str) -> list:
+    """The demo's results as lines for a terminal: the estimates, the files and the figures."""
+    lines = ["noise of SGD, DMFT against simulation (docs/effective-temperature.md):"]
     for name, entry in out.items():
         for kind, est in entry["estimates"].items():
-            log(_line(name, kind, est))
-    log("")
-    log("files: " + ", ".join(os.path.basename(p) for e in out.values() for p in (e["theory"], e["simulation"])))
-    log("figures: " + ", ".join([e["figure"] for e in out.values()] + [gaps]))
-    log(f"summary: {os.path.join(output, 'summary.json')}")
-    return out
+            lines.append(_line(name, kind, est))
+    lines.append("")
+    lines.append("files: " + ", ".join(os.path.basename(p) for e in out.values() for p in (e["theory"], e["simulation"])))
+    lines.append("figures: " + ", ".join([e["figure"] for e in out.values()] + [os.path.join(output, "gaps.png")]))
+    lines.append(f"summary: {os.path.join(output, 'summary.json')}")
+    return lines

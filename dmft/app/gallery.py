@@ -10,6 +10,7 @@ cached by its hash in ``<output>/runs``).  The phase diagram of the gallery come
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import tempfile
@@ -53,6 +54,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="docs/gallery")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # progress lines of the runs
     for path in make_gallery(args.output):
         print(path)
 

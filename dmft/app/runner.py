@@ -20,6 +20,7 @@ import ctypes
 import errno
 import fcntl
 import glob
+import logging
 import multiprocessing
 import os
 import signal
@@ -27,21 +28,23 @@ import sys
 import threading
 import time
 import uuid
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import numba
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from ..core.io import FileFormatError, load, read_header, save
 from ..core.manifest import write_manifest
 from ..core.methods import Method, point_hash, split_settings
 from ..core.params import Params
+from ..core.progress import Heartbeat, heartbeat_interval, tqdm_bar
 from ..core.provenance import command_line
 from ..core.status import Status
 from .api import run
+
+logger = logging.getLogger(__name__)
 
 #: seconds to reach a Dask scheduler before giving up
 DASK_TIMEOUT = 5.0
@@ -191,23 +194,31 @@ class RunSummary:
 
 
 class _Reporter:
-    """tqdm bar on a terminal, plain log lines otherwise."""
+    """tqdm bar on a terminal, otherwise a log line per finished task and a heartbeat line
+    while none finishes (:meth:`idle`)."""
 
     def __init__(self, total: int, progress: bool, log):
         self.bar = None
         self.total = total
         self.count = 0
         self.log = log
+        self.heartbeat = Heartbeat(total, "tasks", unit="finished")
         if progress and total:
-            self.bar = tqdm(total=total, unit="point", dynamic_ncols=True)
+            self.bar = tqdm_bar(total, None, "point")
 
     def update(self, summary: RunSummary, message: str) -> None:
         self.count += 1
+        self.heartbeat.n = self.count
         if self.bar is not None:
             self.bar.set_postfix(done=summary.done, diverged=summary.diverged, failed=summary.failed)
             self.bar.update(1)
         elif self.log is not None:
             self.log(f"[{self.count}/{self.total}] {message}")
+
+    def idle(self, pending: int) -> None:
+        """Nothing finished for a while: say so, unless a bar shows it or the run is silent."""
+        if self.bar is None and self.log is not None:
+            self.heartbeat.beat(detail=f"{pending} computing or queued")
 
     def close(self) -> None:
         if self.bar is not None:
@@ -225,14 +236,15 @@ def clean_stale_temporaries(folder: str) -> None:
 
 def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str | None = None,
               progress: bool = False, store_kernels: bool = False, threads: int | None = None,
-              log=print, manifest: dict | None = None) -> RunSummary:
+              log=logger.info, manifest: dict | None = None) -> RunSummary:
     """Run every unfinished task of ``tasks`` into ``folder`` (created if needed).
 
     ``workers``: local processes (default: the cores; 1 runs in this process).  ``dask_address``:
     a running Dask scheduler instead (the workers must see ``folder``), reached before anything
     is written (``ConnectionError`` otherwise).  ``threads`` per task: default cores // workers
     locally, 1 on Dask.  ``log``: a callable for one line per finished task when there is no
-    progress bar (``None``: silent).  ``manifest``: written to ``folder/scan.json`` once the
+    progress bar (default: this module's logger; ``None``: silent); while local workers compute,
+    a heartbeat line at least every 10 s.  ``manifest``: written to ``folder/scan.json`` once the
     checks passed.  Refused before anything runs: another run holding the folder
     (:class:`FolderBusy`), a file under a task's name that is not that task's result
     (:class:`ForeignFiles`).
@@ -274,7 +286,7 @@ def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str 
                 if workers == 1:
                     _run_here(todo, cmd, record, store_kernels, per_task)
                 else:
-                    _run_local(todo, workers, cmd, record, store_kernels, per_task)
+                    _run_local(todo, workers, cmd, record, store_kernels, per_task, reporter.idle)
         finally:
             reporter.close()
     summary.seconds = time.perf_counter() - start
@@ -354,7 +366,19 @@ def _terminate_on_signals(pool: ProcessPoolExecutor):
             signal.signal(sig, h)
 
 
-def _run_local(todo, workers, cmd, record, store_kernels, threads) -> None:
+def _as_completed(futures, idle, interval: float | None = None):
+    """The futures as they finish; ``idle(pending)`` after every ``interval`` s (default: the
+    heartbeat interval) without one."""
+    interval = heartbeat_interval() if interval is None else interval
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=interval, return_when=FIRST_COMPLETED)
+        if not done:
+            idle(len(pending))
+        yield from done
+
+
+def _run_local(todo, workers, cmd, record, store_kernels, threads, idle=lambda pending: None) -> None:
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
                                initargs=(os.getpid(),))
@@ -362,7 +386,7 @@ def _run_local(todo, workers, cmd, record, store_kernels, threads) -> None:
         try:
             futures = {pool.submit(compute_task, t, path, threads, cmd, store_kernels): (t, path)
                        for t, path in todo}
-            for fut in as_completed(futures):
+            for fut in _as_completed(futures, idle):
                 t, path = futures[fut]
                 try:
                     record(t, path, fut.result(), None)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import math
 import os
 import tomllib
@@ -24,6 +25,8 @@ from ..core.methods import METHODS
 from ..core.params import PARAM_NAMES, ParameterError
 from ..core.resources import check, estimate
 from .runner import RunSummary, Task, run_tasks
+
+logger = logging.getLogger(__name__)
 
 MODES = ("solve", "simulate", "both")
 KINDS = {"solve": ("dmft",), "simulate": ("simulation",), "both": ("dmft", "simulation")}
@@ -208,8 +211,9 @@ def check_resources(tasks: list, copies: int) -> None:
 
 def run_scan(config: ScanConfig, output: str, workers: int | None = None,
              dask_address: str | None = None, progress: bool = False, threads: int | None = None,
-             log=print, force: bool = False, allow_large: bool = False) -> RunSummary:
-    """Run every unfinished point of ``config`` into folder ``output``.
+             log=logger.info, force: bool = False, allow_large: bool = False) -> RunSummary:
+    """Run every unfinished point of ``config`` into folder ``output``; ``progress``: a tqdm bar
+    over the points, else ``log`` (default: this module's logger) gets a line per point.
 
     Refused before anything is written: an output that is not a folder or holds the scan of
     another configuration (:func:`check_folder`; ``force`` replaces its ``scan.json``), an

@@ -29,6 +29,7 @@ from .methods import METHODS, point_hash, split_settings
 from .outputs import write_atomic
 from .provenance import stamp
 from .result import Errors, Result
+from .schema import added_coordinate, describe_h5
 from .status import Status
 
 FORMAT_VERSION = 2
@@ -97,6 +98,7 @@ def write_h5(result: Result, f: h5py.File) -> None:
         g = f.create_group("kernels")
         for name, value in result.kernels.items():
             g.create_dataset(name, data=np.asarray(value), compression="gzip")
+    describe_h5(f)
 
 
 def to_bytes(result: Result) -> bytes:
@@ -172,6 +174,8 @@ def _read(path: str) -> Result:
             settings = json.loads(_str(f.attrs["config_json"]))
             if version == 1:
                 settings = _settings_v1(settings, kind, f.attrs)
+            if kind == "dmft":  # written before the exact short-lag band: probes at every lag
+                settings.setdefault("exact_lags", 0)
             params, method = split_settings(settings, kind, strict=True)
             status = Status.parse(_str(f.attrs["status"]))
         except (ValueError, TypeError, AttributeError) as exc:
@@ -182,10 +186,13 @@ def _read(path: str) -> Result:
             raise FileFormatError(f"'{path}' lacks the dataset(s) {', '.join(missing)}")
         sem, extra, kernels, batches, batch_size = {}, {}, {}, {}, None
         for name, obj in f.items():
+            if added_coordinate(obj):
+                continue
             if name == "kernels":
-                kernels = {k: _values(v, path) for k, v in _group(obj, path).items()}
+                kernels = {k: _values(v, path) for k, v in _group(obj, path).items() if not added_coordinate(v)}
             elif name == "batches":
-                batches = {k: _values(v, path) for k, v in _group(obj, path).items() if k != "batch_size"}
+                batches = {k: _values(v, path) for k, v in _group(obj, path).items()
+                           if k != "batch_size" and not added_coordinate(v)}
                 batch_size = _values(obj["batch_size"], path) if "batch_size" in obj else None
             elif name in _FIELDS:
                 continue

@@ -79,27 +79,34 @@ class Params:
     followed by ``w <- sqrt(N) w/|w|`` for the ``sphere`` constraint; ``s_mu(t)`` is the
     selection process of ``dynamics``.
 
+    Units: the model is dimensionless; times (``t``, ``dt``, ``t_max``, ``tw``, ``tau``) are in
+    the units in which one update step lasts ``dt``.
+
     Attributes:
-        alpha: patterns per weight, ``P/N`` (> 0).
-        delta: margin ``Delta`` of the gaps; ``delta < 0`` makes the problem non-convex.
-        loss: ``quadratic-hinge`` (default) or ``square``.
+        alpha: patterns per weight, ``P/N`` (dimensionless, > 0).
+        delta: margin ``Delta`` of the gaps (dimensionless, any real); ``delta < 0`` makes the
+            problem non-convex.
+        loss: the loss ``v(h)``: ``quadratic-hinge`` ``h^2 theta(-h)/2`` or ``square`` ``h^2/2``.
         constraint: ``sphere`` (``|w|^2 = N``) or ``ridge`` (no sphere, penalty ``ridge |w|^2/2``).
-        ridge: the L2 coefficient ``lambda`` (``ridge`` constraint only; >= 0).
+        ridge: the L2 coefficient ``lambda`` (``ridge`` constraint only; dimensionless, >= 0).
         dynamics: ``gd``, ``sgd`` (i.i.d. Bernoulli(b) selection per step), ``psgd`` (persistent
             selection, correlation time ``b tau``) or ``langevin`` (gd plus thermal noise).
-        b: batch fraction, the mean of the selection variables (in (0, 1]).
-        tau: persistence time of ``psgd`` (> 0, with ``dt <= b tau``).
-        temperature: thermal noise ``T`` (>= 0; > 0 required by ``langevin``).
+        b: batch fraction, the mean of the selection variables ``s_mu(t)`` (in (0, 1]).
+        tau: persistence time of ``psgd`` (time units of ``t``; > 0, with ``dt <= b tau``).
+        temperature: thermal noise ``T`` (same units as the energy per weight; >= 0, > 0 required
+            by ``langevin``).
         noise_class: ``bernoulli`` selection variables, or ``gaussian`` ones with the same mean and
             two-time covariance.
         normalization: ``sum`` (drift ``b grad H``) or ``mean`` (``s`` divided by ``b``: drift
             ``grad H``, the mini-batch average).
-        dt: time step, the learning rate (> 0).
-        t_max: final time (>= dt); the grid is ``t_i = i dt``.
-        seed: root of every random stream (``numpy.random.SeedSequence(seed)``).
-        tw: waiting times of the two-time observables ``C(t, tw)``, ``chi(t, tw)`` (snapped to
-            the grid, sorted, unique).
-        replicas: 1, or 2 for the replica distance (same data and ``w(0)``, independent noise).
+        dt: time step, the learning rate (time units of ``t``; > 0).
+        t_max: final time (time units; >= dt); the grid is ``t_i = i dt``.
+        seed: root of every random stream (``numpy.random.SeedSequence(seed)``; integer >= 0).
+        tw: waiting times of the two-time observables ``C(t, tw)``, ``chi(t, tw)`` (time units, in
+            [0, t_max]; snapped to the grid, sorted, unique).  Needed by ``dmft teff``: it is
+            measured at a waiting time.
+        replicas: 1, or 2 for the replica distance ``d(t)`` (same data and ``w(0)``, independent
+            noise).
     """
 
     alpha: float = 3.0

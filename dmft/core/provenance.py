@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import functools
 import importlib.metadata
@@ -45,12 +46,34 @@ def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+#: the ``dmft ...`` command being run, set by the command line for the time of one command
+_CLI_COMMAND: list = []
+
+
+@contextlib.contextmanager
+def cli_command(text: str):
+    """Inside the block, files record ``text`` (``dmft solve ...``) as their command line."""
+    _CLI_COMMAND.append(text)
+    try:
+        yield
+    finally:
+        _CLI_COMMAND.pop()
+
+
 def command_line() -> str:
-    """The command that is running: ``dmft ...`` for the CLI, else the Python entry point."""
-    argv = list(sys.argv) or ["python"]
-    if argv and argv[0] in ("", "-c"):
-        argv = ["python", "-c", "..."]
-    return " ".join(shlex.quote(a) for a in argv)
+    """What is running: ``dmft ...`` inside the command line (:func:`cli_command`), else
+    ``python: <script> [args] (API)``: a Python program calling the library, named as such."""
+    if _CLI_COMMAND:
+        return _CLI_COMMAND[-1]
+    argv = list(sys.argv) or [""]
+    script = os.path.basename(argv[0])
+    if script in ("", "-c"):
+        entry = "interactive session" if script == "" else "-c ..."
+    elif "ipykernel" in script:
+        entry = "Jupyter kernel"
+    else:
+        entry = " ".join(shlex.quote(a) for a in [script] + argv[1:])
+    return f"python: {entry} (API)"
 
 
 def stamp(meta: dict) -> dict:

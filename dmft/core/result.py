@@ -166,6 +166,15 @@ class Result:
     def replace(self, **changes) -> "Result":
         return dataclasses.replace(self, **changes)
 
+    def to_xarray(self):
+        """The observables as an ``xarray.Dataset``: named dimensions ``t``, ``tw``, ``gap_t``,
+        ``gap_bin``, ``units`` and ``long_name`` on every variable, the settings and provenance as
+        attributes; what ``xarray.open_dataset(file, engine="h5netcdf")`` gives for the saved file
+        (:mod:`dmft.core.schema`).  Needs ``xarray``."""
+        from .schema import to_xarray
+
+        return to_xarray(self)
+
     def __repr__(self) -> str:
         p = self.params
         parts = [f"kind={self.kind!r}", f"status={self.status.value!r}", f"dynamics={p.dynamics!r}",

@@ -263,3 +263,74 @@ def cross_step(X, R1, R2, M12, M21, c1, c2, A1, A2, k, dt, D1, D2):
         X[k + 1, j] = A1 * (c1x[j] - dt * D1[j])
         X[j, k + 1] = A2 * (xc2[j] - dt * D2[j])
     X[k + 1, k + 1] = A1 * A2 * (diag - dt * t2 - dt * t1 + dt * dt * M12[k, k])
+
+
+@njit(parallel=True, **_JIT)
+def band_advance(H, crow, k, A, dt, av):
+    """Exact per-path response at short lags, one step (``docs/dmft-derivation.md`` section 4).
+
+    ``H[s, l, p] = Gamma_p(j + 1 + l, j)`` (lag ``l + 1``) for the step ``j`` with ``j % L = s``,
+    ``L = H.shape[0]`` the band width.  With ``Gamma(k, j)`` known for the lags ``1 .. L`` this
+    fills ``Gamma(k + 1, j)`` for ``j = k - l``, ``l = 0 .. L - 1``:
+
+        Gamma(k+1, j) = A_k [ sum_{m=j+1}^{k} c_m Gamma(m, j) - dt a(k) (delta_kj + Gamma(k, j)) ]
+
+    Every term lies inside the band, so the band is exact (no truncation of its own).
+    """
+    L = H.shape[0]
+    n = H.shape[2]
+    lmax = min(L, k + 1)
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        p0 = ch * CHUNK
+        w = min(n, p0 + CHUNK) - p0
+        acc = np.zeros(CHUNK)
+        for l in range(lmax):
+            j = k - l
+            s = j % L
+            for q in range(w):
+                acc[q] = 0.0
+            for i in range(l):
+                cm = crow[j + 1 + i]
+                hr = H[s, i, p0:p0 + w]
+                for q in range(w):
+                    acc[q] += cm * hr[q]
+            if l == 0:
+                for q in range(w):
+                    H[s, 0, p0 + q] = A * (acc[q] - dt * av[p0 + q])
+            else:
+                hr = H[s, l - 1, p0:p0 + w]
+                for q in range(w):
+                    H[s, l, p0 + q] = A * (acc[q] - dt * av[p0 + q] * hr[q])
+
+
+@njit(parallel=True, **_JIT)
+def band_row(H, k, av, scale, out):
+    """``out[lag - 1] = scale * sum_p av[p] Gamma_p(k, k - lag)`` for ``lag = 1 .. min(L, k)``."""
+    L = H.shape[0]
+    n = av.shape[0]
+    for lag in prange(1, min(L, k) + 1):
+        out[lag - 1] = scale * _dot(H[(k - lag) % L, lag - 1], av, n)
+
+
+@njit(parallel=True, **_JIT)
+def band_subtract(H, S, k, y, out):
+    """The probe copy without its band part: ``out[p] = y[p] - sum_{lag=1}^{min(L,k)}
+    Gamma_p(k, k - lag) sigma_p(k - lag)``, with ``S[j % (L + 1), p] = sigma_p(j)``."""
+    L = H.shape[0]
+    n = y.shape[0]
+    nchunk = (n + CHUNK - 1) // CHUNK
+    for ch in prange(nchunk):
+        p0 = ch * CHUNK
+        w = min(n, p0 + CHUNK) - p0
+        acc = np.zeros(CHUNK)
+        for q in range(w):
+            acc[q] = y[p0 + q]
+        for lag in range(1, min(L, k) + 1):
+            j = k - lag
+            hr = H[j % L, lag - 1, p0:p0 + w]
+            sr = S[j % (L + 1), p0:p0 + w]
+            for q in range(w):
+                acc[q] -= hr[q] * sr[q]
+        for q in range(w):
+            out[p0 + q] = acc[q]

@@ -105,6 +105,52 @@ class ProbeResponse(ResponseEstimator):
             self.y[a, r] = A * (self.mem_y[a, r] + ck * y - self.dt * av * (self.sigma[r] + y))
 
 
+class BandedProbeResponse(ProbeResponse):
+    """Exact response at the lags ``1 .. L``, probes beyond (derivation section 4).
+
+    Each path carries ``Gamma_p(k, k - lag)`` for ``lag <= L`` (:func:`dmft.solver.kernels.band_advance`,
+    O(n L^2) per step, ``L^2 n`` numbers per replica in ``history_dtype``), so ``M_R(k, k - lag)`` is the plain path
+    average ``alpha/n sum_p a_p(k) Gamma_p(k, k - lag)`` there.  Beyond the band the probe
+    estimator uses the copy with its band part removed, ``y'(k) = y(k) - sum_{lag <= L}
+    Gamma(k, k - lag) sigma(k - lag)``: the short-lag terms, which carry most of the variance of
+    ``a Gamma``, no longer leak into the far entries as cross-probe noise.  Both parts are
+    unbiased; the copies ``y`` evolve exactly as in :class:`ProbeResponse`.
+    """
+
+    def __init__(self, nr: int, n: int, T: int, n_probes: int, dt: float, alpha: float,
+                 rng: np.random.Generator, history_dtype, band: int):
+        super().__init__(nr, n, T, n_probes, dt, alpha, rng, history_dtype, "y")
+        self.L = band
+        self.H = np.zeros((nr, band, band, n), history_dtype)
+        self.S = np.zeros((n_probes, band + 1, n))
+        self.y_far = np.zeros(n)
+
+    def begin_step(self, k: int) -> None:
+        super().begin_step(k)
+        self.S[:, k % (self.L + 1)] = self.sigma
+
+    def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
+        near = min(self.L, k)
+        band = np.zeros(near)
+        kn.band_row(self.H[a], k, av, self.alpha / self.n, band)
+        out[k - near:] = band[::-1]
+        far = k - near
+        if far == 0:
+            return
+        acc = np.zeros(far)
+        for r in range(self.n_probes):
+            kn.band_subtract(self.H[a], self.S[r], k, self.y[a, r], self.y_far)
+            self.wh[:] = 0.0
+            self.wh[:self.n] = av * self.y_far * self.eps_p[r]
+            kn.fwht(self.wh)
+            acc += self.eps_t[r, :far] * self.wh[self.codes[r, :far]]
+        out[:far] = self.alpha / (self.n * self.n_probes) * acc
+
+    def advance(self, a: int, k: int, A: float, c: np.ndarray, av: np.ndarray) -> None:
+        super().advance(a, k, A, c, av)
+        kn.band_advance(self.H[a], c, k, A, self.dt, av)
+
+
 class ExactResponse(ResponseEstimator):
     """The exact per-path response ``G[a, m, j, p] = d u^a_p(m) / d P(j)`` (j < m):
 
@@ -145,5 +191,9 @@ def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
     """The estimator named by ``method.response``."""
     if method.response == "exact":
         return ExactResponse(nr, n, T, dt, alpha)
+    band = method.band(T - 1)
+    if band > 0:
+        return BandedProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng,
+                                   np.dtype(method.history_dtype), band)
     return ProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng, np.dtype(method.history_dtype),
                          method.probe_signal)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import math
 import os
 import warnings
@@ -164,7 +165,7 @@ def measure(result) -> dict:
             row["teff_notes"] = str(exc)
     if result.distance is not None:
         try:
-            d = long_time_distance(result)
+            d = long_time_distance(result, warn=False)
             row.update(d_inf=d.to_dict()["d_inf"], d_inf_err=d.to_dict()["d_inf_err"], sat=d.sat,
                        d_max=d.d_max, distance_note=d.note)
         except ValueError as exc:
@@ -234,7 +235,7 @@ def _calibration_observables(r, phase: str) -> dict:
                 out[f"chi_{s:g}"] = float(r.chi[k, i])
                 out[f"chi_{s:g}_err"] = float(r.sem["chi"][k, i])
     else:
-        d = long_time_distance(r)
+        d = long_time_distance(r, warn=False)
         out.update(d_final=float(r.distance[-1]), d_final_err=float(r.sem["distance"][-1]))
     return out
 
@@ -593,6 +594,7 @@ def main(argv=None) -> None:
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--no-compute", action="store_true", help="only tables and figures from finished runs")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # progress lines of the runs
     parts = tuple(p for p in args.parts.split(",") if p)
     unknown = set(parts) - set(PARTS)
     if unknown:

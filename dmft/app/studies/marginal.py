@@ -16,6 +16,7 @@ It prints a markdown table (the one in the docs page).
 from __future__ import annotations
 
 import argparse
+import logging
 
 import numpy as np
 
@@ -50,6 +51,7 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=2)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # progress lines of the runs
     print("| point | t | e(t) | r(t) = -d ln(-de/dt)/dt | r(t) t |")
     print("|---|---|---|---|---|")
     for name, point in POINTS.items():

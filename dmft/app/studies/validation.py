@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import logging
 import os
 
 import numpy as np
@@ -134,6 +135,7 @@ def main(argv=None) -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # progress lines of the runs
     run(args.output, quick=args.quick, workers=args.workers)
 
 
