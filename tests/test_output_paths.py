@@ -120,7 +120,7 @@ def _limit_file_size():
 def test_full_disk_exit_1_one_line_no_tmp(tmp_path):
     """The HDF5 library segfaulted (exit 139) when the disk filled up mid-write."""
     out = tmp_path / "o.h5"
-    r = subprocess.run([sys.executable, "-m", "dmft", "solve", *SMALL["solve"], "--t-max", "4", "-o", str(out)],
+    r = subprocess.run([sys.executable, "-m", "dmft", "solve", *SMALL["solve"], "--t-max", "4", "--tw", "2", "-o", str(out)],
                        capture_output=True, text=True, timeout=300, preexec_fn=_limit_file_size,
                        env=dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1"))
     assert r.returncode == 1, r.stderr

@@ -3,6 +3,7 @@ started at once recomputes no finished point (issue 11, class 1)."""
 
 import glob
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -102,3 +103,30 @@ def test_stopped_scan_leaves_no_process_and_resume_recomputes_nothing(tmp_path, 
     assert all(after[p] == m for p, m in stopped.items()), "a finished point was recomputed"
     assert f"{len(stopped)} already finished" in done.stdout
     assert not glob.glob(os.path.join(out, ".*.tmp"))
+
+
+@pytest.mark.slow
+def test_sigterm_at_random_moments_never_hangs(tmp_path):
+    """Raising SystemExit from the signal handler left a lock held about once in 20 terminations
+    (the pool's manager thread then waited for ever and the scan never exited)."""
+    config = tmp_path / "many.toml"
+    config.write_text('mode = "simulate"\n[base]\nn = 200\nn_samples = 1\nt_max = 30.0\n'
+                      '[axes]\nalpha = { start = 1.0, stop = 2.4, num = 60 }\n')
+    env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
+    rng = random.Random(0)
+    for i in range(40):
+        out = str(tmp_path / f"out{i}")
+        proc = subprocess.Popen([sys.executable, "-m", "dmft", "scan", str(config), "-o", out, "--workers", "2",
+                                 "--no-progress"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                                start_new_session=True)
+        try:
+            while not glob.glob(os.path.join(out, "*.h5")):
+                time.sleep(0.01)
+            time.sleep(rng.random())
+            os.kill(proc.pid, signal.SIGTERM)
+            assert proc.wait(timeout=30) == 128 + signal.SIGTERM, f"termination {i}"
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

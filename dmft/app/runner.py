@@ -348,19 +348,23 @@ def _die_with_parent(parent: int) -> None:
 
 @contextmanager
 def _terminate_on_signals(pool: ProcessPoolExecutor):
-    """SIGTERM (and SIGINT) end the pool's workers before this process exits."""
+    """SIGTERM and SIGINT kill the pool's workers at once; the block gets the list of signals
+    received and stops at its next safe point.  The handler itself raises nothing: an exception
+    raised from a signal handler can land between a lock's acquire and the ``try`` that releases
+    it, and the pool's manager thread then waits for that lock for ever (seen: 1 hang in 23)."""
+    received = []
+
     def handler(signum, frame):
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        received.append(signum)
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise SystemExit(128 + signum)
 
     old = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             old[sig] = signal.signal(sig, handler)
     try:
-        yield
+        yield received
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
@@ -382,18 +386,25 @@ def _run_local(todo, workers, cmd, record, store_kernels, threads, idle=lambda p
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
                                initargs=(os.getpid(),))
-    with _terminate_on_signals(pool):
+    with _terminate_on_signals(pool) as stop:
         try:
             futures = {pool.submit(compute_task, t, path, threads, cmd, store_kernels): (t, path)
                        for t, path in todo}
             for fut in _as_completed(futures, idle):
+                if stop:
+                    break
                 t, path = futures[fut]
                 try:
                     record(t, path, fut.result(), None)
                 except Exception as exc:  # a crashed point is recorded, the run goes on
                     record(t, path, None, exc)
+        except BaseException:
+            if not stop:
+                raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if stop:   # the workers are dead; end like the default action of the signal would
+            raise SystemExit(128 + stop[0])
 
 
 def connect_dask(address: str, timeout: float = DASK_TIMEOUT):

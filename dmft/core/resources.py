@@ -2,15 +2,18 @@
 
 With ``T = n_steps + 1`` grid times, ``nr`` replicas (1 or 2) and ``K`` waiting times:
 
-**DMFT** (:class:`~dmft.core.methods.DMFTMethod`: ``n`` paths, ``p`` probes, history dtype of
-``h`` bytes; replicates run one after the other, so one march is in memory)::
+**DMFT** (:class:`~dmft.core.methods.DMFTMethod`: ``n`` paths, ``p`` probes, exact band of
+``L`` lags (``method.band``), history dtype of ``h`` bytes; replicates run one after the other,
+so one march is in memory)::
 
     memory = 8 T^2 (3 nr + 2 nr^2 + [nr = 2])          weight side: C, R, M_R, M_C, L, C12
            + h nr T n (3 + p)                           path histories U, F, Z and probe copies Y
+           + (h nr L^2 + 8 p (L + 1)) n                 the exact band and its probe columns
            + 8 nr T n [T > 0]                           thermal inputs
            + 8 n min(n, nr T)                           the orthogonal-input basis
            + 16 nr T^2 n [response = exact]             the exact per-path response (and a copy)
-    work   = replicates n T^2 / 2 (2 nr^2 + nr (4 + 2 p))   (+ replicates nr 2 n T^3 / 3, exact)
+    work   = replicates n T (T / 2 (2 nr^2 + nr (4 + 2 p)) + nr L^2)
+             (+ replicates nr 2 n T^3 / 3 with response = exact)
 
 **Simulation** (:class:`~dmft.core.methods.ParticleMethod`: ``N`` weights, ``P = alpha N``
 patterns, ``m = nr (1 + K)`` weight copies, ``B = min(n_samples, 10)`` batches)::
@@ -72,9 +75,11 @@ def estimate(params, method) -> Estimate:
     if method.kind == "dmft":
         n, p = method.n_paths, method.n_probes
         h = 4 if method.history_dtype == "float32" else 8
+        L = method.band(params.n_steps) if method.response == "probe" else 0
         memory = (8.0 * T * T * (3 * nr + 2 * nr * nr + (nr == 2)) + h * nr * T * n * (3 + p)
+                  + (h * nr * L * L + 8.0 * p * (L + 1)) * n * (L > 0)
                   + 8.0 * nr * T * n * (params.temperature > 0) + 8.0 * n * min(n, nr * T))
-        work = method.replicates * n * T * T / 2 * (2 * nr * nr + nr * (4 + 2 * p))
+        work = method.replicates * n * T * (T / 2 * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L)
         if method.response == "exact":
             memory += 16.0 * nr * T * T * n
             work += method.replicates * nr * 2.0 * n * T ** 3 / 3
