@@ -33,6 +33,18 @@ LANES = 8
 
 
 @njit(**_JIT)
+def _n_chunks(n):
+    return (n + CHUNK - 1) // CHUNK
+
+
+@njit(**_JIT)
+def _chunk(c, n):
+    """First path and width of chunk ``c`` of ``n`` paths."""
+    p0 = c * CHUNK
+    return p0, min(n, p0 + CHUNK) - p0
+
+
+@njit(**_JIT)
 def _dot(row, f, n):
     """float64 dot product of a history row with f, 8 independent partial sums (vectorisable)."""
     part = np.zeros(LANES)
@@ -66,10 +78,8 @@ def fused_memory(Z, lrow, mz, U, crow, mu, Y, out_z, out_u, out_y):
     """
     n = out_u.shape[0]
     nr = Y.shape[0]
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for c in prange(nchunk):
-        p0 = c * CHUNK
-        w = min(n, p0 + CHUNK) - p0
+    for c in prange(_n_chunks(n)):
+        p0, w = _chunk(c, n)
         az = np.zeros(CHUNK)
         au = np.zeros(CHUNK)
         ay = np.zeros((nr, CHUNK))
@@ -280,10 +290,8 @@ def band_advance(H, crow, k, A, dt, av):
     L = H.shape[0]
     n = H.shape[2]
     lmax = min(L, k + 1)
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        p0 = ch * CHUNK
-        w = min(n, p0 + CHUNK) - p0
+    for ch in prange(_n_chunks(n)):
+        p0, w = _chunk(ch, n)
         acc = np.zeros(CHUNK)
         for l in range(lmax):
             j = k - l
@@ -319,10 +327,8 @@ def band_subtract(H, S, k, y, out):
     Gamma_p(k, k - lag) sigma_p(k - lag)``, with ``S[j % (L + 1), p] = sigma_p(j)``."""
     L = H.shape[0]
     n = y.shape[0]
-    nchunk = (n + CHUNK - 1) // CHUNK
-    for ch in prange(nchunk):
-        p0 = ch * CHUNK
-        w = min(n, p0 + CHUNK) - p0
+    for ch in prange(_n_chunks(n)):
+        p0, w = _chunk(ch, n)
         acc = np.zeros(CHUNK)
         for q in range(w):
             acc[q] = y[p0 + q]

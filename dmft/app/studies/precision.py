@@ -14,12 +14,13 @@ Parts (``--parts``, comma separated):
 * ``seeds``: 10 seeds of each estimator setting in :data:`SETTINGS` at each point (before =
   probes at every lag, after = the exact short-lag band, ``exact_lags``);
 * ``paths``: the spread and mean against ``n_paths`` with the default setting;
-* ``sims``: the large-N simulations that are the reference of the bias.
+* ``sims``: the large-N simulations that are the reference of the bias;
+* ``bias``: the DMFT means of ``seeds`` against the simulations (reads the cache only).
 
 Every run is cached as JSON under ``<out>/runs`` (a rerun computes only what is missing); the
 tables are printed as markdown.  Run::
 
-    python -m dmft.app.studies.precision -o docs/precision [--parts budget,seeds,paths,sims]
+    python -m dmft.app.studies.precision -o docs/precision [--parts budget,seeds,paths,sims,bias]
 """
 
 from __future__ import annotations
@@ -54,8 +55,7 @@ SETTINGS = {
 STREAMS = ("init", "selection", "omega", "probe")
 N_SEEDS = 10
 #: the large-N simulations of the bias: point -> list of (N, samples)
-SIMS = {"stationary": [(1000, 16), (2000, 12), (4000, 8)], "marginal": [(1000, 16), (2000, 12), (4000, 8)],
-        "sat": [(1000, 24), (2000, 16)]}
+SIMS = {"stationary": [(2000, 6)], "marginal": [(2000, 6)], "sat": [(2000, 8)]}
 
 
 def observables(result, point: dict) -> dict:
@@ -102,10 +102,18 @@ def _run_dmft(point: dict, method: DMFTMethod, seed: int, stream_seeds=None) -> 
             "cpu_s": (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), **obs}
 
 
+def _read(path: str):
+    """A cached run, or None."""
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def _cached(path: str, compute) -> dict:
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
+    value = _read(path)
+    if value is not None:
+        return value
     value = compute()
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
@@ -161,12 +169,13 @@ def part_seeds(out: str, points) -> dict:
     all_summaries = {}
     for name in points:
         point = POINTS[name]
-        summaries = {}
-        for setting, over in SETTINGS.items():
-            method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **over)
-            rows = [_cached(os.path.join(out, "runs", f"seeds-{name}-{setting}-{s}.json"),
-                            lambda: _run_dmft(point, method, 100 + s)) for s in range(N_SEEDS)]
-            summaries[setting] = summarise(rows)
+        rows = {setting: [] for setting in SETTINGS}
+        for s in range(N_SEEDS):  # settings interleaved: their times are taken under the same load
+            for setting, over in SETTINGS.items():
+                method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **over)
+                rows[setting].append(_cached(os.path.join(out, "runs", f"seeds-{name}-{setting}-{s}.json"),
+                                             lambda: _run_dmft(point, method, 100 + s)))
+        summaries = {setting: summarise(r) for setting, r in rows.items()}
         _table(f"{N_SEEDS} seeds at the {name} point ({point['n_paths']} paths, one march each)", summaries)
         # variance x time: the figure of merit of each observable, after against before
         b, a = summaries["before"], summaries["after"]
@@ -209,6 +218,34 @@ def part_sims(out: str, points) -> None:
             print(f"| {label} | " + " | ".join(f"{s[k]:.5g} ± {s[k + '_sem']:.2g}" for k in names) + " |")
 
 
+def part_bias(out: str, points) -> None:
+    """DMFT means over the 10 seeds (standard error = spread / sqrt(10)) against the simulations,
+    with the difference in units of the combined standard error."""
+    for name in points:
+        point = POINTS[name]
+        sims = [(n, s) for n, s in SIMS[name] if os.path.exists(os.path.join(out, "runs", f"sims-{name}-{n}.json"))]
+        if not sims:
+            continue
+        print(f"\n### bias at the {name} point: DMFT ({point['n_paths']} paths, {N_SEEDS} seeds) "
+              f"against simulations\n")
+        print("| observable | DMFT before | DMFT after | " + " | ".join(f"simulation N = {n}" for n, _ in sims)
+              + " | (after - sim) / combined error |\n" + "|---" * (4 + len(sims)) + "|")
+        dmft = {setting: [_read(os.path.join(out, "runs", f"seeds-{name}-{setting}-{s}.json"))
+                          for s in range(N_SEEDS)] for setting in SETTINGS}
+        if any(row is None for rows in dmft.values() for row in rows):
+            print("(the seeds part has not run for this point)")
+            continue
+        sim = [_read(os.path.join(out, "runs", f"sims-{name}-{n}.json")) for n, _ in sims]
+        for k in [k for k in sim[0] if not k.endswith("_sem") and k != "wall_s"]:
+            cells = []
+            for setting in SETTINGS:
+                v = np.array([r[k] for r in dmft[setting]])
+                cells.append((v.mean(), v.std(ddof=1) / np.sqrt(len(v))))
+            z = (cells[-1][0] - sim[-1][k]) / np.hypot(cells[-1][1], sim[-1][k + "_sem"])
+            print(f"| {k} | " + " | ".join(f"{m:.5g} ± {e:.2g}" for m, e in cells) + " | "
+                  + " | ".join(f"{r[k]:.5g} ± {r[k + '_sem']:.2g}" for r in sim) + f" | {z:+.1f} |")
+
+
 def _sim_row(params, point, n, samples) -> dict:
     """Each sample's observables, their mean and standard error over samples."""
     rows = []
@@ -234,7 +271,7 @@ def _warm_up() -> None:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--out", default="docs/precision")
-    parser.add_argument("--parts", default="budget,seeds,paths,sims")
+    parser.add_argument("--parts", default="seeds,budget,paths,sims,bias")
     parser.add_argument("--points", default=",".join(POINTS))
     parser.add_argument("--runs", type=int, default=6, help="runs per budget/paths row")
     args = parser.parse_args(argv)
@@ -249,6 +286,8 @@ def main(argv=None) -> None:
         part_paths(args.out, points, args.runs)
     if "sims" in parts:
         part_sims(args.out, points)
+    if "bias" in parts:
+        part_bias(args.out, points)
 
 
 if __name__ == "__main__":
