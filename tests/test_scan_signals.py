@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-N_POINTS = 8
+N_POINTS = 6
 
 
 def _config(tmp_path):
@@ -26,7 +26,7 @@ def _config(tmp_path):
         t_max = 200.0
         dt = 0.1
         [axes]
-        alpha = {{ start = 1.0, stop = 2.4, num = {N_POINTS} }}
+        alpha = {{ start = 1.0, stop = 2.0, num = {N_POINTS} }}
     """))
     return config
 
@@ -62,7 +62,9 @@ def _files(out):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM, signal.SIGINT], ids=lambda s: s.name)
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM,
+                                 pytest.param(signal.SIGINT, marks=pytest.mark.slow)],   # SIGTERM's handler
+                         ids=lambda s: s.name)
 def test_stopped_scan_leaves_no_process_and_resume_recomputes_nothing(tmp_path, sig):
     out = str(tmp_path / "out")
     cmd = [sys.executable, "-m", "dmft", "scan", str(_config(tmp_path)), "-o", out, "--workers", "2",
