@@ -27,7 +27,7 @@ from scipy import integrate, stats
 
 from ..core.io import FileFormatError, flat_settings, load
 from ..core.manifest import load_manifest
-from ..core.outputs import OutputPathError, check_output, write_atomic
+from ..core.outputs import check_output, write_atomic
 from .distance import long_time_distance
 from .figures import FIGURE_FORMATS, save_figure
 from .teff import fit_teff
@@ -182,9 +182,7 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff", slices: dict
     unsupported figure extension, a plane that is not defined, a quantity with no finite value.
     """
     table = table_path(output)
-    check_output(output, FIGURE_FORMATS)
-    if os.path.abspath(table) == os.path.abspath(output):
-        raise OutputPathError(f"output '{output}': the table {table} would overwrite the figure")
+    check_output(output, FIGURE_FORMATS)   # never .csv, so the table never replaces the figure
     check_output(table)
     axes, rows, manifest = collect(folder, quantity)
     if not rows:

@@ -28,12 +28,12 @@ from ..analysis.fdt_line import fit_fdt_line
 from ..analysis.teff import fit_teff
 from ..core.fielddocs import field_docs
 from ..core.io import FileFormatError, load, save
+from ..core import resources
 from ..core.manifest import ManifestError
-from ..core.outputs import OutputPathError, WriteError, check_output
 from ..core.methods import DMFTMethod, ParticleMethod
+from ..core.outputs import OutputPathError, WriteError, check_output
 from ..core.params import (CONSTRAINTS, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
                            Params)
-from ..core import resources
 from ..core.provenance import cli_command, package_version
 from .api import run
 from .demo import report as demo_report, run_demo

@@ -2,9 +2,10 @@
 
 :func:`save` writes atomically: the file is built in memory, written under a temporary name in
 the same folder and renamed onto the final name only when complete, so a killed run or a full
-disk never leaves a truncated file there (:mod:`dmft.core.outputs`).  :func:`load` reads it back into the same result object, checking
-``format_version``: files of format 1 (before the method objects) are read and converted,
-newer formats are refused with a message.
+disk never leaves a truncated file there (:mod:`dmft.core.outputs`).  :func:`load` reads it
+back into the same result object, checking ``format_version`` (files of format 1, before the
+method objects, are read and converted; newer formats are refused with a message) and every
+dataset against the settings (:func:`check_layout`).
 
 Layout of format 2: root attributes ``format_version``, ``kind``, ``status``, ``point_hash``,
 ``config_json`` (the flat settings: every parameter and every method setting, resolved), each of
