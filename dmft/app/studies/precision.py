@@ -55,7 +55,8 @@ SETTINGS = {
 STREAMS = ("init", "selection", "omega", "probe")
 N_SEEDS = 10
 #: the large-N simulations of the bias: point -> list of (N, samples)
-SIMS = {"stationary": [(2000, 6)], "marginal": [(2000, 6)], "sat": [(2000, 8)]}
+SIMS = {"stationary": [(1000, 8), (2000, 6), (4000, 6)], "marginal": [(1000, 8), (2000, 6), (4000, 6)],
+        "sat": [(1000, 12), (2000, 8)]}
 
 
 def observables(result, point: dict) -> dict:
