@@ -10,15 +10,29 @@ draws the gap distributions at the end of training for several runs.
 
 from __future__ import annotations
 
+import io
 import os
 
 import matplotlib
 import numpy as np
+from matplotlib.backend_bases import FigureCanvasBase
 from matplotlib.figure import Figure
 
+from ..core.outputs import check_output, write_atomic
 from .teff import fit_teff
 
 COLORS = matplotlib.colormaps["tab10"].colors
+#: file extensions a figure can be written as
+FIGURE_FORMATS = tuple(sorted(FigureCanvasBase.get_supported_filetypes()))
+
+
+def save_figure(fig: Figure, path: str, dpi: int) -> str:
+    """Render ``fig`` in the format its extension names and write it atomically; an extension not
+    in :data:`FIGURE_FORMATS` is refused (:class:`~dmft.core.outputs.OutputPathError`) first."""
+    path = check_output(path, FIGURE_FORMATS)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=os.path.splitext(path)[1][1:].lower(), dpi=dpi)
+    return write_atomic(path, buffer.getvalue())
 
 
 def describe(params) -> str:
@@ -99,11 +113,41 @@ def _describe_fit(label: str, est) -> str:
             f"[{est.window[0]:.4g}, {est.window[1]:.4g}]), T_short={est.T_short:.3g}")
 
 
-def compare_figure(theory, simulation, path: str, title: str | None = None) -> str:
+#: parameters that may differ between the two files of a comparison (they do not change the physics)
+FREE_IN_COMPARISON = ("seed", "t_max", "tw", "replicas")
+
+
+def parameter_differences(theory, simulation) -> list:
+    """``name: theory value vs simulation value`` for every physics parameter that differs
+    (:data:`FREE_IN_COMPARISON` excepted)."""
+    a, b = theory.params.to_dict(), simulation.params.to_dict()
+    return [f"{name} {a[name]} vs {b[name]}" for name in a
+            if name not in FREE_IN_COMPARISON and a[name] != b[name]]
+
+
+def check_comparable(theory, simulation, allow_different: bool = False) -> list:
+    """``ValueError`` unless ``theory`` is a DMFT result and ``simulation`` a simulation of the
+    same physics (``allow_different``: the differences are returned instead, for the title)."""
+    if theory.kind != "dmft" or simulation.kind != "simulation":
+        swapped = theory.kind == "simulation" and simulation.kind == "dmft"
+        raise ValueError(f"compare takes a DMFT file then a simulation file, got {theory.kind} then "
+                         f"{simulation.kind}" + (" (swapped?)" if swapped else ""))
+    differences = parameter_differences(theory, simulation)
+    if differences and not allow_different:
+        raise ValueError("theory and simulation differ in " + ", ".join(differences)
+                         + " (theory vs simulation); --allow-different draws them anyway")
+    return differences
+
+
+def compare_figure(theory, simulation, path: str, title: str | None = None,
+                   allow_different: bool = False) -> str:
     """Theory (lines, with error bands when it has replicates) vs simulation (points with error
     bars): energy, C(t, tw), x = C(tw,tw) - C(t,tw) against chi, the scale-resolved FDT ratio
     T(s) = x/chi against the lag with T_eff (= T_static) marked, the replica distance and the
-    fraction of violated constraints.  Written to ``path``."""
+    fraction of violated constraints.  Written to ``path``.  ``ValueError`` (before drawing) for
+    a pair that is not a DMFT result and a simulation of the same physics
+    (:func:`check_comparable`); with ``allow_different`` the differences head the title."""
+    differences = check_comparable(theory, simulation, allow_different)
     fig = Figure(figsize=(16, 8.5))
     axes = fig.subplots(2, 3)
     ax_e, ax_c, ax_x, ax_t, ax_d, ax_n = axes.ravel()
@@ -183,11 +227,11 @@ def compare_figure(theory, simulation, path: str, title: str | None = None) -> s
     ax_n.set_ylabel("fraction of violated constraints")
     ax_n.legend(fontsize=8)
 
+    if differences:
+        notes.insert(0, "WARNING: theory and simulation differ in " + ", ".join(differences))
     fig.suptitle("\n".join([title or f"DMFT vs simulation: {describe(th.params)}"] + notes), fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.025 * len(notes)))
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fig.savefig(path, dpi=110)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def gap_histogram_figure(runs, path: str, title: str = "Gap distribution at the end of training") -> str:
@@ -223,5 +267,4 @@ def gap_histogram_figure(runs, path: str, title: str = "Gap distribution at the 
     ax.set_title(title)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    return path
+    return save_figure(fig, path, dpi=130)

@@ -7,11 +7,16 @@ has the value, its error, its definition, where it was measured (``tw`` and wind
 missing values.  Where the axes are ``alpha`` and ``delta`` the SAT/UNSAT line
 ``alpha_J(delta)`` of the replica-symmetric Gardner formula is drawn for ``delta >= 0``:
 ``alpha_J(delta) = 1 / int_{-inf}^{delta} Dz (delta - z)^2`` (``alpha_J(0) = 2``).
+
+A map shows two axes: a scan that varies more needs the others fixed (``slices``, the CLI's
+``--slice NAME=VALUE``); a quantity without a single finite value is refused rather than drawn
+empty, and a file that is not the point ``scan.json`` lists it for is refused rather than used.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 
@@ -20,9 +25,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from scipy import integrate, stats
 
-from ..core.io import load
+from ..core.io import FileFormatError, flat_settings, load
 from ..core.manifest import load_manifest
+from ..core.outputs import check_output, write_atomic
 from .distance import long_time_distance
+from .figures import FIGURE_FORMATS, save_figure
 from .teff import fit_teff
 
 QUANTITIES = ("teff", "distance", "energy", "frac_unsat")
@@ -71,7 +78,10 @@ def point_value(result, quantity: str) -> tuple:
 
 
 def collect(folder: str, quantity: str, kind: str | None = None):
-    """Axis names, table rows (axis values, kind, value, status, file) and the scan manifest."""
+    """Axis names, table rows (axis values, kind, value, status, file) and the scan manifest.
+
+    A listed file that does not hold the point the manifest lists it for (its parameters differ
+    from the axis values) is a :class:`~dmft.core.io.FileFormatError`, never used as that point."""
     if quantity not in QUANTITIES:
         raise ValueError(f"unknown quantity '{quantity}' (choose from {', '.join(QUANTITIES)})")
     manifest = load_manifest(folder)
@@ -85,36 +95,108 @@ def collect(folder: str, quantity: str, kind: str | None = None):
             (value, err, note, where), status = (math.nan, math.nan, "file missing", ""), "missing"
         else:
             r = load(path)
+            _check_listed(path, r, entry)
             (value, err, note, where), status = point_value(r, quantity), r.status.value
         rows.append({**entry["coords"], "kind": entry["kind"], quantity: value, f"{quantity}_err": err,
                      "measured_at": where, "status": status, "note": note, "file": entry["file"]})
     return axes, rows, manifest
 
 
-def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
+def _same(a, b) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def _check_listed(path: str, result, entry: dict) -> None:
+    """The file holds the kind and axis values ``scan.json`` lists it with."""
+    settings = flat_settings(result)
+    wrong = [f"{name} = {settings.get(name)!r}, listed as {value!r}" for name, value in entry["coords"].items()
+             if not _same(settings.get(name), value)]
+    if result.kind != entry["kind"]:
+        wrong.insert(0, f"kind {result.kind}, listed as {entry['kind']}")
+    if wrong:
+        raise FileFormatError(f"'{path}' is not the point scan.json lists for it ({'; '.join(wrong)})")
+
+
+def parse_slices(texts) -> dict:
+    """``["b=0.5", ...]`` as ``{"b": "0.5"}`` (values matched to the axis values later)."""
+    out = {}
+    for text in texts or ():
+        name, sep, value = str(text).partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"invalid slice {text!r}: expected NAME=VALUE")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def _pick(name: str, text: str, values: list):
+    """The axis value of ``values`` that ``text`` names (numbers compared as numbers)."""
+    for v in values:
+        if str(v) == text:
+            return v
+        try:
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and _same(float(text), v):
+                return v
+        except ValueError:
+            pass
+    raise ValueError(f"invalid slice {name}={text}: {name} takes the values {', '.join(str(v) for v in values)}")
+
+
+def plane(axes: list, manifest: dict, slices: dict | None = None) -> tuple:
+    """(x axis, y axis or None, fixed values) of the map: the axes with more than one value that no
+    slice fixes, at most two of them; a third one needs ``--slice NAME=VALUE``.  ``fixed`` maps
+    every other axis to its value (sliced or single)."""
+    slices = slices or {}
+    values = {name: list(manifest["axes"][name]) for name in axes}
+    for name in slices:
+        if name not in values:
+            raise ValueError(f"invalid slice {name}=...: '{name}' is not a scanned axis "
+                             f"(axes: {', '.join(axes)})")
+    fixed = {name: _pick(name, text, values[name]) for name, text in slices.items()}
+    fixed.update({name: v[0] for name, v in values.items() if len(v) == 1 and name not in fixed})
+    free = [name for name in axes if name not in fixed]
+    if len(free) > 2:
+        hint = ", ".join(f"--slice {n}={values[n][0]}" for n in free[2:])
+        raise ValueError(f"the scan varies {len(free)} axes ({', '.join(free)}); a map shows two: fix the "
+                         f"others, e.g. {hint}")
+    if not free:   # a single point: shown as a cut along the first axis
+        free = [axes[0]]
+        fixed.pop(axes[0], None)
+    return free[0], (free[1] if len(free) == 2 else None), fixed
+
+
+def table_path(output: str) -> str:
+    """The CSV written beside the figure ``output``."""
+    return os.path.splitext(output)[0] + ".csv"
+
+
+def phase_diagram(folder: str, output: str, quantity: str = "teff", slices: dict | None = None) -> tuple:
     """Draw the map (and cuts) of ``quantity`` over the scanned plane; write figure and CSV.
 
-    Returns (figure path, CSV path).  With one axis only the map degenerates to the cut.
-    DMFT files are used where present, else simulations.
+    Returns (figure path, CSV path).  With one varying axis the map degenerates to the cut; with
+    more than two, ``slices`` (``{axis: value}``) must fix all but two.  DMFT files are used where
+    present, else simulations.  Refused before anything is written (``ValueError``): an
+    unsupported figure extension, a plane that is not defined, a quantity with no finite value.
     """
+    table = table_path(output)
+    check_output(output, FIGURE_FORMATS)   # never .csv, so the table never replaces the figure
+    check_output(table)
     axes, rows, manifest = collect(folder, quantity)
     if not rows:
         raise ValueError(f"no result files listed in '{folder}'")
+    xname, yname, fixed = plane(axes, manifest, slices)
+    rows = [r for r in rows if all(_same(r[name], value) for name, value in fixed.items())]
     kinds = {r["kind"] for r in rows}
     use = "dmft" if "dmft" in kinds else "simulation"
     rows_used = [r for r in rows if r["kind"] == use]
+    if not any(math.isfinite(r[quantity]) for r in rows_used):
+        notes = sorted({r["note"] for r in rows_used if r["note"]})
+        raise ValueError(f"no finite value of {quantity} in the {len(rows_used)} {use} file(s) of '{folder}'"
+                         + (f": {notes[0]}" if notes else ""))
 
-    table = os.path.splitext(output)[0] + ".csv"
-    with open(table, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=axes + ["kind", quantity, f"{quantity}_err", "definition",
-                                                       "measured_at", "status", "note", "file"])
-        writer.writeheader()
-        writer.writerows({**r, "definition": LABELS[quantity]} for r in rows)
-
-    if len(axes) == 1:
-        xname, yname = axes[0], None
-    else:
-        xname, yname = axes[0], axes[1]
     xs = sorted({r[xname] for r in rows_used})
     ys = sorted({r[yname] for r in rows_used}) if yname else [None]
     grid = np.full((len(ys), len(xs)), np.nan)
@@ -124,13 +206,15 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
 
     fig = Figure(figsize=(12, 4.8))
     ax_map, ax_cut = fig.subplots(1, 2)
+    where = "".join(f", {name} = {value}" for name, value in fixed.items())
     if yname:
         xe, ye = _edges(xs), _edges(ys)
         mesh = ax_map.pcolormesh(xe, ye, np.ma.masked_invalid(grid), cmap="viridis", shading="flat")
         fig.colorbar(mesh, ax=ax_map, label=LABELS[quantity])
         ax_map.set_xlabel(xname)
         ax_map.set_ylabel(yname)
-        _draw_jamming_line(ax_map, xname, yname, rows_used, float(manifest["base"].get("delta", 0.0)))
+        delta = fixed.get("delta", manifest["base"].get("delta", 0.0))
+        _draw_jamming_line(ax_map, xname, yname, rows_used, float(delta))
         ax_map.set_xlim(xe[0], xe[-1])
         ax_map.set_ylim(ye[0], ye[-1])
     else:
@@ -143,10 +227,18 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff") -> tuple:
     ax_cut.set_ylabel(LABELS[quantity])
     if yname:
         ax_cut.legend(fontsize=8)
-    fig.suptitle(f"{LABELS[quantity]} over ({xname}, {yname}) — {use} files in {os.path.basename(os.path.abspath(folder))}"
-                 if yname else f"{LABELS[quantity]} against {xname} — {use}")
+    fig.suptitle(f"{LABELS[quantity]} over ({xname}, {yname}){where} — {use} files in "
+                 f"{os.path.basename(os.path.abspath(folder))}"
+                 if yname else f"{LABELS[quantity]} against {xname}{where} — {use}")
     fig.tight_layout()
-    fig.savefig(output, dpi=130)
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=axes + ["kind", quantity, f"{quantity}_err", "definition",
+                                                     "measured_at", "status", "note", "file"])
+    writer.writeheader()
+    writer.writerows({**r, "definition": LABELS[quantity]} for r in rows)
+    save_figure(fig, output, dpi=130)
+    write_atomic(table, text.getvalue().encode())
     return output, table
 
 

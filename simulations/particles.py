@@ -30,6 +30,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
+from ..core.divergence import runaway
 from ..core.model import Perceptron, gap_counts, generalisation_error
 from ..core.selection import Selection
 
@@ -91,7 +92,9 @@ class Trajectory:
     ``distance = (C11 + C22)/2 - C12`` at equal times (``= 1 - w1.w2/N`` on the sphere);
     ``gap_counts[g]`` histogram counts of all gaps of all replicas at ``gap_index[g]``;
     with a teacher ``w*``: ``m = w.w*/N`` and ``gen_error = arccos(m/sqrt(|w|^2/N))/pi``.
-    ``diverged_at`` is the first grid index with non-finite weights (observables NaN from there).
+    ``diverged_at`` is the first grid index where the run diverged (non-finite weights or an
+    energy that ran away, :mod:`dmft.core.divergence`; observables NaN from there), ``diverged_why``
+    says which.
     """
 
     energy: np.ndarray
@@ -105,6 +108,7 @@ class Trajectory:
     diverged_at: Optional[int] = None
     m: Optional[np.ndarray] = None
     gen_error: Optional[np.ndarray] = None
+    diverged_why: str = ""
 
 
 def run_sample(
@@ -161,7 +165,7 @@ def run_sample(
     gap_pos = {int(i): g for g, i in enumerate(gap_index)}
     n_bins = 0 if gap_edges is None else len(gap_edges) - 1
     counts = np.zeros((len(gap_index), n_bins))
-    diverged_at = None
+    diverged_at, why = None, None
 
     act = 0  # number of waiting times reached: rows W[:R(1+act)] are live
     for i in range(T):
@@ -188,7 +192,9 @@ def run_sample(
         else:
             F[...] = dv
         obs = model.observables(hb, F[:R], dv[:R])
-        if not (math.isfinite(obs.energy) and np.all(np.isfinite(sq))):
+        why = "weights not finite" if not np.all(np.isfinite(sq)) else runaway(
+            params, obs.energy, obs.energy if i == 0 else energy[0])
+        if why:
             diverged_at = i
             norm[i] = np.nan
             break
@@ -227,4 +233,4 @@ def run_sample(
         if on_step is not None:
             on_step(i)
 
-    return Trajectory(energy, frac, nu, norm, C, chi, distance, counts, diverged_at, m_t, eg_t)
+    return Trajectory(energy, frac, nu, norm, C, chi, distance, counts, diverged_at, m_t, eg_t, why or "")

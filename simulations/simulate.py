@@ -73,9 +73,9 @@ def sample_streams(seed: int, sample: int) -> Dict[str, np.random.Generator]:
 def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress: bool = False) -> Result:
     """Simulate ``method.n_samples`` systems of size ``N = method.n`` and average them.
 
-    Never raises for a diverging run: if the weights become non-finite the result has
-    ``status = diverged``, ``meta["message"]`` says where, and the observables are NaN from
-    that time on.  ``progress`` shows a tqdm bar over samples x steps.  The matrix products run
+    Never raises for a diverging run: if the weights become non-finite or the energy runs away
+    (the solver's rule, :mod:`dmft.core.divergence`) the result has ``status = diverged``,
+    ``meta["message"]`` says where and why, and the observables are NaN from that time on.  ``progress`` shows a tqdm bar over samples x steps.  The matrix products run
     on ``method.threads`` BLAS threads (default 1: these thin products gain little from more,
     and lose much when another process shares the cores); independent runs parallelise better
     as separate processes.
@@ -122,7 +122,7 @@ def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress
                 if traj.diverged_at is not None:
                     status = Status.DIVERGED
                     message = (
-                        f"weights became non-finite at t = {t[traj.diverged_at]:g} "
+                        f"{traj.diverged_why} at t = {t[traj.diverged_at]:g} "
                         f"(step {traj.diverged_at}) in sample {sample}; try a smaller dt"
                     )
                     break

@@ -110,8 +110,10 @@ def test_phase_diagram_figure_and_table(tmp_path):
         r = load(tmp_path / "scan" / row["file"])
         assert float(row["energy"]) == pytest.approx(r.energy[-1])
         assert float(row["alpha"]) == r.params.alpha
-    fig2, _ = phase_diagram(str(tmp_path / "scan"), str(tmp_path / "pd2.png"), quantity="distance")
-    assert os.path.exists(fig2)
+    # runs this short have no long-time distance anywhere: refused, not drawn empty
+    with pytest.raises(ValueError, match="no finite value of distance.*run longer"):
+        phase_diagram(str(tmp_path / "scan"), str(tmp_path / "pd2.png"), quantity="distance")
+    assert not glob.glob(str(tmp_path / "pd2.*"))
 
 
 def test_solve_scan_files_have_no_kernels(tmp_path):

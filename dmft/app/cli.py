@@ -22,22 +22,27 @@ from dataclasses import MISSING, fields
 
 import numpy as np
 
-from ..analysis.figures import compare_figure
-from ..analysis.phase_diagram import phase_diagram
+from ..analysis.figures import FIGURE_FORMATS, check_comparable, compare_figure
+from ..analysis.phase_diagram import parse_slices, phase_diagram, table_path
 from ..analysis.fdt_line import fit_fdt_line
 from ..analysis.teff import fit_teff
 from ..core.fielddocs import field_docs
 from ..core.io import FileFormatError, load, save
+from ..core import resources
 from ..core.manifest import ManifestError
 from ..core.methods import DMFTMethod, ParticleMethod
+from ..core.outputs import OutputPathError, WriteError, check_output
 from ..core.params import (CONSTRAINTS, DATA, DYNAMICS, LOSSES, NOISE_CLASSES, NORMALIZATIONS, ParameterError,
                            Params)
 from ..core.provenance import cli_command, package_version
 from .api import run
 from .demo import report as demo_report, run_demo
+from .runner import FolderBusy, ForeignFiles
 from .scan import ScanConfigError, load_config, run_scan
 
 EXIT_BAD_INPUT = 2
+#: a runtime failure (a write that failed: disk full)
+EXIT_FAILURE = 1
 #: the conventions page, named in the help
 CONVENTIONS = "docs/conventions.md"
 #: the end of ``dmft --help``: two worked examples and where the conventions are
@@ -116,12 +121,13 @@ def _progress_default() -> bool:
     return sys.stderr.isatty()
 
 
-def _check_output(path: str) -> None:
-    folder = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.isdir(path):
-        raise UsageError(f"output '{path}' is a directory, expected a file name")
-    if os.path.exists(folder) and not os.access(folder, os.W_OK):
-        raise UsageError(f"output folder '{folder}' is not writable")
+def _check_output(path: str, suffixes=None) -> None:
+    """Refuse, before any computation, an output that cannot become a regular file
+    (:func:`dmft.core.outputs.check_output`)."""
+    try:
+        check_output(path, suffixes)
+    except OutputPathError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _report_run(result, path: str) -> None:
@@ -139,6 +145,11 @@ def _run_point(args, method_cls) -> int:
     params = Params(**_settings(args, Params))
     method = method_cls(**_settings(args, method_cls))
     _check_output(args.output)
+    est = resources.estimate(params, method)
+    if not args.allow_large:
+        resources.check(est)
+    if est.seconds > resources.NOTICE_SECONDS:
+        log.info("note: %s", resources.describe(est))
     if not params.tw:
         log.info("note: no --tw given: the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
                  "cannot use it (add e.g. --tw %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
@@ -248,10 +259,16 @@ def cmd_teff(args) -> int:
 
 
 def cmd_compare(args) -> int:
+    _check_output(args.output, FIGURE_FORMATS)
     theory = _load(args.theory)
     sim = _load(args.simulation)
-    _check_output(args.output)
-    path = compare_figure(theory, sim, args.output)
+    try:
+        differences = check_comparable(theory, sim, allow_different=args.allow_different)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for line in differences:
+        log.warning("warning: theory and simulation differ in %s", line)
+    path = compare_figure(theory, sim, args.output, allow_different=args.allow_different)
     print(f"figure written to {path}")
     return 0
 
@@ -268,8 +285,11 @@ def cmd_scan(args) -> int:
             import dask.distributed  # noqa: F401  (the optional extra)
         except ImportError:
             raise UsageError("--dask needs the optional extra: pip install 'sgd-dmft[dask]'") from None
-    summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
-                       progress=args.progress)
+    try:
+        summary = run_scan(config, args.output, workers=args.workers, dask_address=args.dask,
+                           progress=args.progress, force=args.force, allow_large=args.allow_large)
+    except (ScanConfigError, ConnectionError, FolderBusy, ForeignFiles) as exc:
+        raise UsageError(str(exc)) from None
     print("scan -> " + summary.describe())
     return 0 if summary.failed == 0 else 1
 
@@ -277,16 +297,20 @@ def cmd_scan(args) -> int:
 def cmd_phase_diagram(args) -> int:
     if not os.path.isdir(args.dir):
         raise UsageError(f"scan folder '{args.dir}' does not exist")
-    _check_output(args.output)
+    _check_output(args.output, FIGURE_FORMATS)
+    _check_output(table_path(args.output))
     try:
-        fig_path, table_path = phase_diagram(args.dir, args.output, quantity=args.quantity)
+        fig_path, table_path_ = phase_diagram(args.dir, args.output, quantity=args.quantity,
+                                              slices=parse_slices(args.slice))
     except (ManifestError, FileFormatError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    print(f"phase diagram written to {fig_path} (table: {table_path})")
+    print(f"phase diagram written to {fig_path} (table: {table_path_})")
     return 0
 
 
 def cmd_demo(args) -> int:
+    if args.output == "" or (os.path.lexists(args.output) and not os.path.isdir(args.output)):
+        raise UsageError(f"output '{args.output}' is not a folder")
     out = run_demo(args.output, progress=args.progress)
     print("\n".join(demo_report(out, args.output)))
     return 0
@@ -326,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="show a progress bar (--no-progress: none). Default: a bar when stderr is a "
                             "terminal, otherwise a status line at least every 10 s (see -q)")
 
+    def with_allow_large(p):
+        p.add_argument("--allow-large", action="store_true",
+                       help="run even when the estimated memory exceeds the available memory or the "
+                            "estimated time exceeds a week (dmft/core/resources.py). Default: refused")
+
     # the two computing commands: the physics flags and their own method's flags only
     for name, text, method, label, func in (
             ("solve", "solve the DMFT equations for one parameter point", DMFTMethod, "DMFT method", cmd_solve),
@@ -337,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_fields(p.add_argument_group(f"{label} (dmft.{method.__name__})"), method)
         p.add_argument("-o", "--output", required=True, metavar="FILE.h5",
                        help="output HDF5 file (layout: conventions section 5). Required")
+        with_allow_large(p)
         with_progress(p)
 
     p = command("teff", cmd_teff, "effective temperature of a file: T_eff, its companions and the FDT curve",
@@ -363,6 +393,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("simulation", metavar="SIM.h5", help="a simulation result file of the same point (dmft simulate)")
     p.add_argument("-o", "--output", required=True, metavar="FIG.png",
                    help="output figure; the suffix picks the format (.png, .pdf, .svg). Required")
+    p.add_argument("--allow-different", action="store_true",
+                   help="draw even when the physics parameters of the two files differ (a warning heads "
+                        "the figure). Default: refused")
 
     p = command("scan", cmd_scan, "resumable parameter scan from a TOML file")
     p.add_argument("config", metavar="CONFIG.toml", help=f"scan configuration ([base], [axes], mode; {CONVENTIONS} "
@@ -374,6 +407,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask", default=None, metavar="ADDRESS",
                    help="send the points to a running Dask scheduler, e.g. tcp://host:8786 (needs the dask "
                         "extra; workers must share DIR). Default: local processes")
+    p.add_argument("--force", action="store_true",
+                   help="write into a folder whose scan.json describes another configuration (or is not a "
+                        "manifest), replacing that scan.json; its result files stay. Default: refused")
+    with_allow_large(p)
     with_progress(p)
 
     quantities = ("teff", "distance", "energy", "frac_unsat")
@@ -385,6 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what to map: T_eff (= T_static), the long-time replica distance d_inf, the final "
                         f"energy or fraction of violated constraints. Choices: {', '.join(quantities)}. "
                         "Default: teff")
+    p.add_argument("--slice", action="append", default=[], metavar="NAME=VALUE",
+                   help="fix a scanned axis at one of its values (repeatable); needed when the scan "
+                        "varies more than two axes. Default: none")
 
     p = command("info", cmd_info, "parameters, provenance and status of a file")
     p.add_argument("file", metavar="FILE.h5", help="a result file")
@@ -420,9 +460,12 @@ def main(argv=None) -> int:
     try:
         with cli_command("dmft " + shlex.join(argv)):
             return args.func(args)
-    except (ParameterError, UsageError) as exc:
+    except (ParameterError, UsageError, OutputPathError, resources.ResourceError) as exc:
         print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except WriteError as exc:  # disk full, file-size limit: nothing is left behind
+        print(f"dmft {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0

@@ -27,6 +27,7 @@ from ..analysis.figures import compare_figure, gap_histogram_figure
 from ..analysis.teff import fit_teff
 from ..core.io import save
 from ..core.methods import DMFTMethod, ParticleMethod
+from ..core.outputs import write_atomic
 from ..core.params import Params
 from .runner import Task, load_task, run_tasks
 
@@ -106,8 +107,7 @@ def run_demo(output: str = "dmft-demo", progress: bool = False, points: dict | N
         gap_runs += [(name, theory), (name, sim_r)]
     gap_histogram_figure(gap_runs, os.path.join(output, "gaps.png"),
                                 title="Final gap distribution: UNSAT (α=4) and SAT (α=0.5), Δ=0.5, sgd b=0.5")
-    with open(os.path.join(output, "summary.json"), "w") as fh:
-        json.dump(report, fh, indent=1)
+    write_atomic(os.path.join(output, "summary.json"), json.dumps(report, indent=1).encode())
     return out
 
 

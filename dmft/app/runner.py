@@ -7,12 +7,18 @@ status and the right hash, so a run killed at any moment resumes where it stoppe
 recomputes a finished point.  Tasks run in a local process pool or on a Dask distributed
 scheduler; in both, each task runs under the same thread limits (:func:`thread_limits`:
 threadpoolctl for BLAS, ``numba.set_num_threads`` for the solver), so workers do not
-oversubscribe the cores.  Local workers die with the process that started them.
+oversubscribe the cores.  Local workers die with the process that started them (SIGKILL
+included), and SIGTERM / SIGINT end them before the runner exits.  One run at a time writes into
+a folder (:func:`folder_lock`), so two runs never compute the same point; a file under a
+point's name that holds something else is refused (:class:`ForeignFiles`), never used as that
+point.
 """
 
 from __future__ import annotations
 
 import ctypes
+import errno
+import fcntl
 import glob
 import logging
 import multiprocessing
@@ -23,13 +29,14 @@ import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
 import numba
 from threadpoolctl import threadpool_limits
 
-from ..core.io import load, read_header, save
+from ..core.io import FileFormatError, load, read_header, save
+from ..core.manifest import write_manifest
 from ..core.methods import Method, point_hash, split_settings
 from ..core.params import Params
 from ..core.progress import Heartbeat, heartbeat_interval, tqdm_bar
@@ -39,8 +46,18 @@ from .api import run
 
 logger = logging.getLogger(__name__)
 
+#: seconds to reach a Dask scheduler before giving up
+DASK_TIMEOUT = 5.0
 #: statuses a finished file can have (never recomputed)
 FINAL_STATUSES = tuple(s.value for s in Status)
+
+
+class FolderBusy(RuntimeError):
+    """Another run holds the output folder (the CLI exits with status 2, nothing written)."""
+
+
+class ForeignFiles(RuntimeError):
+    """Files under points' names hold something else (the CLI exits with status 2)."""
 
 
 @dataclass(frozen=True)
@@ -101,11 +118,51 @@ def compute_task(task: Task, path: str, threads: int = 1, command: str = "",
     return path, result.status.value, time.perf_counter() - start
 
 
+def file_state(path: str, task: Task) -> str:
+    """``"missing"``, ``"finished"`` (a result of ``task`` with a final status: the hash of the
+    settings it stores is the task's), or why the file at ``path`` is not ``task``'s result."""
+    if not os.path.lexists(path):
+        return "missing"
+    if os.path.islink(path) or not os.path.isfile(path):
+        return "not a regular file"
+    header = read_header(path)
+    if header is None:
+        return "not a readable sgd-dmft result file"
+    if header["kind"] != task.kind:
+        return f"holds a {header['kind']} result, the point is {task.kind}"
+    if header["config_hash"] != task.key:
+        return "holds another parameter point (the hash of its stored settings differs)"
+    if header["status"] not in FINAL_STATUSES:
+        return f"has the unknown status {header['status']!r}"
+    try:
+        load(path)   # every dataset present, numeric and of its shape
+    except FileFormatError as exc:
+        return f"is damaged ({exc})"
+    return "finished"
+
+
 def is_finished(path: str, task: Task) -> bool:
     """A file of ``task`` exists under its final name, with a final status and its hash."""
-    header = read_header(path)
-    return (header is not None and header["status"] in FINAL_STATUSES
-            and header["kind"] == task.kind and header["point_hash"] == task.key)
+    return file_state(path, task) == "finished"
+
+
+@contextmanager
+def folder_lock(folder: str):
+    """Hold an exclusive lock on ``folder`` (``flock`` on the folder itself, no file is made);
+    :class:`FolderBusy` at once when another run holds it.  The kernel drops the lock when its
+    holder dies, ``kill -9`` included."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise   # e.g. ENOLCK on a file system without locks: let the caller see it
+            raise FolderBusy(f"another run is writing into '{folder}'; wait for it to end "
+                             "or stop it, then run again") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def load_task(folder: str, task: Task):
@@ -179,59 +236,81 @@ def clean_stale_temporaries(folder: str) -> None:
 
 def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str | None = None,
               progress: bool = False, store_kernels: bool = False, threads: int | None = None,
-              log=logger.info) -> RunSummary:
+              log=logger.info, manifest: dict | None = None) -> RunSummary:
     """Run every unfinished task of ``tasks`` into ``folder`` (created if needed).
 
     ``workers``: local processes (default: the cores; 1 runs in this process).  ``dask_address``:
-    a running Dask scheduler instead (the workers must see ``folder``).  ``threads`` per task:
-    default cores // workers locally, 1 on Dask.  ``log``: a callable for one line per finished
-    task when there is no progress bar (default: this module's logger; ``None``: silent); while
-    local workers compute, a heartbeat line at least every 10 s.
+    a running Dask scheduler instead (the workers must see ``folder``), reached before anything
+    is written (``ConnectionError`` otherwise).  ``threads`` per task: default cores // workers
+    locally, 1 on Dask.  ``log``: a callable for one line per finished task when there is no
+    progress bar (default: this module's logger; ``None``: silent); while local workers compute,
+    a heartbeat line at least every 10 s.  ``manifest``: written to ``folder/scan.json`` once the
+    checks passed.  Refused before anything runs: another run holding the folder
+    (:class:`FolderBusy`), a file under a task's name that is not that task's result
+    (:class:`ForeignFiles`).
     """
-    start = time.perf_counter()
-    os.makedirs(folder, exist_ok=True)
-    clean_stale_temporaries(folder)
     tasks = list(tasks)
-    summary = RunSummary(output=folder, total=len(tasks))
-    todo, seen = [], set()
-    for t in tasks:
-        path = os.path.join(folder, t.filename)
-        if is_finished(path, t) or t.key in seen:
-            summary.skipped += 1
-        else:
-            todo.append((t, path))
-            seen.add(t.key)
-    reporter = _Reporter(len(todo), progress, log)
-    cmd = command_line()
+    with ExitStack() as stack:
+        client = stack.enter_context(connect_dask(dask_address)) if dask_address else None
+        os.makedirs(folder, exist_ok=True)
+        stack.enter_context(folder_lock(folder))
+        start = time.perf_counter()
+        todo, skipped = _plan(tasks, folder)
+        if manifest is not None:
+            write_manifest(folder, manifest)
+        clean_stale_temporaries(folder)
+        summary = RunSummary(output=folder, total=len(tasks), skipped=skipped)
+        reporter = _Reporter(len(todo), progress, log)
+        cmd = command_line()
 
-    def record(task: Task, path: str, outcome, error) -> None:
-        label = f"{task.kind} {task.label}".strip()
-        if error is None and not is_finished(path, task):
-            error = RuntimeError(f"no finished file appeared at {path}")
-        if error is not None:
-            summary.failed += 1
-            summary.errors.append(f"{label}: {error!r}")
-            reporter.update(summary, f"{label}: FAILED {error!r}")
-            return
-        _, status, seconds = outcome
-        summary.done += 1
-        summary.diverged += status == Status.DIVERGED
-        reporter.update(summary, f"{label}: {status} ({seconds:.1f} s) -> {task.filename}")
+        def record(task: Task, path: str, outcome, error) -> None:
+            label = f"{task.kind} {task.label}".strip()
+            if error is None and not is_finished(path, task):
+                error = RuntimeError(f"no finished file appeared at {path}")
+            if error is not None:
+                summary.failed += 1
+                summary.errors.append(f"{label}: {error!r}")
+                reporter.update(summary, f"{label}: FAILED {error!r}")
+                return
+            _, status, seconds = outcome
+            summary.done += 1
+            summary.diverged += status == Status.DIVERGED
+            reporter.update(summary, f"{label}: {status} ({seconds:.1f} s) -> {task.filename}")
 
-    try:
-        if dask_address:
-            _run_dask(todo, dask_address, cmd, record, store_kernels, threads or 1)
-        else:
-            workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
-            per_task = threads or max(1, (os.cpu_count() or 1) // workers)
-            if workers == 1:
-                _run_here(todo, cmd, record, store_kernels, per_task)
+        try:
+            if client is not None:
+                _run_dask(todo, client, cmd, record, store_kernels, threads or 1)
             else:
-                _run_local(todo, workers, cmd, record, store_kernels, per_task, reporter.idle)
-    finally:
-        reporter.close()
+                workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
+                per_task = threads or max(1, (os.cpu_count() or 1) // workers)
+                if workers == 1:
+                    _run_here(todo, cmd, record, store_kernels, per_task)
+                else:
+                    _run_local(todo, workers, cmd, record, store_kernels, per_task, reporter.idle)
+        finally:
+            reporter.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _plan(tasks, folder: str) -> tuple:
+    """(tasks to compute with their paths, number already finished); :class:`ForeignFiles` when
+    a file under a task's name holds something else."""
+    todo, seen, foreign, skipped = [], set(), [], 0
+    for t in tasks:
+        path = os.path.join(folder, t.filename)
+        state = file_state(path, t)
+        if state == "finished" or t.key in seen:
+            skipped += 1
+        elif state == "missing":
+            todo.append((t, path))
+            seen.add(t.key)
+        else:
+            foreign.append(f"'{path}' {state}")
+    if foreign:
+        raise ForeignFiles(f"{len(foreign)} file(s) under a point's name are not that point's result "
+                           f"(first: {foreign[0]}); move them away and run again")
+    return todo, skipped
 
 
 def _run_here(todo, cmd, record, store_kernels, threads) -> None:
@@ -242,15 +321,19 @@ def _run_here(todo, cmd, record, store_kernels, threads) -> None:
             record(t, path, None, exc)
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: end this worker when the process that started it dies (SIGKILL
-    included): the kernel's parent-death signal on Linux, else a watchdog thread."""
-    parent = os.getppid()
+def _die_with_parent(parent: int) -> None:
+    """Worker initializer: end this worker when ``parent``, the process that started it, dies
+    (SIGKILL included): the kernel's parent-death signal on Linux, else a watchdog thread.  A
+    parent that died while the worker was still starting is noticed too (``getppid`` differs)."""
+    if os.getppid() != parent:
+        os._exit(1)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
             PR_SET_PDEATHSIG = 1
-            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0 and os.getppid() == parent:
+            if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL) == 0:
+                if os.getppid() != parent:  # died between the check above and prctl
+                    os._exit(1)
                 return
         except (OSError, AttributeError):
             pass
@@ -265,19 +348,23 @@ def _die_with_parent() -> None:
 
 @contextmanager
 def _terminate_on_signals(pool: ProcessPoolExecutor):
-    """SIGTERM (and SIGINT) end the pool's workers before this process exits."""
+    """SIGTERM and SIGINT kill the pool's workers at once; the block gets the list of signals
+    received and stops at its next safe point.  The handler itself raises nothing: an exception
+    raised from a signal handler can land between a lock's acquire and the ``try`` that releases
+    it, and the pool's manager thread then waits for that lock for ever (seen: 1 hang in 23)."""
+    received = []
+
     def handler(signum, frame):
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        received.append(signum)
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise SystemExit(128 + signum)
 
     old = {}
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             old[sig] = signal.signal(sig, handler)
     try:
-        yield
+        yield received
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
@@ -297,24 +384,33 @@ def _as_completed(futures, idle, interval: float | None = None):
 
 def _run_local(todo, workers, cmd, record, store_kernels, threads, idle=lambda pending: None) -> None:
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent)
-    with _terminate_on_signals(pool):
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
+                               initargs=(os.getpid(),))
+    with _terminate_on_signals(pool) as stop:
         try:
             futures = {pool.submit(compute_task, t, path, threads, cmd, store_kernels): (t, path)
                        for t, path in todo}
             for fut in _as_completed(futures, idle):
+                if stop:
+                    break
                 t, path = futures[fut]
                 try:
                     record(t, path, fut.result(), None)
                 except Exception as exc:  # a crashed point is recorded, the run goes on
                     record(t, path, None, exc)
+        except BaseException:
+            if not stop:
+                raise
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+        if stop:   # the workers are dead; end like the default action of the signal would
+            raise SystemExit(128 + stop[0])
 
 
-def connect_dask(address: str, timeout: float = 10.0):
+def connect_dask(address: str, timeout: float = DASK_TIMEOUT):
     """A Dask client of the scheduler at ``address``; ``ConnectionError`` within ``timeout``
-    seconds when it cannot be reached (or ``ImportError`` without the ``dask`` extra)."""
+    seconds when it cannot be reached or the address is malformed (``ImportError`` without the
+    ``dask`` extra)."""
     from dask.distributed import Client
 
     try:
@@ -323,21 +419,20 @@ def connect_dask(address: str, timeout: float = 10.0):
         raise ConnectionError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
 
 
-def _run_dask(todo, address, cmd, record, store_kernels, threads) -> None:
+def _run_dask(todo, client, cmd, record, store_kernels, threads) -> None:
     from dask.distributed import as_completed as dask_completed
 
     if not todo:
         return
     run_id = uuid.uuid4().hex[:8]   # keys unique to this run: two scans never share a task
-    with connect_dask(address) as client:
-        futures = {}
-        for t, path in todo:
-            fut = client.submit(compute_task, t, os.path.abspath(path), threads, cmd, store_kernels,
-                                pure=False, key=f"dmft-{t.key}-{run_id}")
-            futures[fut] = (t, path)
-        for fut in dask_completed(list(futures)):
-            t, path = futures[fut]
-            try:
-                record(t, path, fut.result(), None)
-            except Exception as exc:
-                record(t, path, None, exc)
+    futures = {}
+    for t, path in todo:
+        fut = client.submit(compute_task, t, os.path.abspath(path), threads, cmd, store_kernels,
+                            pure=False, key=f"dmft-{t.key}-{run_id}")
+        futures[fut] = (t, path)
+    for fut in dask_completed(list(futures)):
+        t, path = futures[fut]
+        try:
+            record(t, path, fut.result(), None)
+        except Exception as exc:
+            record(t, path, None, exc)

@@ -11,6 +11,7 @@ a scan carry no two-time kernels (with them, 56 points took 244 MB).
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 import os
@@ -19,9 +20,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.manifest import load_manifest, write_manifest
+from ..core.manifest import MANIFEST, ManifestError, load_manifest
 from ..core.methods import METHODS
 from ..core.params import PARAM_NAMES, ParameterError
+from ..core.resources import check, estimate
 from .runner import RunSummary, Task, run_tasks
 
 logger = logging.getLogger(__name__)
@@ -107,11 +109,12 @@ def _axis_values(name: str, spec) -> tuple:
             step = _number(name, "step", spec["step"])
             if step <= 0:
                 raise ScanConfigError(f"axis '{name}': 'step' must be > 0 (got {step})")
-            n = int(np.floor((stop - start) / step + 1e-9)) + 1
-            if n < 1:
+            count = (stop - start) / step + 1e-9   # may be inf for extreme bounds
+            if count < 0:
                 raise ScanConfigError(f"axis '{name}': empty range")
-            if n > MAX_POINTS:
-                raise ScanConfigError(f"axis '{name}': {n} values, more than {MAX_POINTS}")
+            if not count < MAX_POINTS:
+                raise ScanConfigError(f"axis '{name}': about {count + 1:.3g} values, more than {MAX_POINTS}")
+            n = int(np.floor(count)) + 1
             return tuple(float(start + i * step) for i in range(n))
         raise ScanConfigError(f"axis '{name}': a range needs keys start, stop and num (or step)")
     return (spec,)
@@ -169,16 +172,64 @@ def manifest_of(config: ScanConfig, tasks: list) -> dict:
     }
 
 
+def check_folder(output: str, manifest: dict, force: bool = False) -> None:
+    """Refuse (:class:`ScanConfigError`) an output that is not a folder, or a folder whose
+    ``scan.json`` is not a manifest or describes another configuration (``force``: replace it)."""
+    if output == "":
+        raise ScanConfigError("the output folder name is empty")
+    if os.path.lexists(output) and not os.path.isdir(output):
+        raise ScanConfigError(f"output '{output}' exists and is not a folder")
+    if force or not os.path.lexists(os.path.join(output, MANIFEST)):
+        return
+    try:
+        old = load_manifest(output)
+    except ManifestError as exc:
+        raise ScanConfigError(f"{exc}; --force replaces it") from None
+    differ = _differences(old, json.loads(json.dumps(manifest, default=float)))
+    if differ:
+        raise ScanConfigError(f"'{output}' holds a scan of another configuration (differs in {', '.join(differ)}); "
+                              "use another folder, or --force to replace its scan.json")
+
+
+def _differences(old: dict, new: dict) -> list:
+    """Names of the configuration entries (``mode``, ``base.<name>``, ``axes.<name>``) that differ."""
+    out = [] if old.get("mode") == new["mode"] else ["mode"]
+    for part in ("base", "axes"):
+        a, b = old.get(part) or {}, new[part]
+        out += [f"{part}.{key}" for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
+    return out
+
+
+def check_resources(tasks: list, copies: int) -> None:
+    """:class:`~dmft.core.resources.ResourceError` when ``copies`` of the largest point do not fit
+    in the available memory together, or the longest point takes more than a week."""
+    estimates = [estimate(t.params, t.method) for t in tasks]
+    if estimates:
+        check(max(estimates, key=lambda e: e.memory), copies=copies)
+        check(max(estimates, key=lambda e: e.work), memory_limit=float("inf"))
+
+
 def run_scan(config: ScanConfig, output: str, workers: int | None = None,
              dask_address: str | None = None, progress: bool = False, threads: int | None = None,
-             log=logger.info) -> RunSummary:
+             log=logger.info, force: bool = False, allow_large: bool = False) -> RunSummary:
     """Run every unfinished point of ``config`` into folder ``output``; ``progress``: a tqdm bar
-    over the points, else ``log`` (default: this module's logger) gets a line per point."""
+    over the points, else ``log`` (default: this module's logger) gets a line per point.
+
+    Refused before anything is written: an output that is not a folder or holds the scan of
+    another configuration (:func:`check_folder`; ``force`` replaces its ``scan.json``), an
+    unreachable Dask scheduler (``ConnectionError``), another run in the folder and files under
+    points' names holding something else (:mod:`dmft.app.runner`), and unless ``allow_large``
+    points that do not fit (:func:`check_resources`: memory of as many points as local workers,
+    time of the longest point).
+    """
     tasks = config.tasks()
-    os.makedirs(output, exist_ok=True)
-    write_manifest(output, manifest_of(config, tasks))
+    manifest = manifest_of(config, tasks)
+    check_folder(output, manifest, force)
+    if not allow_large:
+        copies = 1 if dask_address else min(workers or os.cpu_count() or 1, len(tasks))
+        check_resources(tasks, copies)
     return run_tasks(tasks, output, workers=workers, dask_address=dask_address, progress=progress,
-                     store_kernels=False, threads=threads, log=log)
+                     store_kernels=False, threads=threads, log=log, manifest=manifest)
 
 
-__all__ = ["MODES", "ScanConfig", "ScanConfigError", "load_config", "load_manifest", "parse_config", "run_scan"]
+__all__ = ["MODES", "ScanConfig", "ScanConfigError", "check_folder", "load_config", "load_manifest", "parse_config", "run_scan"]

@@ -1,10 +1,11 @@
 """HDF5 storage of a :class:`~dmft.core.result.Result` (``docs/conventions.md`` section 5).
 
-:func:`save` writes atomically: the file is written under a temporary name in the same folder
-and renamed onto the final name only when complete, so a killed run never leaves a truncated
-file there.  :func:`load` reads it back into the same result object, checking
-``format_version``: files of format 1 (before the method objects) are read and converted,
-newer formats are refused with a message.
+:func:`save` writes atomically: the file is built in memory, written under a temporary name in
+the same folder and renamed onto the final name only when complete, so a killed run or a full
+disk never leaves a truncated file there (:mod:`dmft.core.outputs`).  :func:`load` reads it
+back into the same result object, checking ``format_version`` (files of format 1, before the
+method objects, are read and converted; newer formats are refused with a message) and every
+dataset against the settings (:func:`check_layout`).
 
 Layout of format 2: root attributes ``format_version``, ``kind``, ``status``, ``point_hash``,
 ``config_json`` (the flat settings: every parameter and every method setting, resolved), each of
@@ -18,14 +19,15 @@ and the optional two-time kernels under ``kernels/``.
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 
 import h5py
 import numpy as np
 
 from .methods import METHODS, point_hash, split_settings
+from .outputs import write_atomic
 from .provenance import stamp
 from .result import Errors, Result
 from .schema import added_coordinate, describe_h5
@@ -100,32 +102,24 @@ def write_h5(result: Result, f: h5py.File) -> None:
     describe_h5(f)
 
 
+def to_bytes(result: Result) -> bytes:
+    """The HDF5 file of ``result`` as bytes, built in memory (so that a failing disk is met by
+    plain Python writes, never inside the HDF5 library)."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        write_h5(result, f)
+    return buffer.getvalue()
+
+
 def save(result: Result, path: str | os.PathLike) -> str:
-    """Write ``result`` to ``path`` atomically; returns the path written."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            write_h5(result, f)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    """Write ``result`` to ``path`` atomically (:func:`dmft.core.outputs.write_atomic`); returns
+    the path written."""
+    return write_atomic(path, to_bytes(result))
 
 
 def _open(path: str) -> h5py.File:
+    if os.path.exists(path) and not os.path.isfile(path):   # a FIFO would block the open
+        raise FileFormatError(f"cannot read '{path}': not a regular file")
     try:
         return h5py.File(path, "r")
     except (OSError, ValueError) as exc:
@@ -136,6 +130,8 @@ def _open(path: str) -> h5py.File:
 def _version(f: h5py.File, path: str) -> int:
     if "config_json" not in f.attrs or "kind" not in f.attrs:
         raise FileFormatError(f"'{path}' is not an sgd-dmft result file (no config_json/kind attribute)")
+    if "status" not in f.attrs:
+        raise FileFormatError(f"'{path}' has no status attribute")
     version = f.attrs.get("format_version")
     try:
         version = int(version)
@@ -153,8 +149,23 @@ def _str(value) -> str:
 
 
 def load(path: str | os.PathLike) -> Result:
-    """Read a file written by :func:`save` back into a :class:`Result`."""
+    """Read a file written by :func:`save` back into a :class:`Result`.
+
+    Anything that is not a result file of a readable format, with every dataset of the shape its
+    settings imply, is a :class:`FileFormatError` naming the file and the problem."""
     path = os.fspath(path)
+    try:
+        result = _read(path)
+    except FileFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise FileFormatError(f"'{path}': unreadable content ({type(exc).__name__}: {text})") from None
+    check_layout(result, path)
+    return result
+
+
+def _read(path: str) -> Result:
     with _open(path) as f:
         version = _version(f, path)
         kind = _str(f.attrs["kind"])
@@ -170,7 +181,7 @@ def load(path: str | os.PathLike) -> Result:
             status = Status.parse(_str(f.attrs["status"]))
         except (ValueError, TypeError, AttributeError) as exc:
             raise FileFormatError(f"'{path}': invalid settings or status ({exc})") from None
-        data = {name: f[name][()] for name in _FIELDS if name in f}
+        data = {name: _values(f[name], path) for name in _FIELDS if name in f}
         missing = [name for name in _FIELDS[:-1] if name not in data]
         if missing:
             raise FileFormatError(f"'{path}' lacks the dataset(s) {', '.join(missing)}")
@@ -179,17 +190,17 @@ def load(path: str | os.PathLike) -> Result:
             if added_coordinate(obj):
                 continue
             if name == "kernels":
-                kernels = {k: v[()] for k, v in obj.items() if not added_coordinate(v)}
+                kernels = {k: _values(v, path) for k, v in _group(obj, path).items() if not added_coordinate(v)}
             elif name == "batches":
-                batches = {k: v[()] for k, v in obj.items()
+                batches = {k: _values(v, path) for k, v in _group(obj, path).items()
                            if k != "batch_size" and not added_coordinate(v)}
-                batch_size = obj["batch_size"][()] if "batch_size" in obj else None
+                batch_size = _values(obj["batch_size"], path) if "batch_size" in obj else None
             elif name in _FIELDS:
                 continue
             elif name.endswith("_sem"):
-                sem[name[: -len("_sem")]] = obj[()]
+                sem[name[: -len("_sem")]] = _values(obj, path)
             else:
-                extra[name] = obj[()]
+                extra[name] = _values(obj, path)
         meta = {}
         for key, value in f.attrs.items():
             if key in settings or key in _STRUCTURAL:
@@ -211,6 +222,9 @@ def load(path: str | os.PathLike) -> Result:
     if sem or batches:
         errors = Errors(source=source, count=count, sem=sem, batches=batches if batch_size is not None else {},
                         batch_size=batch_size)
+    for name in ("t", "tw"):
+        if np.ndim(data[name]) != 1:
+            raise _shape_error(path, name, np.shape(data[name]), ("n",))
     try:
         return Result(
             params=params, method=method, status=status,
@@ -220,6 +234,78 @@ def load(path: str | os.PathLike) -> Result:
         )
     except (ValueError, TypeError) as exc:
         raise FileFormatError(f"'{path}': inconsistent datasets ({exc})") from None
+
+
+def _values(obj, path: str):
+    """The contents of the dataset ``obj``; a group in its place is a :class:`FileFormatError`."""
+    if not isinstance(obj, h5py.Dataset):
+        raise FileFormatError(f"'{path}': '{obj.name}' is a {type(obj).__name__.lower()}, expected a dataset")
+    return obj[()]
+
+
+def _group(obj, path: str):
+    if not isinstance(obj, h5py.Group):
+        raise FileFormatError(f"'{path}': '{obj.name}' is a dataset, expected a group")
+    return obj
+
+
+def _shape_error(path: str, name: str, shape, expected) -> FileFormatError:
+    return FileFormatError(f"'{path}': dataset '{name}' has shape {tuple(shape)}, expected {tuple(expected)}")
+
+
+def check_layout(result: Result, path: str = "result") -> None:
+    """:class:`FileFormatError` unless every array of ``result`` is numeric and of the shape its
+    parameters imply: ``t`` the grid ``i dt`` of ``n_steps + 1`` times, ``tw`` the waiting times
+    of the parameters, ``norm``/``proj_A`` (T,), the gap histograms (G,), (B + 1,), (G, B),
+    errors and batches of their observable's shape, kernels (T, T)."""
+    p = result.params
+    T = p.n_steps + 1
+    arrays = {"t": result.t, "energy": result.energy, "frac_unsat": result.frac_unsat, "nu": result.nu,
+              "tw": result.tw, "C": result.C, "chi": result.chi, **dict(result.extra),
+              **{f"kernels/{k}": v for k, v in result.kernels.items()}}
+    if result.distance is not None:
+        arrays["distance"] = result.distance
+    if result.errors is not None:
+        arrays.update({f"{k}_sem": v for k, v in result.errors.sem.items()})
+        arrays.update({f"batches/{k}": v for k, v in result.errors.batches.items()})
+        if result.errors.batch_size is not None:
+            arrays["batches/batch_size"] = result.errors.batch_size
+    for name, value in arrays.items():
+        if np.asarray(value).dtype.kind not in "fiub":
+            raise FileFormatError(f"'{path}': dataset '{name}' is not numeric ({np.asarray(value).dtype})")
+    if np.shape(result.t) != (T,):
+        raise _shape_error(path, "t", np.shape(result.t), (T,))
+    if not np.allclose(result.t, np.arange(T) * p.dt, rtol=1e-9, atol=1e-9 * p.dt):
+        raise FileFormatError(f"'{path}': dataset 't' is not the grid t_i = i dt of its parameters (dt = {p.dt:g})")
+    if np.shape(result.tw) != (len(p.tw),) or not np.allclose(result.tw, p.tw):
+        raise FileFormatError(f"'{path}': dataset 'tw' ({np.asarray(result.tw).tolist()}) differs from the "
+                              f"parameter tw ({list(p.tw)})")
+    for name in ("norm", "proj_A"):
+        if name in result.extra and np.shape(result.extra[name]) != (T,):
+            raise _shape_error(path, name, np.shape(result.extra[name]), (T,))
+    gaps = [name for name in ("gap_t", "gap_edges", "gap_hist") if name in result.extra]
+    if gaps:
+        if len(gaps) < 3:
+            raise FileFormatError(f"'{path}': the gap histogram needs gap_t, gap_edges and gap_hist (has {', '.join(gaps)})")
+        G, E = np.shape(result.extra["gap_t"]), np.shape(result.extra["gap_edges"])
+        if len(G) != 1 or len(E) != 1 or E[0] < 2:
+            raise FileFormatError(f"'{path}': gap_t and gap_edges must be 1-d (gap_edges of length >= 2)")
+        if np.shape(result.extra["gap_hist"]) != (G[0], E[0] - 1):
+            raise _shape_error(path, "gap_hist", np.shape(result.extra["gap_hist"]), (G[0], E[0] - 1))
+    for name, value in result.kernels.items():
+        if np.shape(value) != (T, T):
+            raise _shape_error(path, f"kernels/{name}", np.shape(value), (T, T))
+    if result.errors is not None:
+        if result.errors.count < 1:
+            raise FileFormatError(f"'{path}': errors_count must be >= 1 (got {result.errors.count})")
+        B = result.errors.n_batches
+        for name, value in result.errors.batches.items():
+            ref = result.extra[name] if name in result.extra else getattr(result, name, None)
+            if ref is None or np.shape(value) != (B,) + np.shape(ref):
+                raise _shape_error(path, f"batches/{name}", np.shape(value),
+                                   (B,) + (np.shape(ref) if ref is not None else ()))
+        if B and not np.all(np.asarray(result.errors.batch_size) >= 1):
+            raise FileFormatError(f"'{path}': batches/batch_size must be positive counts")
 
 
 def _settings_v1(settings: dict, kind: str, attrs) -> dict:
@@ -237,16 +323,29 @@ def _settings_v1(settings: dict, kind: str, attrs) -> dict:
 
 
 def read_header(path: str | os.PathLike) -> dict | None:
-    """``kind``, ``status`` and ``point_hash`` of a result file without reading its arrays, or
-    None when it is missing, unreadable or not a result file."""
+    """``kind``, ``status``, ``point_hash`` (the stored attribute) and ``config_hash`` (the hash
+    of the settings stored in ``config_json``, None when they do not parse) of a result file
+    without reading its arrays, or None when it is missing, unreadable or not a result file."""
     try:
         with h5py.File(os.fspath(path), "r") as f:
             attrs = f.attrs
             if "kind" not in attrs or "status" not in attrs:
                 return None
-            return {"kind": _str(attrs["kind"]), "status": _str(attrs["status"]),
+            kind = _str(attrs["kind"])
+            return {"kind": kind, "status": _str(attrs["status"]),
                     "point_hash": _str(attrs["point_hash"]) if "point_hash" in attrs else None,
+                    "config_hash": _config_hash(attrs, kind),
                     "format_version": int(attrs.get("format_version", 0))}
     except (OSError, ValueError, TypeError):
         return None
 
+
+def _config_hash(attrs, kind: str) -> str | None:
+    """The point hash of the settings in ``config_json`` (what the file really holds)."""
+    try:
+        settings = json.loads(_str(attrs["config_json"]))
+        if int(attrs.get("format_version", 0)) == 1:
+            settings = _settings_v1(settings, kind, attrs)
+        return point_hash(*split_settings(settings, kind, strict=True))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        return None

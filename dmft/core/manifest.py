@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 
+from .outputs import write_atomic
+
 MANIFEST = "scan.json"
 
 
@@ -19,12 +21,8 @@ class ManifestError(ValueError):
 
 def write_manifest(folder: str, manifest: dict) -> str:
     """Write ``manifest`` to ``folder/scan.json`` atomically; returns the path."""
-    path = os.path.join(folder, MANIFEST)
-    tmp = os.path.join(folder, f".{MANIFEST}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
-        json.dump(manifest, fh, indent=1, default=float)
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(manifest, indent=1, default=float)
+    return write_atomic(os.path.join(folder, MANIFEST), text.encode())
 
 
 def load_manifest(folder: str) -> dict:

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from ..core.divergence import runaway
 from ..core.model import gap_counts
 from . import kernels as kn
 from .response import ResponseEstimator
@@ -27,8 +28,6 @@ from .state import MarchState
 
 #: a path field beyond this is a runaway (the fields are O(1) in any sane run)
 PATH_RUNAWAY = 1e30
-#: a weight-side correlation C(t,t) beyond this is a runaway (it is 1 on the sphere)
-NORM_RUNAWAY = 1e60
 
 
 class Diverged(Exception):
@@ -54,6 +53,9 @@ def observe(state: MarchState, k: int) -> None:
             paths.a[a] = s * curv[a]
     o = model.observables(h, paths.f, dv)
     obs.energy[k], obs.frac_unsat[k], obs.nu[k] = o.energy, o.frac_unsat, o.nu
+    why = runaway(state.params, o.energy, obs.energy[0])   # the rule shared with the simulations
+    if why:
+        raise Diverged(f"{why} at step {k} (t = {k * state.params.dt:g})")
     if obs.distance is not None:
         obs.distance[k] = 0.5 * (w.C[0, k, k] + w.C[1, k, k]) - w.X[k, k]
         if w.m is not None:                        # C, X are the parts orthogonal to the teacher
@@ -105,7 +107,7 @@ def step_weight_side(state: MarchState, k: int) -> None:
             A, eb2 = teacher_weight_step(state, a, k)
         w.A[a, k] = A
         norm = w.C[a, k + 1, k + 1]
-        if not (math.isfinite(A) and math.isfinite(eb2) and eb2 > 0 and abs(norm) < NORM_RUNAWAY):
+        if not (math.isfinite(A) and math.isfinite(eb2) and eb2 > 0 and math.isfinite(norm)):
             raise Diverged(f"weight side blew up at step {k + 1} (t = {(k + 1) * p.dt:g}): "
                            f"E[B^2] = {eb2:.3g}, C(t,t) = {norm:.3g}")
     if w.X is not None:
