@@ -147,11 +147,12 @@ def _table(title: str, summaries: dict) -> None:
         print(f"| {label} | " + " | ".join(cells) + f" | {s['wall_s']:.1f} | {s['cpu_s']:.1f} |")
 
 
-def part_budget(out: str, points, n_runs: int) -> None:
+def part_budget(out: str, points, n_runs: int, settings=tuple(SETTINGS)) -> None:
     for name in points:
         point = POINTS[name]
         summaries = {}
-        for setting, over in SETTINGS.items():
+        for setting in settings:
+            over = SETTINGS[setting]
             method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **over)
             for source in ("all",) + STREAMS:
                 rows = []
@@ -275,6 +276,7 @@ def main(argv=None) -> None:
     parser.add_argument("--parts", default="seeds,budget,paths,sims,bias")
     parser.add_argument("--points", default=",".join(POINTS))
     parser.add_argument("--runs", type=int, default=6, help="runs per budget/paths row")
+    parser.add_argument("--settings", default=",".join(SETTINGS), help="estimator settings of the budget")
     args = parser.parse_args(argv)
     points = args.points.split(",")
     parts = args.parts.split(",")
@@ -282,7 +284,7 @@ def main(argv=None) -> None:
     if "seeds" in parts:
         part_seeds(args.out, points)
     if "budget" in parts:
-        part_budget(args.out, points, args.runs)
+        part_budget(args.out, points, args.runs, args.settings.split(","))
     if "paths" in parts:
         part_paths(args.out, points, args.runs)
     if "sims" in parts:
