@@ -104,3 +104,15 @@ def test_api_warns_about_caveats(make_result):
     single = make_result(kind="dmft")  # no repetitions, so no error bars
     with pytest.warns(FDTWarning, match="no error bars"):
         dmft.fit_teff(single)
+
+
+def test_task_runner_heartbeat_while_dask_workers_compute():
+    """The Dask path waits the same way: an idle call per interval without a finished task."""
+    distributed = pytest.importorskip("distributed")
+    idle = []
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        futures = [client.submit(time.sleep, 0.5, pure=False), client.submit(time.sleep, 0.01, pure=False)]
+        finished = list(runner._as_completed(futures, idle.append, interval=0.05,
+                                             wait_some=runner._dask_wait))
+    assert len(finished) == 2 and idle and set(idle) == {1}

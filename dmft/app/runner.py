@@ -279,7 +279,7 @@ def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str 
 
         try:
             if client is not None:
-                _run_dask(todo, client, cmd, record, store_kernels, threads or 1)
+                _run_dask(todo, client, cmd, record, store_kernels, threads or 1, reporter.idle)
             else:
                 workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
                 per_task = threads or max(1, (os.cpu_count() or 1) // workers)
@@ -370,16 +370,30 @@ def _terminate_on_signals(pool: ProcessPoolExecutor):
             signal.signal(sig, h)
 
 
-def _as_completed(futures, idle, interval: float | None = None):
+def _as_completed(futures, idle, interval: float | None = None, wait_some=None):
     """The futures as they finish; ``idle(pending)`` after every ``interval`` s (default: the
-    heartbeat interval) without one."""
+    heartbeat interval) without one.  ``wait_some(pending, timeout)`` -> (done, not done): by
+    default :func:`concurrent.futures.wait`; :func:`_dask_wait` for Dask futures."""
     interval = heartbeat_interval() if interval is None else interval
+    wait_some = wait_some or (lambda fs, timeout: wait(fs, timeout=timeout, return_when=FIRST_COMPLETED))
     pending = set(futures)
     while pending:
-        done, pending = wait(pending, timeout=interval, return_when=FIRST_COMPLETED)
+        done, pending = wait_some(pending, interval)
         if not done:
             idle(len(pending))
         yield from done
+
+
+def _dask_wait(futures, timeout):
+    """:func:`dask.distributed.wait` for the first of ``futures`` to finish; nothing done (rather
+    than an exception) when ``timeout`` s pass."""
+    from dask.distributed import wait as dask_wait
+
+    try:
+        done, not_done = dask_wait(list(futures), timeout=timeout, return_when="FIRST_COMPLETED")
+    except TimeoutError:   # dask raises the builtin (asyncio's is an alias of it since 3.11)
+        return set(), set(futures)
+    return set(done), set(not_done)
 
 
 def _run_local(todo, workers, cmd, record, store_kernels, threads, idle=lambda pending: None) -> None:
@@ -419,9 +433,7 @@ def connect_dask(address: str, timeout: float = DASK_TIMEOUT):
         raise ConnectionError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
 
 
-def _run_dask(todo, client, cmd, record, store_kernels, threads) -> None:
-    from dask.distributed import as_completed as dask_completed
-
+def _run_dask(todo, client, cmd, record, store_kernels, threads, idle=lambda pending: None) -> None:
     if not todo:
         return
     run_id = uuid.uuid4().hex[:8]   # keys unique to this run: two scans never share a task
@@ -430,7 +442,7 @@ def _run_dask(todo, client, cmd, record, store_kernels, threads) -> None:
         fut = client.submit(compute_task, t, os.path.abspath(path), threads, cmd, store_kernels,
                             pure=False, key=f"dmft-{t.key}-{run_id}")
         futures[fut] = (t, path)
-    for fut in dask_completed(list(futures)):
+    for fut in _as_completed(futures, idle, wait_some=_dask_wait):
         t, path = futures[fut]
         try:
             record(t, path, fut.result(), None)
