@@ -65,7 +65,8 @@ class DMFTMethod(_Method):
             with the band part removed; 0: probes at every lag (files written before this
             setting); -1 (default): ``min(64, K // 8)`` for ``K`` steps, so that the band never
             costs much more than the history sweeps.  At the slow point it cuts the seed variance
-            of late 1 - C and chi by 26-31x for 2x the time (docs/precision.md).
+            of late 1 - C and chi by 24-31x for 2.5x the CPU time, at the stationary point by
+            17-216x for 1.75x (docs/precision.md).
         replicates: independent solves (independent random streams) averaged into one result;
             with >= 2 the result carries standard errors over replicates (``<name>_sem``). The
             default (4 x 16384 paths) gives standard errors below 3% for 1 - C and chi up to lag

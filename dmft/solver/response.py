@@ -3,12 +3,14 @@
 ``Gamma(k, j) = d u(k) / d P(j)`` is the response of a path's field to a kick of its gap at an
 earlier step (``docs/dmft-derivation.md`` section 4).  The march asks a
 :class:`ResponseEstimator` for one row ``M_R(k, <k)`` per step and tells it when the paths
-advance; two strategies are implemented:
+advance; three strategies are implemented:
 
-* :class:`ProbeResponse` (default): ``n_probes`` linearised copies ``y`` per path, driven by
+* :class:`ProbeResponse` (``exact_lags = 0``): ``n_probes`` linearised copies ``y`` per path, driven by
   probe fields ``sigma`` with exactly orthogonal Walsh-Hadamard columns;
   ``M_R(k, j) ~ alpha/n sum_p a_p(k) y_p(k) sigma_p(j)``.  O(n T^2) in all; the copies'
   histories are swept together with the fields' (:func:`dmft.solver.kernels.fused_memory`).
+* :class:`BandedProbeResponse` (default, ``exact_lags``): the exact per-path response at the
+  lags ``1 .. L`` and the probes, with that band removed from their signal, beyond it;
 * :class:`ExactResponse`: the per-path response ``Gamma_p(k, j)`` itself, O(n T^3) time and
   O(n T^2) memory per replica: small grids only (checks of the probe estimator).
 
