@@ -14,7 +14,7 @@ advance; three strategies are implemented:
 * :class:`ExactResponse`: the per-path response ``Gamma_p(k, j)`` itself, O(n T^3) time and
   O(n T^2) memory per replica: small grids only (checks of the probe estimator).
 
-Both work for one and two replicas (each replica has its own ``M_R^a``; ``M_R^{12} = 0``).
+All three work for one and two replicas (each replica has its own ``M_R^a``; ``M_R^{12} = 0``).
 """
 
 from __future__ import annotations
