@@ -39,12 +39,15 @@ from ..api import run
 
 #: the three points of the budget: parameters, the lags after tw of 1 - C and chi, the times of
 #: the distance, the paths per march (4096 at the stationary point: 1500 steps, to fit the session);
-#: ``marginal-d`` is the slow point with two replicas (the replica distance in UNSAT)
+#: ``stationary-d`` and ``marginal-d`` are those points with two replicas (the replica distance)
 POINTS = {
     "stationary": dict(params=dict(alpha=2.0, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=150.0,
                                    tw=(100.0,)), lags=(20.0, 50.0), times=(150.0,), n_paths=4096),
     "marginal": dict(params=dict(alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, dt=0.1, t_max=50.0,
                                  tw=(40.0,)), lags=(10.0,), times=(50.0,), n_paths=16384),
+    "stationary-d": dict(params=dict(alpha=2.0, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=150.0,
+                                     tw=(100.0,), replicas=2), lags=(20.0, 50.0), times=(100.0, 150.0),
+                         n_paths=4096),
     "marginal-d": dict(params=dict(alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, dt=0.1, t_max=50.0,
                                    tw=(40.0,), replicas=2), lags=(10.0,), times=(40.0, 50.0), n_paths=8192),
     "sat": dict(params=dict(alpha=1.0, delta=0.0, dynamics="sgd", b=0.7, dt=0.1, t_max=10.0,
@@ -59,7 +62,7 @@ STREAMS = ("init", "selection", "omega", "probe")
 N_SEEDS = 10
 #: the large-N simulations of the bias: point -> list of (N, samples)
 SIMS = {"stationary": [(1000, 8), (2000, 6), (4000, 6)], "marginal": [(1000, 8), (2000, 6), (4000, 6)],
-        "marginal-d": [(2000, 6)], "sat": [(1000, 12), (2000, 8)]}
+        "stationary-d": [(2000, 6)], "marginal-d": [(2000, 6)], "sat": [(1000, 12), (2000, 8)]}
 
 
 def observables(result, point: dict) -> dict:
