@@ -139,19 +139,27 @@ def check_comparable(theory, simulation, allow_different: bool = False) -> list:
     return differences
 
 
+#: the panels teacher data adds to the comparison figure: observable -> axis label
+TEACHER_PANELS = {"gen_error": "generalisation error ε_g(t) = arccos(m/√C(t,t))/π",
+                  "m": "teacher overlap m(t) = w·w*/N"}
+
+
 def compare_figure(theory, simulation, path: str, title: str | None = None,
                    allow_different: bool = False) -> str:
     """Theory (lines, with error bands when it has replicates) vs simulation (points with error
     bars): energy, C(t, tw), x = C(tw,tw) - C(t,tw) against chi, the scale-resolved FDT ratio
     T(s) = x/chi against the lag with T_eff (= T_static) marked, the replica distance and the
-    fraction of violated constraints.  Written to ``path``.  ``ValueError`` (before drawing) for
+    fraction of violated constraints; with teacher data also ``eps_g(t)`` and ``m(t)``.  Written to
+    ``path``.  ``ValueError`` (before drawing) for
     a pair that is not a DMFT result and a simulation of the same physics
     (:func:`check_comparable`); with ``allow_different`` the differences head the title."""
     differences = check_comparable(theory, simulation, allow_different)
-    fig = Figure(figsize=(16, 8.5))
-    axes = fig.subplots(2, 3)
-    ax_e, ax_c, ax_x, ax_t, ax_d, ax_n = axes.ravel()
     th, sm = theory, simulation
+    teacher = [name for name in TEACHER_PANELS if name in th.extra and name in sm.extra]
+    fig = Figure(figsize=(21, 8.5) if teacher else (16, 8.5))
+    axes = fig.subplots(2, 4 if teacher else 3)
+    ax_e, ax_c, ax_x = axes[0, :3]
+    ax_t, ax_d, ax_n = axes[1, :3]
     th_label, sm_label = th.method.describe(), sm.method.describe()
 
     _line(ax_e, th.t, th.energy, _sem(th, "energy"), "k", th_label)
@@ -226,6 +234,12 @@ def compare_figure(theory, simulation, path: str, title: str | None = None,
     ax_n.set_xlabel("time t")
     ax_n.set_ylabel("fraction of violated constraints")
     ax_n.legend(fontsize=8)
+    for ax, name in zip((axes[0, 3], axes[1, 3]) if teacher else (), teacher):
+        _line(ax, th.t, th.extra[name], _sem(th, name), "k", th_label)
+        _points(ax, sm.t, sm.extra[name], _sem(sm, name), COLORS[3], sm_label)
+        ax.set_xlabel("time t")
+        ax.set_ylabel(TEACHER_PANELS[name])
+        ax.legend(fontsize=8)
 
     if differences:
         notes.insert(0, "WARNING: theory and simulation differ in " + ", ".join(differences))

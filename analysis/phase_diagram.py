@@ -32,13 +32,17 @@ from .distance import long_time_distance
 from .figures import FIGURE_FORMATS, save_figure
 from .teff import fit_teff
 
-QUANTITIES = ("teff", "distance", "energy", "frac_unsat")
+QUANTITIES = ("teff", "distance", "energy", "frac_unsat", "gen_error", "m")
 LABELS = {
     "teff": "effective temperature T_eff = T_static (FDT ratio at the plateau)",
     "distance": "long-time replica distance d_inf",
     "energy": "energy e(t_max) = H/N",
     "frac_unsat": "fraction of violated constraints",
+    "gen_error": "generalisation error eps_g(t_max) = arccos(m/sqrt(C))/pi (teacher data)",
+    "m": "teacher overlap m(t_max) = w.w*/N (teacher data)",
 }
+#: quantities that only teacher data has (kept in ``Result.extra``)
+TEACHER_QUANTITIES = ("gen_error", "m")
 
 
 def gardner_alpha(delta: float) -> float:
@@ -54,7 +58,8 @@ def point_value(result, quantity: str) -> tuple:
     and time window it was measured on); NaN where it is undefined
     (not stationary, no plateau, diverged).  ``teff`` is :func:`~dmft.analysis.teff.fit_teff`'s
     ``T_eff`` (the same number as ``dmft teff``), ``distance`` the long-time distance ``d_inf``
-    (:func:`~dmft.analysis.distance.long_time_distance`), the others their value at ``t_max``."""
+    (:func:`~dmft.analysis.distance.long_time_distance`), the others their value at ``t_max``
+    (``gen_error`` and ``m`` only for teacher data, NaN with a note otherwise)."""
     nan = math.nan
     if result.status != "ok":
         return nan, nan, f"status {result.status}", ""
@@ -72,9 +77,14 @@ def point_value(result, quantity: str) -> tuple:
         except ValueError as exc:
             return nan, nan, str(exc), ""
         return d.d_inf, d.d_inf_err, d.note, f"mean over t in [{d.window[0]:g}, {d.window[1]:g}]"
+    if quantity in TEACHER_QUANTITIES:
+        if quantity not in result.extra:
+            return nan, nan, "random data: no teacher (--data teacher)", ""
+        series = result.extra[quantity]
+    else:
+        series = getattr(result, quantity)
     sem = result.sem.get(quantity)
-    return (float(getattr(result, quantity)[-1]), (nan if sem is None else float(sem[-1])), "",
-            f"t = {result.t[-1]:g}")
+    return (float(series[-1]), (nan if sem is None else float(sem[-1])), "", f"t = {result.t[-1]:g}")
 
 
 def collect(folder: str, quantity: str, kind: str | None = None):

@@ -123,3 +123,44 @@ def test_solve_scan_files_have_no_kernels(tmp_path):
     assert s.done == 1 and s.failed == 0
     r = load(tmp_path / cfg.tasks()[0].name)
     assert r.kind == "dmft" and r.status == "ok" and r.kernels == {}
+
+
+def test_phase_diagram_and_compare_of_teacher_data(tmp_path, monkeypatch):
+    """--quantity gen_error / m map the teacher observables at t_max (the same numbers as the
+    files); random data has none (refused, not drawn empty); compare adds the eps_g and m panels."""
+    from dmft.analysis import figures
+    from dmft.app.cli import main
+
+    base = dict(TINY, t_max=3.0, data="teacher")
+    cfg = parse_config({"mode": "simulate", "base": base, "axes": {"alpha": [1.0, 3.0], "delta": [0.0, 0.5]}})
+    run_scan(cfg, str(tmp_path / "scan"), workers=1)
+    for quantity in ("gen_error", "m"):
+        _, table = phase_diagram(str(tmp_path / "scan"), str(tmp_path / f"{quantity}.png"), quantity=quantity)
+        with open(table) as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == 4
+        for row in rows:
+            r = load(tmp_path / "scan" / row["file"])
+            assert float(row[quantity]) == pytest.approx(r.extra[quantity][-1])
+    rnd = parse_config({"mode": "simulate", "base": dict(TINY, t_max=3.0), "axes": {"alpha": [1.0, 3.0],
+                                                                                 "delta": [0.0, 0.5]}})
+    run_scan(rnd, str(tmp_path / "random"), workers=1)
+    with pytest.raises(ValueError, match="no finite value of gen_error"):
+        phase_diagram(str(tmp_path / "random"), str(tmp_path / "r.png"), quantity="gen_error")
+
+    p = dict(alpha=2.0, delta=0.2, data="teacher", dynamics="sgd", b=0.5, dt=0.1, t_max=2.0, tw=(1.0,))
+    assert main(["solve", *_flags(p), "--n-paths", "256", "--replicates", "2", "-o", str(tmp_path / "th.h5")]) == 0
+    assert main(["simulate", *_flags(p), "--n", "50", "--n-samples", "2", "-o", str(tmp_path / "sm.h5")]) == 0
+    drawn = []
+    monkeypatch.setattr(figures, "save_figure", lambda fig, path, dpi: drawn.append(fig) or path)
+    assert main(["compare", str(tmp_path / "th.h5"), str(tmp_path / "sm.h5"), "-o", str(tmp_path / "c.png")]) == 0
+    labels = [ax.get_ylabel() for ax in drawn[0].axes]
+    assert any("generalisation error" in y for y in labels) and any("teacher overlap" in y for y in labels)
+
+
+def _flags(p: dict) -> list:
+    out = []
+    for key, value in p.items():
+        flag = "--" + key.replace("_", "-")
+        out += [flag, ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
+    return out

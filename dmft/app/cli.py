@@ -23,7 +23,7 @@ from dataclasses import MISSING, fields
 import numpy as np
 
 from ..analysis.figures import FIGURE_FORMATS, check_comparable, compare_figure
-from ..analysis.phase_diagram import parse_slices, phase_diagram, table_path
+from ..analysis.phase_diagram import QUANTITIES, parse_slices, phase_diagram, table_path
 from ..analysis.fdt_line import fit_fdt_line
 from ..analysis.teff import fit_teff
 from ..core.fielddocs import field_docs
@@ -413,14 +413,15 @@ def build_parser() -> argparse.ArgumentParser:
     with_allow_large(p)
     with_progress(p)
 
-    quantities = ("teff", "distance", "energy", "frac_unsat")
+    quantities = QUANTITIES
     p = command("phase-diagram", cmd_phase_diagram, "maps over the scanned plane")
     p.add_argument("dir", metavar="DIR", help="a scan output folder (dmft scan -o DIR)")
     p.add_argument("-o", "--output", required=True, metavar="FIG.png",
                    help="output figure; a CSV table of the values is written beside it. Required")
     p.add_argument("--quantity", default="teff", choices=quantities,
                    help="what to map: T_eff (= T_static), the long-time replica distance d_inf, the final "
-                        f"energy or fraction of violated constraints. Choices: {', '.join(quantities)}. "
+                        "energy, fraction of violated constraints, generalisation error or teacher overlap "
+                        f"(the last two: teacher data). Choices: {', '.join(quantities)}. "
                         "Default: teff")
     p.add_argument("--slice", action="append", default=[], metavar="NAME=VALUE",
                    help="fix a scanned axis at one of its values (repeatable); needed when the scan "
