@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Mapping, Union
 
-from .params import PARAM_NAMES, ParameterError, Params, as_float, as_int, check_choice
+from .params import PARAM_NAMES, ParameterError, Params, as_float, as_int, check_choice, omit_at
 
 #: largest automatic exact-band width of the response estimator (``DMFTMethod.exact_lags = -1``)
 AUTO_BAND = 64
@@ -30,13 +30,17 @@ class _Method:
     """Conversions shared by the method classes."""
 
     kind: ClassVar[str]
+    #: settings added after files existed: left out of the hash at the value those files used
+    #: (:func:`~dmft.core.params.omit_at`)
+    hash_omitted_at: ClassVar[dict] = {}
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     def hashed_dict(self) -> dict:
         """The settings that change the numbers (those the point hash covers)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("not_hashed")}
+        return omit_at({f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("not_hashed")},
+                       self.hash_omitted_at)
 
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)
@@ -82,6 +86,8 @@ class DMFTMethod(_Method):
     """
 
     kind: ClassVar[str] = "dmft"
+    #: files written before the exact band existed used probes at every lag
+    hash_omitted_at: ClassVar[dict] = {"exact_lags": 0}
 
     n_paths: int = 16384
     n_probes: int = 4
@@ -114,15 +120,6 @@ class DMFTMethod(_Method):
             raise ParameterError("replicates", f"must be >= 1 (got {self.replicates})")
         if not 0 <= self.chol_rtol < 1:
             raise ParameterError("chol_rtol", f"must lie in [0, 1) (got {self.chol_rtol})")
-
-    def hashed_dict(self) -> dict:
-        """As for every method, but ``exact_lags = 0`` (the estimator of files written before the
-        setting existed) is left out, so that those files keep the point hash they were written
-        with."""
-        d = super().hashed_dict()
-        if d["exact_lags"] == 0:
-            del d["exact_lags"]
-        return d
 
     def band(self, n_steps: int) -> int:
         """The exact-band width used for a grid of ``n_steps`` steps (``exact_lags`` resolved)."""

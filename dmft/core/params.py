@@ -32,6 +32,13 @@ HASH_OMITTED_AT = {"data": "random", "label_noise": 0.0}
 MAX_ABS = 1e6
 
 
+def omit_at(settings: dict, omitted_at: Mapping[str, Any]) -> dict:
+    """``settings`` without the entries that equal their value in ``omitted_at``: a setting added
+    after files existed is left out of the point hash at the value those files were computed with,
+    so that they keep their hash (parameters and method settings alike)."""
+    return {k: v for k, v in settings.items() if not (k in omitted_at and v == omitted_at[k])}
+
+
 class ParameterError(ValueError):
     """An invalid parameter or setting; ``name`` is the offending one."""
 
@@ -230,11 +237,7 @@ class Params:
     def hashed_dict(self) -> dict:
         """:meth:`to_dict` without the parameters of :data:`HASH_OMITTED_AT` that are at their
         omitted value: what the point hash covers (old points keep their hash)."""
-        d = self.to_dict()
-        for name, value in HASH_OMITTED_AT.items():
-            if d[name] == value:
-                del d[name]
-        return d
+        return omit_at(self.to_dict(), HASH_OMITTED_AT)
 
     @property
     def teacher(self) -> bool:

@@ -88,13 +88,21 @@ class ProbeResponse(ResponseEstimator):
             kn.probe_column(self.eps_p[r], self.eps_t[r, k], self.codes[r, k], self.sigma[r])
 
     def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
-        acc = np.zeros(k)
-        for r in range(self.n_probes):
-            signal = self.y[a, r] if self.signal == "y" else self.y[a, r] + self.sigma[r]
+        signals = (self.y[a, r] if self.signal == "y" else self.y[a, r] + self.sigma[r]
+                   for r in range(self.n_probes))
+        self._probe_sums(av, signals, out)
+
+    def _probe_sums(self, av: np.ndarray, signals, out: np.ndarray) -> None:
+        """``out[j] = alpha/(n n_probes) sum_r sum_p a_p signal_{r,p} sigma_{r,p}(j)`` for the
+        ``len(out)`` earliest steps ``j``: one Walsh-Hadamard transform per probe (``signals``
+        yields one signal per probe)."""
+        count = len(out)
+        acc = np.zeros(count)
+        for r, signal in enumerate(signals):
             self.wh[:] = 0.0
             self.wh[:self.n] = av * signal * self.eps_p[r]
             kn.fwht(self.wh)
-            acc += self.eps_t[r, :k] * self.wh[self.codes[r, :k]]
+            acc += self.eps_t[r, :count] * self.wh[self.codes[r, :count]]
         out[:] = self.alpha / (self.n * self.n_probes) * acc
 
     def store(self, a: int, k: int) -> None:
@@ -136,17 +144,14 @@ class BandedProbeResponse(ProbeResponse):
         band = np.zeros(near)
         kn.band_row(self.H[a], k, av, self.alpha / self.n, band)
         out[k - near:] = band[::-1]
-        far = k - near
-        if far == 0:
-            return
-        acc = np.zeros(far)
+        if k > near:
+            self._probe_sums(av, self._far_signals(a, k), out[:k - near])
+
+    def _far_signals(self, a: int, k: int):
+        """The probe copies of replica ``a`` at step ``k`` without their band part, one per probe."""
         for r in range(self.n_probes):
             kn.band_subtract(self.H[a], self.S[r], k, self.y[a, r], self.y_far)
-            self.wh[:] = 0.0
-            self.wh[:self.n] = av * self.y_far * self.eps_p[r]
-            kn.fwht(self.wh)
-            acc += self.eps_t[r, :far] * self.wh[self.codes[r, :far]]
-        out[:far] = self.alpha / (self.n * self.n_probes) * acc
+            yield self.y_far
 
     def advance(self, a: int, k: int, A: float, c: np.ndarray, av: np.ndarray) -> None:
         super().advance(a, k, A, c, av)

@@ -34,7 +34,11 @@ import time
 import numpy as np
 
 from ...core.methods import DMFTMethod, ParticleMethod
+from ...core.outputs import write_atomic
 from ...core.params import Params
+from ...core.result import Result
+from ...solver.assemble import observables as march_observables
+from ...solver.march import march
 from ..api import run
 
 #: the three points of the budget: parameters, the lags after tw of 1 - C and chi, the times of
@@ -68,25 +72,22 @@ SIMS = {"stationary": [(1000, 8), (2000, 6), (4000, 6)], "marginal": [(1000, 8),
 def observables(result, point: dict) -> dict:
     """The late-time numbers of one result: energy and nu at t_max, 1 - C and chi at the lags
     after tw, the replica distance at the times (with two replicas)."""
-    t = result.t
-    last = len(t) - 1
-    out = {"energy": float(result.energy[last]), "nu": float(result.nu[last])}
-    row = 0
-    kw = int(round(result.tw[row] / (t[1] - t[0])))
+    def index(t: float) -> int:
+        return int(round(t / result.params.dt))
+
+    out = {"energy": float(result.energy[-1]), "nu": float(result.nu[-1])}
+    tw = float(result.tw[0])
     for s in point["lags"]:
-        i = kw + int(round(s / (t[1] - t[0])))
-        out[f"1-C@{s:g}"] = float(1.0 - result.C[row, i])
-        out[f"chi@{s:g}"] = float(result.chi[row, i])
+        i = index(tw + s)
+        out[f"1-C@{s:g}"] = float(1.0 - result.C[0, i])
+        out[f"chi@{s:g}"] = float(result.chi[0, i])
     if result.distance is not None:
-        for tt in point["times"]:
-            out[f"d@{tt:g}"] = float(result.distance[int(round(tt / (t[1] - t[0])))])
+        for t in point["times"]:
+            out[f"d@{t:g}"] = float(result.distance[index(t)])
     return out
 
 
 def _run_dmft(point: dict, method: DMFTMethod, seed: int, stream_seeds=None) -> dict:
-    from ...solver.assemble import observables as march_observables
-    from ...solver.march import march
-
     params = Params(seed=seed, **point["params"])
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
@@ -97,8 +98,6 @@ def _run_dmft(point: dict, method: DMFTMethod, seed: int, stream_seeds=None) -> 
     else:  # one march with some streams frozen
         out = march(params, method, root=np.random.SeedSequence(seed), stream_seeds=stream_seeds)
         o = march_observables(params, out)
-        from ...core.result import Result
-
         result = Result(params=params, method=method, status=out.status, t=out.t, energy=o["energy"],
                         frac_unsat=o["frac_unsat"], nu=o["nu"], tw=np.asarray(params.tw, float),
                         C=o["C"], chi=o["chi"], distance=o.get("distance"))
@@ -119,14 +118,9 @@ def _read(path: str):
 
 def _cached(path: str, compute) -> dict:
     value = _read(path)
-    if value is not None:
-        return value
-    value = compute()
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)
+    if value is None:
+        value = compute()
+        write_atomic(path, json.dumps(value).encode())
     return value
 
 
