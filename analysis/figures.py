@@ -39,8 +39,10 @@ def describe(params) -> str:
     """Short parameter line for figure titles."""
     p = params
     parts = [f"{p.dynamics}", f"α={p.alpha:g}", f"Δ={p.delta:g}"]
-    if p.dynamics in ("sgd", "psgd"):
+    if p.dynamics in ("sgd", "psgd", "injected"):
         parts.append(f"b={p.b:g}")
+    if p.dynamics == "injected":
+        parts.append(f"σ²={p.noise_var:g}")
     if p.dynamics == "psgd":
         parts.append(f"τ={p.tau:g}")
     if p.temperature > 0:

@@ -59,8 +59,8 @@ def test_solve_and_simulate_offer_only_their_own_method_flags(capsys, command, o
         assert flag in text
     for flag in other:
         assert flag not in text
-    for word in ("--dynamics {gd,sgd,psgd,langevin}", "Choices: gd, sgd, psgd, langevin", "Default: sgd",
-                 "Choices: bernoulli, gaussian", "Choices: sum, mean", "Choices: sphere, ridge", "(in (0, 1])"):
+    for word in ("--dynamics {gd,sgd,psgd,langevin,injected}", "Choices: gd, sgd, psgd, langevin, injected",
+                 "Default: sgd", "Choices: bernoulli, gaussian, rademacher, gamma", "Choices: sum, mean", "Choices: sphere, ridge", "(in (0, 1])"):
         assert word in " ".join(text.split()), word
 
 

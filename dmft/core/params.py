@@ -18,14 +18,17 @@ from typing import Any, Mapping
 
 LOSSES = ("quadratic-hinge", "square")
 CONSTRAINTS = ("sphere", "ridge")
-DYNAMICS = ("gd", "sgd", "psgd", "langevin")
-NOISE_CLASSES = ("bernoulli", "gaussian")
+DYNAMICS = ("gd", "sgd", "psgd", "langevin", "injected")
+NOISE_CLASSES = ("bernoulli", "gaussian", "rademacher", "gamma")
+#: Noise classes with a law for the selection variables of ``sgd``/``psgd`` (the others exist only as
+#: injected weights, ``dynamics = injected``).
+SELECTION_CLASSES = ("bernoulli", "gaussian")
 NORMALIZATIONS = ("sum", "mean")
 DATA = ("random", "teacher")
 
 #: Parameters added after files existed: left out of :meth:`Params.hashed_dict` (hence of the
 #: point hash) while at these values, so that every earlier point keeps its hash.
-HASH_OMITTED_AT = {"data": "random", "label_noise": 0.0}
+HASH_OMITTED_AT = {"data": "random", "label_noise": 0.0, "noise_var": 0.0}
 
 #: Largest absolute value accepted for a real parameter: beyond it no run is meaningful, and
 #: squares of it would overflow.
@@ -103,13 +106,20 @@ class Params:
         constraint: ``sphere`` (``|w|^2 = N``) or ``ridge`` (no sphere, penalty ``ridge |w|^2/2``).
         ridge: the L2 coefficient ``lambda`` (``ridge`` constraint only; dimensionless, >= 0).
         dynamics: ``gd``, ``sgd`` (i.i.d. Bernoulli(b) selection per step), ``psgd`` (persistent
-            selection, correlation time ``b tau``) or ``langevin`` (gd plus thermal noise).
+            selection, correlation time ``b tau``), ``langevin`` (gd plus thermal noise) or
+            ``injected`` (the sgd selection times i.i.d. per-pattern weights of mean 1 and variance
+            ``noise_var``, class ``noise_class``; ``b = 1``: gradient descent with injected noise).
         b: batch fraction, the mean of the selection variables ``s_mu(t)`` (in (0, 1]).
         tau: persistence time of ``psgd`` (time units of ``t``; > 0, with ``dt <= b tau``).
         temperature: thermal noise ``T`` (same units as the energy per weight; >= 0, > 0 required
             by ``langevin``).
         noise_class: ``bernoulli`` selection variables, or ``gaussian`` ones with the same mean and
-            two-time covariance.
+            two-time covariance; for ``injected`` the class of the weights ``x`` (mean 1, variance
+            ``sigma^2 = noise_var``): ``bernoulli`` ``x = B/p``, ``B ~ Bernoulli(p = 1/(1+sigma^2))``;
+            ``gaussian`` ``1 + sigma z``; ``rademacher`` ``1 +- sigma``; ``gamma`` Gamma(shape
+            ``1/sigma^2``, scale ``sigma^2``) (the last two for ``injected`` only).
+        noise_var: variance ``sigma^2`` of the injected weights (``injected`` only; dimensionless,
+            >= 0; 0 gives the plain sgd selection).
         normalization: ``sum`` (drift ``b grad H``) or ``mean`` (``s`` divided by ``b``: drift
             ``grad H``, the mini-batch average).
         dt: time step, the learning rate (time units of ``t``; > 0).
@@ -145,12 +155,14 @@ class Params:
     replicas: int = 1
     data: str = "random"
     label_noise: float = 0.0
+    noise_var: float = 0.0
 
     def __post_init__(self) -> None:
         def put(name: str, value: Any) -> None:
             object.__setattr__(self, name, value)
 
-        for name in ("alpha", "delta", "ridge", "b", "tau", "temperature", "dt", "t_max", "label_noise"):
+        for name in ("alpha", "delta", "ridge", "b", "tau", "temperature", "dt", "t_max", "label_noise",
+                     "noise_var"):
             put(name, as_float(name, getattr(self, name)))
         for name in ("seed", "replicas"):
             put(name, as_int(name, getattr(self, name)))
@@ -188,6 +200,13 @@ class Params:
             raise ParameterError("label_noise", f"must lie in [0, 0.5] (got {self.label_noise})")
         if self.label_noise > 0 and self.data != "teacher":
             raise ParameterError("label_noise", "flips teacher labels: needs data = teacher")
+        if self.noise_var < 0:
+            raise ParameterError("noise_var", f"must be >= 0 (got {self.noise_var})")
+        if self.noise_var > 0 and self.dynamics != "injected":
+            raise ParameterError("noise_var", "is the variance of injected weights: needs dynamics = injected")
+        if self.noise_class not in SELECTION_CLASSES and self.dynamics != "injected":
+            raise ParameterError("noise_class", f"{self.noise_class} exists only for injected weights "
+                                 f"(dynamics = injected); {self.dynamics} takes {', '.join(SELECTION_CLASSES)}")
         if self.replicas not in (1, 2):
             raise ParameterError("replicas", f"must be 1 or 2 (got {self.replicas})")
         put("tw", self._snapped_tw())

@@ -17,7 +17,25 @@ from ``t_i`` to ``t_{i+1}`` (and in ``nu(t_i)``).  ``s`` is already normalised: 
                            1->0 w.p. ``(1-b) dt/(b tau)``, ``s(0) ~ Bernoulli(b)``
 ``psgd``, gaussian         AR(1): ``s_{i+1} - b = rho (s_i - b) + sqrt((1-rho^2) b(1-b)) z``,
                            ``s_0 ~ N(b, b(1-b))`` (stationary start)
+``injected``               ``s = g x``: ``g`` the ``sgd`` Bernoulli(b) selection (``g = 1`` for
+                           ``b = 1``), ``x`` i.i.d. weights of mean 1, variance ``sigma^2``
 =========================  ===============================================================
+
+Injected weights ``x_mu(t_i)`` (``dynamics = injected``, ``sigma^2 = noise_var``; all i.i.d. over
+patterns and steps, mean 1, variance ``sigma^2``):
+
+=============  ====================================================================
+``bernoulli``  ``x = B/p``, ``B ~ Bernoulli(p)``, ``p = 1/(1+sigma^2)``: with ``b = 1`` the law
+               of ``sgd`` at batch fraction ``p`` with ``normalization = mean``
+``gaussian``   ``x = 1 + sigma z``, ``z ~ N(0, 1)`` (negative weights for large ``sigma``)
+``rademacher`` ``x = 1 +- sigma`` with probability 1/2 each (symmetric two-point law)
+``gamma``      ``x ~ Gamma(shape 1/sigma^2, scale sigma^2)``: positive, skewed (skewness
+               ``2 sigma``)
+=============  ====================================================================
+
+so that the noise strength ``sigma^2`` and the batch fraction ``b`` are separate knobs: with
+``normalization = mean`` the weights ``s = g x`` have mean 1 and variance ``(1+sigma^2)/b - 1``,
+the variance of ``sgd`` at ``b' = b/(1+sigma^2)``.
 
 For both ``psgd`` classes the stationary mean is ``b``, the variance ``b(1-b)`` and the
 two-time covariance ``b(1-b) rho^{|i-j|}`` with ``rho = 1 - dt/(b tau)`` (the Markov chain's
@@ -124,12 +142,48 @@ class GaussianAR1(_Process):
         return self.x * self.scale if self.scale != 1.0 else self.x.copy()
 
 
+class Injected(Selection):
+    """``injected``: ``s_mu(t_i) = g_mu(t_i) x_mu(t_i)``, the selection ``g`` of ``inner`` times
+    i.i.d. weights ``x`` of mean 1 and variance ``var`` of class ``noise_class`` (module table).
+    ``g`` and then ``x`` are drawn from the same ``rng`` every step."""
+
+    def __init__(self, inner: Selection, P: int, noise_class: str, var: float, rng: np.random.Generator):
+        self.inner, self.P, self.noise_class, self.var, self.rng = inner, int(P), noise_class, float(var), rng
+        self.mean = inner.mean
+        self.sigma = math.sqrt(self.var)
+        self.p = 1.0 / (1.0 + self.var)
+
+    def weights(self) -> np.ndarray:
+        """One draw of the ``P`` weights ``x``."""
+        if self.var == 0.0:
+            return np.ones(self.P)
+        if self.noise_class == "bernoulli":
+            x = (self.rng.random(self.P) < self.p).astype(float)
+            x *= 1.0 / self.p
+            return x
+        if self.noise_class == "gaussian":
+            return 1.0 + self.sigma * self.rng.standard_normal(self.P)
+        if self.noise_class == "rademacher":
+            return np.where(self.rng.random(self.P) < 0.5, 1.0 - self.sigma, 1.0 + self.sigma)
+        if self.noise_class == "gamma":
+            return self.rng.gamma(1.0 / self.var, self.var, self.P)
+        raise ValueError(f"unknown noise class {self.noise_class!r}")  # pragma: no cover
+
+    def next(self) -> np.ndarray:
+        g = self.inner.next()
+        x = self.weights()
+        return x if g is None else g * x
+
+
 def make_selection(params, P: int, rng: Optional[np.random.Generator]) -> Selection:
-    """The selection process of ``params`` (dynamics, noise_class, normalization) for ``P``
-    patterns, drawing from ``rng`` (unused for gd/langevin)."""
+    """The selection process of ``params`` (dynamics, noise_class, normalization, noise_var) for
+    ``P`` patterns, drawing from ``rng`` (unused for gd/langevin)."""
     if params.dynamics in ("gd", "langevin"):
         return FullBatch()
     scale = 1.0 / params.b if params.normalization == "mean" else 1.0
+    if params.dynamics == "injected":
+        inner = FullBatch() if params.b == 1.0 else BernoulliIID(P, params.b, rng, scale)
+        return Injected(inner, P, params.noise_class, params.noise_var, rng)
     gaussian = params.noise_class == "gaussian"
     if params.dynamics == "sgd":
         cls = GaussianIID if gaussian else BernoulliIID
