@@ -20,9 +20,6 @@ and the figures ``unsat_summary.png``, ``fdt_ratio.png``, ``sat_distance.png``, 
 
 from __future__ import annotations
 
-import argparse
-import csv
-import logging
 import math
 import os
 import warnings
@@ -37,7 +34,8 @@ from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..demo import DEMO_POINTS
-from ..runner import Task, load_task, run_tasks
+from ..runner import Task, load_task
+from .common import run_into, study_main, write_csv
 
 #: the canonical stationary UNSAT point and its protocol (tw pair and t_max), and the canonical SAT
 #: point (two replicas until the distance has frozen): the demo's (docs/effective-temperature.md)
@@ -242,17 +240,6 @@ def _calibration_observables(r, phase: str) -> dict:
 
 
 # --------------------------------------------------------------------------- tables
-def write_csv(rows: list, path: str) -> None:
-    if not rows:
-        return
-    names = list(dict.fromkeys(k for r in rows for k in r))
-    with open(path, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=names)
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-
-
 def calibration_table(rows: list) -> list:
     """Per observable: the mean reported standard error of one run against the spread (std) of
     the values over the independent runs, and their ratio (should lie within 1/1.5 .. 1.5)."""
@@ -558,10 +545,7 @@ PARTS = ("scans", "map", "dt", "calibration")
 
 
 def run(output: str, quick: bool = False, workers: int | None = None, parts=PARTS, compute: bool = True) -> dict:
-    os.makedirs(output, exist_ok=True)
-    cache = os.path.join(output, "runs")
-    if compute:
-        run_tasks(tasks(quick, parts), cache, workers=workers)
+    cache = run_into(output, tasks(quick, parts), workers, compute)
     data = collect(cache, quick, parts)
     if data["scans"]:
         write_csv(data["scans"], os.path.join(output, "results.csv"))
@@ -588,19 +572,7 @@ def run(output: str, quick: bool = False, workers: int | None = None, parts=PART
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", default="docs/study")
-    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
-    parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
-    parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
-    parser.add_argument("--no-compute", action="store_true", help="only tables and figures from finished runs")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")  # progress lines of the runs
-    parts = tuple(p for p in args.parts.split(",") if p)
-    unknown = set(parts) - set(PARTS)
-    if unknown:
-        parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
-    run(args.output, quick=args.quick, workers=args.workers, parts=parts, compute=not args.no_compute)
+    study_main(run, __doc__, "docs/study", PARTS, argv)
 
 
 if __name__ == "__main__":
