@@ -42,3 +42,78 @@ def test_precision_study_tiny(tmp_path, monkeypatch, capsys):
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in runs}
     precision.main(args)
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in runs} == mtimes
+
+
+def test_generalisation_study_quick(tmp_path):
+    """Every part runs at tiny sizes, writes its tables, CSVs and figures, and a re-run computes
+    nothing."""
+    from dmft.app.studies import generalisation as g
+    data = g.run(str(tmp_path), quick=True, workers=1)
+    for name in ("tables.md", "results.csv", "time_courses.csv", "dt_limit.csv", "matched.csv", "finite_size.csv",
+                 "eps_vs_b.png", "eps_time.png", "dt.png", "langevin.png", "finite_size.png"):
+        assert os.path.getsize(tmp_path / name) > 0, name
+    parts = {r["part"] for r in data["rows"]}
+    assert parts == set(g.PARTS)
+    labels = [label for _, label, _, _ in g.points(False, g.PARTS)]
+    assert len(labels) == len(set(labels))           # per-seed values are keyed by label
+    assert {r["noise_class"] for r in data["rows"] if r["part"] == "class"} == set(g.INJECTED_CLASSES)
+    assert sorted(r["dt"] for r in g._sel(data["rows"], "dt", "dmft")) == sorted(g.DT_VALUES)
+    assert {m["matched"] for m in data["matched"]} >= {"T_short", "T_slow"}
+    assert {r["question"] for r in data["paired"]} == {q for q, _, _ in g.comparisons()}
+    mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
+    g.run(str(tmp_path), quick=True, workers=1)
+    assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+
+
+def test_generalisation_study_derived_quantities(monkeypatch):
+    """The fits and matchings of the study on inputs with known answers."""
+    import math
+
+    import numpy as np
+
+    from dmft.app.studies import generalisation as g
+    x = np.array([0.05, 0.1, 0.2, 0.3])
+    fit = g.wls_poly(x, 0.25 - 0.02 * x, np.full(4, 0.001))
+    assert abs(fit["dt0"] - 0.25) < 1e-12 and abs(fit["slope"] + 0.02) < 1e-12 and fit["chi2_dof"] < 1e-20
+    assert 0.0005 < fit["dt0_err"] < 0.001          # four points of error 0.001 pin the intercept
+    y = 0.25 - 0.02 * x + 0.1 * x ** 2               # curved: the line fails its chi^2, the parabola is exact
+    assert g.wls_poly(x, y, np.full(4, 0.0001))["chi2_dof"] > 10
+    quad = g.wls_poly(x, y, np.full(4, 0.0001), degree=2)
+    assert abs(quad["dt0"] - 0.25) < 1e-10 and abs(quad["curvature"] - 0.1) < 1e-8 and quad["chi2_dof"] < 1e-12
+    seeds = {("a", "dmft"): {"eps_g": np.array([1.0, 2.0, 3.0]), "m": np.zeros(3), "energy": np.zeros(3)},
+             ("b", "dmft"): {"eps_g": np.array([0.5, 1.6, 2.4]), "m": np.zeros(3), "energy": np.zeros(3)}}
+    monkeypatch.setattr(g, "comparisons", lambda: [("q", "a", "b")])
+    (row,) = g.paired(seeds)
+    assert abs(row["eps_g"] - 0.5) < 1e-12 and abs(row["eps_g_err"] - 0.1 / np.sqrt(3)) < 1e-12
+    c = g.combine([{"status": "ok", "a": 1.0}, {"status": "ok", "a": 3.0}])
+    assert c["a"] == 2.0 and c["a_err"] == 1.0 and c["seeds"] == 2
+    # Langevin rows: eps_g = 0.2 + T, distance = 10 T; sgd has distance 0.5 (-> T = 0.05) and T_slow 0.02
+    lang = [{"part": "langevin", "kind": "dmft", "dynamics": "langevin", "temperature": T, "eps_g": 0.2 + T,
+             "eps_g_err": 0.001, "distance": 10 * T, "distance_err": 0.01, "energy": T, "energy_err": 0.0}
+            for T in (0.01, 0.03, 0.1)]
+    sgd = {"part": "langevin", "kind": "dmft", "dynamics": "sgd", "label": "sgd", "eps_g": 0.25, "eps_g_err": 0.001,
+           "distance": 0.5, "distance_err": 0.01, "energy": 0.0, "energy_err": 0.0, "T_short": 0.08, "T_short_err": 0.0,
+           "T_static": math.nan, "T_static_err": math.nan, "T_slow": 0.02, "T_slow_err": 0.0}
+    m = {r["matched"]: r for r in g.matched(lang + [sgd])}
+    assert abs(m["distance"]["T"] - 0.05) < 1e-12 and abs(m["distance"]["eps_g_langevin"] - 0.25) < 1e-12
+    assert abs(m["distance"]["T_err"] - 0.001) < 1e-12          # distance error / slope 10
+    assert abs(m["T_slow"]["eps_g_langevin"] - 0.22) < 1e-12 and m["T_slow"]["difference_sigma"] < -20
+    assert math.isnan(m["T_static"]["eps_g_langevin"])          # no T_static: no matching, not a number
+
+
+def test_gap_moments_of_a_known_histogram():
+    import numpy as np
+
+    from dmft.app.studies.generalisation import gap_moments
+    from dmft.core.model import gap_edges
+
+    class R:
+        pass
+    r = R()
+    edges = gap_edges(0.0)
+    hist = np.zeros((1, len(edges) - 1))
+    hist[0, np.searchsorted(edges, -0.1)] = 1.0      # [-0.1, 0): a contact approached from below
+    hist[0, np.searchsorted(edges, 1.0)] = 1.0       # [1.0, 1.1)
+    r.extra = {"gap_edges": edges, "gap_hist": hist}
+    mean, std, near = gap_moments(r)
+    assert abs(mean - 0.5) < 1e-9 and abs(std - 0.55) < 1e-9 and abs(near - 0.5) < 1e-12
