@@ -148,6 +148,17 @@ def test_phase_diagram_and_compare_of_teacher_data(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="no finite value of gen_error"):
         phase_diagram(str(tmp_path / "random"), str(tmp_path / "r.png"), quantity="gen_error")
 
+    # the injected-noise strength is a scan axis like any parameter (a plane noise_var x alpha)
+    inj = parse_config({"mode": "solve", "base": dict(t_max=2.0, dt=0.2, n_paths=256, data="teacher",
+                                                      dynamics="injected", b=1.0, noise_class="gamma"),
+                        "axes": {"alpha": [1.0, 3.0], "noise_var": [0.0, 2.0]}})
+    run_scan(inj, str(tmp_path / "inj"), workers=1)
+    _, table = phase_diagram(str(tmp_path / "inj"), str(tmp_path / "inj.png"), quantity="gen_error")
+    with open(table) as fh:
+        rows = list(csv.DictReader(fh))
+    assert sorted((float(r["alpha"]), float(r["noise_var"])) for r in rows) == [(1, 0), (1, 2), (3, 0), (3, 2)]
+    assert {load(tmp_path / "inj" / r["file"]).params.noise_var for r in rows} == {0.0, 2.0}
+
     p = dict(alpha=2.0, delta=0.2, data="teacher", dynamics="sgd", b=0.5, dt=0.1, t_max=2.0, tw=(1.0,))
     assert main(["solve", *_flags(p), "--n-paths", "256", "--replicates", "2", "-o", str(tmp_path / "th.h5")]) == 0
     assert main(["simulate", *_flags(p), "--n", "50", "--n-samples", "2", "-o", str(tmp_path / "sm.h5")]) == 0
