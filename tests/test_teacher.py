@@ -201,7 +201,8 @@ def test_teacher_dmft_matches_simulation_at_growing_n(dynamics):
         for name in ONE_TIME + ("distance",):
             a, b = series(th, name)[5::5], series(sim, name)[5::5]
             err = np.hypot(th.sem[name][5::5], sim.sem[name][5::5])
-            assert np.all(np.abs(a - b) <= 4 * err + 0.01 * np.abs(b)), (N, name, np.max(np.abs(a - b) / err))
+            # (+ 1e-12: gd's distance is 0 on both sides, up to the DMFT's round-off)
+            assert np.all(np.abs(a - b) <= 4 * err + 0.01 * np.abs(b) + 1e-12), (N, name, np.max(np.abs(a - b) / err))
             gap += np.mean(np.abs(a - b) / np.maximum(np.abs(a), 1e-3))
         gaps.append(gap)
     assert gaps[2] < gaps[0], gaps

@@ -522,14 +522,15 @@ def plot_scans(rows: list, path: str) -> str:
 
 
 def plot_time(courses: list, path: str) -> str:
-    fig = Figure(figsize=(10, 3.8))
-    axes = fig.subplots(1, 2)
-    labels = [f"sgd b={b:g}" if b < 1 else "gd" for b in B_VALUES] + [f"sgd b={LARGE_B:g} + gaussian"]
-    for ax, zoom in zip(axes, (False, True)):
+    """eps_g(t): sgd against b (all times, and from t = 5), psgd against tau (from t = 5)."""
+    fig = Figure(figsize=(13, 3.8))
+    axes = fig.subplots(1, 3)
+    sgd = [f"sgd b={b:g}" if b < 1 else "gd" for b in B_VALUES] + [f"sgd b={LARGE_B:g} + gaussian"]
+    psgd = [f"sgd b={PSGD_B:g}"] + [f"psgd tau={tau:g}" for tau in TAU_VALUES]
+    for ax, labels, t0 in ((axes[0], sgd, 0.0), (axes[1], sgd, 5.0), (axes[2], psgd, 5.0)):
         for i, label in enumerate(labels):
             for kind in ("dmft", "simulation"):
-                sel = [c for c in courses if c["label"] == label and c["kind"] == kind
-                       and c["part"] in ("b", "large-batch") and (not zoom or c["t"] >= 5)]
+                sel = [c for c in courses if c["label"] == label and c["kind"] == kind and c["t"] >= t0]
                 if not sel:
                     continue
                 t = np.array([c["t"] for c in sel])
@@ -541,9 +542,10 @@ def plot_time(courses: list, path: str) -> str:
                 else:
                     ax.errorbar(t[::4], y[::4], yerr=e[::4], fmt="o", ms=3, color=f"C{i}", mfc="white")
         ax.set(xlabel="t", ylabel="ε_g(t)")
-    axes[0].set_title("lines: DMFT ± s.e.; circles: simulations", fontsize=9)
+        ax.legend(fontsize=7)
+    axes[0].set_title("sgd: lines DMFT ± s.e., circles simulations", fontsize=9)
     axes[1].set_title("the same from t = 5", fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[2].set_title(f"psgd at b = {PSGD_B:g} against τ, from t = 5", fontsize=9)
     return _save(fig, path)
 
 
