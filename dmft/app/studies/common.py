@@ -9,6 +9,8 @@ import logging
 import os
 from typing import Callable
 
+import numpy as np
+
 from ...core.outputs import write_atomic
 from ..runner import run_tasks
 
@@ -25,6 +27,15 @@ def write_csv(rows: list, path: str) -> None:
     for r in rows:
         w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
     write_atomic(path, buf.getvalue().encode())
+
+
+def wls(x, y, e, degree: int = 1) -> tuple:
+    """Weighted least-squares polynomial ``y = sum_k c_k x^k`` (``k <= degree``) with errors ``e``:
+    (coefficients, covariance).  With ``degree + 1`` points it goes through them and the covariance
+    propagates their errors."""
+    A = np.stack([x ** k for k in range(degree + 1)], axis=1) / e[:, None]
+    cov = np.linalg.inv(A.T @ A)
+    return cov @ (A.T @ (y / e)), cov
 
 
 def study_main(run: Callable, doc: str, default_output: str, parts: tuple, argv=None) -> None:

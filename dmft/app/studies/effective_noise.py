@@ -35,7 +35,7 @@ from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..demo import DEMO_POINTS
 from ..runner import Task, load_task
-from .common import run_into, study_main, write_csv
+from .common import run_into, study_main, wls, write_csv
 
 #: the canonical stationary UNSAT point and its protocol (tw pair and t_max), and the canonical SAT
 #: point (two replicas until the distance has frozen): the demo's (docs/effective-temperature.md)
@@ -279,10 +279,10 @@ def dt_extrapolation(rows: list) -> list:
             if len(sel) < 3 or not np.all(np.isfinite(v)) or not np.all(np.isfinite(e)):
                 continue
             coarse = slice(0, len(sel) - 1)
-            fit_c, cov_c = _wls(dt[coarse], v[coarse], e[coarse])
+            fit_c, cov_c = wls(dt[coarse], v[coarse], e[coarse])
             pred = fit_c[0] + fit_c[1] * dt[-1]
             pred_err = math.sqrt(cov_c[0, 0] + dt[-1] ** 2 * cov_c[1, 1] + 2 * dt[-1] * cov_c[0, 1])
-            fit_a, cov_a = _wls(dt, v, e)
+            fit_a, cov_a = wls(dt, v, e)
             out.append({"phase": phase, "quantity": name, "kind": kind, "dts": " ".join(f"{x:g}" for x in dt),
                         "finest_dt": float(dt[-1]), "finest": float(v[-1]), "finest_err": float(e[-1]),
                         "predicted_at_finest": float(pred), "predicted_err": pred_err,
@@ -290,15 +290,6 @@ def dt_extrapolation(rows: list) -> list:
                         "dt0": float(fit_a[0]), "dt0_err": float(math.sqrt(cov_a[0, 0])),
                         "slope": float(fit_a[1])})
     return out
-
-
-def _wls(x, y, e):
-    """Weighted least-squares line y = a + b x with errors e; (coefficients, covariance).  With two
-    points the line goes through them and the covariance propagates their errors."""
-    A = np.stack([np.ones_like(x), x], axis=1) / e[:, None]
-    cov = np.linalg.inv(A.T @ A)
-    coef = cov @ (A.T @ (y / e))
-    return coef, cov
 
 
 # --------------------------------------------------------------------------- markdown

@@ -43,11 +43,12 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
+from ...analysis.figures import save_figure
 from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..runner import Task, load_task
-from .common import run_into, study_main, write_csv
+from .common import run_into, study_main, wls, write_csv
 
 #: the SAT point of every question but the last (teacher, alpha = 3, delta = 0, mean normalisation)
 SAT = dict(alpha=3.0, delta=0.0, data="teacher", normalization="mean", dt=0.2, t_max=40.0, seed=0)
@@ -346,14 +347,12 @@ def dt_limit(rows: list) -> list:
 
 
 def wls_poly(x, y, e, degree: int = 1) -> dict:
-    """y = a + s x (+ c x^2) by weighted least squares (weights 1/e^2): the intercept a, the
-    slope s at x = 0, their errors, and chi^2 per degree of freedom."""
+    """y = a + s x (+ c x^2) by weighted least squares (:func:`~.common.wls`; an error that is not
+    finite and positive is replaced by the largest one): the intercept a, the slope s at x = 0,
+    their errors, the curvature c and chi^2 per degree of freedom."""
     e = np.where(np.isfinite(e) & (e > 0), e, np.nanmax(e) if np.any(e > 0) else 1.0)
-    w = 1.0 / e ** 2
-    A = np.stack([x ** k for k in range(degree + 1)], 1)
-    cov = np.linalg.inv(A.T @ (A * w[:, None]))
-    coef = cov @ (A.T @ (w * y))
-    chi2 = float((w * (y - A @ coef) ** 2).sum())
+    coef, cov = wls(x, y, e, degree)
+    chi2 = float((((y - np.polynomial.polynomial.polyval(x, coef)) / e) ** 2).sum())
     dof = max(1, len(x) - degree - 1)
     return {"dt0": float(coef[0]), "dt0_err": float(math.sqrt(cov[0, 0])), "slope": float(coef[1]),
             "slope_err": float(math.sqrt(cov[1, 1])), "curvature": float(coef[2]) if degree > 1 else 0.0,
@@ -472,10 +471,7 @@ def _errorbar(ax, rows, x, name, **kw):
 
 def _save(fig, path: str) -> str:
     fig.tight_layout()
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def _sigma2(r: dict) -> float:
@@ -636,10 +632,7 @@ def plot_langevin(rows: list, match: list, path: str) -> str:
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=6)
     fig.tight_layout(rect=(0, 0.2, 1, 1))
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=110)
-    os.replace(tmp, path)
-    return path
+    return save_figure(fig, path, dpi=110)
 
 
 def run(output: str, quick: bool = False, workers: int | None = None, parts=PARTS, compute: bool = True) -> dict:
