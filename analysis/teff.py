@@ -39,7 +39,7 @@ import numpy as np
 
 from .fdt_line import FDTWarning
 from .resampling import error_method, estimate, exceeds, leave_one_out
-from .stationarity import Stationarity, check_stationarity, pick_waiting_times
+from .stationarity import Stationarity, WaitingTimes, check_stationarity, pick_waiting_times
 
 #: the summary value that the name ``T_eff`` means
 DEFINITION = "static"
@@ -73,7 +73,9 @@ class FDTCurve:
     up to ``max_lag`` (the stationary lags; all lags when stationarity was not established).
 
     ``x = C(tw,tw) - C(tw+s,tw)``, ``chi``, ``ratio = x/chi`` and ``slope = dx/dchi`` (local, over
-    lags in ``[s/1.25, 1.25 s]``), each with its jackknife error (NaN without repetitions)."""
+    lags in ``[s/1.25, 1.25 s]``), each with its jackknife error (NaN without repetitions); over a
+    waiting-time window ``x`` and ``chi`` are averages over the waiting times ``tws`` and ``tw``
+    is the first of them."""
 
     tw: float
     lags: np.ndarray
@@ -86,6 +88,7 @@ class FDTCurve:
     slope: np.ndarray
     slope_err: np.ndarray
     max_lag: float
+    tws: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,27 @@ class TeffEstimate:
     warnings: tuple = ()
     notes: dict = field(default_factory=dict)
 
+    @property
+    def tws(self) -> tuple:
+        """The waiting times averaged (one, or a window)."""
+        return self.curve.tws or (self.tw,)
+
+    @property
+    def lag_window(self) -> tuple:
+        """The plateau as lags ``[s_a, s_b]`` after the waiting time(s)."""
+        return tuple(w - self.tw for w in self.window)
+
+    def where(self) -> str:
+        """The waiting time(s) and the plateau, in words."""
+        tws = self.tws
+        at = f"tw = {tws[0]:g}" if len(tws) == 1 else f"tw in [{tws[0]:g}, {tws[-1]:g}] ({len(tws)} averaged)"
+        if not math.isfinite(self.window[0]):
+            return at
+        if len(tws) == 1:
+            return f"{at}, plateau t in [{self.window[0]:g}, {self.window[1]:g}]"
+        s = self.lag_window
+        return f"{at}, plateau at lags s in [{s[0]:g}, {s[1]:g}]"
+
     def to_dict(self, with_curve: bool = False) -> dict:
         """A JSON-able summary (NaN as None); the curve's arrays only when asked."""
         def num(x):
@@ -133,7 +157,8 @@ class TeffEstimate:
 
         d = {"T_eff": num(self.T_eff), "T_eff_err": num(self.T_eff_err), "definition": self.definition,
              "definition_text": DEFINITIONS[self.definition], "tw": self.tw,
-             "window": [num(w) for w in self.window], "stationary": self.stationary,
+             "window": [num(w) for w in self.window], "lag_window": [num(w) for w in self.lag_window],
+             "tw_window": [self.tws[0], self.tws[-1]], "n_tw": len(self.tws), "stationary": self.stationary,
              "T_short": num(self.T_short), "T_short_err": num(self.T_short_err),
              "T_static": num(self.T_static), "T_static_err": num(self.T_static_err),
              "T_slow": num(self.T_slow), "T_slow_err": num(self.T_slow_err),
@@ -154,7 +179,7 @@ class TeffEstimate:
             return f"{v:.5g} +/- {e:.2g}" if math.isfinite(e) else f"{v:.5g} (no error bar)"
 
         lines = [f"T_eff = {val(self.T_eff, self.T_eff_err)}   [{DEFINITIONS[self.definition]}; "
-                 f"tw = {self.tw:g}, plateau t in [{self.window[0]:g}, {self.window[1]:g}]]",
+                 f"{self.where()}]",
                  f"  T_short  = {val(self.T_short, self.T_short_err)}   (lag -> 0)",
                  f"  T_static = {val(self.T_static, self.T_static_err)}   (plateau ratio)",
                  f"  T_slow   = {val(self.T_slow, self.T_slow_err)}   (slope of the slow branch)",
@@ -164,16 +189,11 @@ class TeffEstimate:
         return "\n".join(lines)
 
 
-def _lag_slicer(result, tw: float, n: int):
-    """``c -> (x, chi)`` on the first ``n`` grid lags after ``tw``, for the mean or a
-    leave-one-out average ``c`` of ``result``: ``x(s) = C(tw,tw) - C(tw+s,tw)``, ``chi(tw+s,tw)``."""
-    k = result.tw_row(tw)
-    i0 = int(round(tw / result.params.dt))
-
-    def x_chi(c):
-        return c.C[k, i0] - c.C[k, i0 + 1:i0 + 1 + n], c.chi[k, i0 + 1:i0 + 1 + n]
-
-    return x_chi
+def _lag_slicer(result, wt: WaitingTimes, n: int):
+    """``c -> (x, chi)`` on the first ``n`` grid lags after the waiting time(s) of ``wt`` (averaged
+    over a window), for the mean or a leave-one-out average ``c`` of ``result``:
+    ``x(s) = C(tw,tw) - C(tw+s,tw)``, ``chi(tw+s,tw)``."""
+    return wt.lag_functions(result)(wt.rows, n)
 
 
 def _local_slope(x: np.ndarray, chi: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
@@ -199,18 +219,18 @@ def _windows(n: int):
 
 
 def fdt_curve(result, tw=None, max_lag=None, loo=None) -> FDTCurve:
-    """The FDT data at ``tw`` (default: the latest waiting time with 10 later points) for the
+    """The FDT data at ``tw`` (default as in :func:`~dmft.analysis.stationarity.pick_waiting_times`:
+    a waiting-time window when the result has at least 4 waiting times, else the latest waiting
+    time with 10 later points; also a :class:`~dmft.analysis.stationarity.WaitingTimes`) for the
     lags up to ``max_lag`` (default: all measured)."""
-    k, _ = pick_waiting_times(result, tw)
+    wt = tw if isinstance(tw, WaitingTimes) else pick_waiting_times(result, tw)
     dt = result.params.dt
-    tw_k = float(result.tw[k])
-    i0 = int(round(tw_k / dt))
-    n = len(result.t) - 1 - i0
+    n = wt.n_lag
     if max_lag is not None:
         n = min(n, int(round(max_lag / dt)))
     lags = np.arange(1, n + 1) * dt
     lo, hi = _windows(n)
-    x_chi = _lag_slicer(result, tw_k, n)
+    x_chi = _lag_slicer(result, wt, n)
 
     def stat(c):
         x, chi = x_chi(c)
@@ -218,14 +238,16 @@ def fdt_curve(result, tw=None, max_lag=None, loo=None) -> FDTCurve:
             return np.stack([x, chi, x / chi, _local_slope(x, chi, lo, hi)])
 
     value, err = estimate(result, stat, loo)
-    return FDTCurve(tw_k, lags, value[0], err[0], value[1], err[1], value[2], err[2], value[3], err[3],
-                    float(n * dt))
+    return FDTCurve(wt.tw, lags, value[0], err[0], value[1], err[1], value[2], err[2], value[3], err[3],
+                    float(n * dt), tuple(wt.tws))
 
 
 def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
-    """The effective temperature of ``result`` at ``tw`` (default: the latest waiting time with
-    at least 10 later grid points), with the named summary values, the FDT curve and the
-    stationarity test (module docstring).  Raises ``ValueError`` when the file cannot give one
+    """The effective temperature of ``result`` at ``tw``, with the named summary values, the FDT
+    curve and the stationarity test (module docstring).  ``tw``: a waiting time of the result,
+    ``"window"`` (the average over all its waiting times), or ``None`` (default): the window when
+    the result has at least 4 waiting times (:data:`~dmft.analysis.stationarity.WINDOW_MIN_ROWS`),
+    else the latest waiting time with at least 10 later grid points.  Raises ``ValueError`` when the file cannot give one
     (no waiting time, a diverged run)."""
     if result.status != "ok":
         raise ValueError(f"the run did not finish normally (status {result.status}): no T_eff")
@@ -234,15 +256,16 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
     warns, notes = [], {}
     if not stat.stationary:
         warns.append(stat.describe())
-    curve = fdt_curve(result, stat.tw, max_lag=stat.max_lag if stat.stationary else None, loo=loo)
+    wt = stat.waiting_times
+    curve = fdt_curve(result, wt, max_lag=stat.max_lag if stat.stationary else None, loo=loo)
     n = len(curve.lags)
     nan = float("nan")
     T_short = T_static = T_slow = (nan, nan)
     window = (nan, nan)
     if stat.stationary:
-        short, plateau, slow, why = _summary_windows(result, curve, loo)
+        x_chi = _lag_slicer(result, wt, n)
+        short, plateau, slow, why = _summary_windows(result, curve, x_chi, loo)
         notes.update(why)
-        x_chi = _lag_slicer(result, stat.tw, n)
 
         def summaries(c):
             x, chi = x_chi(c)
@@ -261,7 +284,7 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
         T_short, T_static, T_slow = (v[0], e[0]), (v[1], e[1]), (v[2], e[2])
         if plateau is not None:
             window = (stat.tw + curve.lags[plateau[0]], stat.tw + curve.lags[plateau[-1]])
-        if slow is not None and not _slow_branch_linear(result, stat.tw, n, slow, loo):
+        if slow is not None and not _slow_branch_linear(result, x_chi, slow, loo):
             notes["T_slow"] = ("the slow branch is curved (its local slope changes by more than "
                                f"{100 * SLOW_LINEAR_TOL:.0f}%): no single slope")
             T_slow = (nan, nan)
@@ -287,10 +310,9 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
     )
 
 
-def _plateau_changes(result, curve: FDTCurve, win: np.ndarray, loo) -> list:
+def _plateau_changes(result, x_chi, win: np.ndarray, loo) -> list:
     """[(name, relative change, its jackknife error)] of chi and x between the two halves of the
-    plateau window ``win`` (indices on the curve's lags)."""
-    x_chi = _lag_slicer(result, curve.tw, len(curve.lags))
+    plateau window ``win`` (indices on the curve's lags; ``x_chi`` as :func:`_lag_slicer`)."""
     half = len(win) // 2
 
     def changes(c):
@@ -306,7 +328,7 @@ def _plateau_changes(result, curve: FDTCurve, win: np.ndarray, loo) -> list:
     return [("chi", float(value[0]), float(err[0])), ("x", float(value[1]), float(err[1]))]
 
 
-def _summary_windows(result, curve: FDTCurve, loo):
+def _summary_windows(result, curve: FDTCurve, x_chi, loo):
     """Index windows (on the curve's lags) of T_short, the plateau and the slow branch, chosen on
     the mean curve and kept fixed for the jackknife; and notes on the missing ones."""
     n = len(curve.lags)
@@ -324,7 +346,7 @@ def _summary_windows(result, curve: FDTCurve, loo):
         octave = np.flatnonzero(curve.lags >= curve.lags[-1] / 2)
         moved = []
         for test_win, tol in ((win, PLATEAU_TOL), (octave, OCTAVE_TOL)):
-            for name, change, err in _plateau_changes(result, curve, test_win, loo):
+            for name, change, err in _plateau_changes(result, x_chi, test_win, loo):
                 # significantly more than tol (2 errors of the change itself, jackknife);
                 # x, the noisier of the two, may also pass by being within 3 errors of no change
                 still = exceeds(change, err, tol)
@@ -345,10 +367,9 @@ def _summary_windows(result, curve: FDTCurve, loo):
     return short, plateau, slow, notes
 
 
-def _slow_branch_linear(result, tw: float, n: int, slow: np.ndarray, loo) -> bool:
+def _slow_branch_linear(result, x_chi, slow: np.ndarray, loo) -> bool:
     """The local slope changes by less than SLOW_LINEAR_TOL between the two halves of the slow
     branch, or by less than 3 standard errors."""
-    x_chi = _lag_slicer(result, tw, n)
     half = len(slow) // 2
 
     def halves(c):
