@@ -41,7 +41,8 @@ replica runs.
 from __future__ import annotations
 
 import time
-from typing import Dict
+from dataclasses import dataclass
+from typing import Dict, Optional
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -70,6 +71,98 @@ def sample_streams(seed: int, sample: int) -> Dict[str, np.random.Generator]:
     return out
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One simulated system (sample ``index`` of a point): its trajectory's observables, its gap
+    counts and the number of patterns ``P``."""
+
+    index: int
+    obs: dict
+    gap_counts: np.ndarray
+    P: int
+    diverged_at: Optional[int]
+    diverged_why: str
+    wall_time_s: float
+
+
+def observable_names(params: Params) -> list:
+    """The observables averaged over samples (and given standard errors)."""
+    return (["energy", "frac_unsat", "nu", "norm", "C", "chi"] + (["distance"] if params.replicas == 2 else [])
+            + (list(TEACHER_OBSERVABLES) if params.teacher else []))
+
+
+def simulate_sample(params: Params, method: ParticleMethod, index: int, on_step=None) -> Sample:
+    """Sample ``index`` of the simulation of ``params`` with ``method`` (its own streams,
+    :func:`sample_streams`; ``method.n_samples`` is not used); ``on_step(i)`` after each step."""
+    start = time.perf_counter()
+    N = method.n
+    P = n_patterns(params.alpha, N)
+    R = params.replicas
+    gap_index = sorted(set(params.tw_index) | {params.n_steps})
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+            threadpool_limits(limits=method.threads, user_api="blas"):
+        rngs = sample_streams(params.seed, index)
+        X, w0 = draw_system(rngs["data"], P, N, params.constraint)
+        wstar = label_with_teacher(rngs["teacher"], X, params.label_noise) if params.teacher else None
+        field = draw_field(rngs["field"], N)
+        selections = [make_selection(params, P, rngs[f"selection_{r}"]) for r in range(R)]
+        noises = [rngs[f"thermal_{r}"] for r in range(R)]
+        traj = run_sample(params, X, w0, field, selections, noises, gap_index=gap_index,
+                          gap_edges=gap_edges(params.delta), eps=method.field_eps, on_step=on_step,
+                          teacher=wstar)
+    return Sample(index=index, obs={name: getattr(traj, name) for name in observable_names(params)},
+                  gap_counts=traj.gap_counts, P=P, diverged_at=traj.diverged_at, diverged_why=traj.diverged_why,
+                  wall_time_s=time.perf_counter() - start)
+
+
+def combine(params: Params, method: ParticleMethod, samples) -> Result:
+    """The :class:`Result` of ``samples`` (in order; the method's ``n_samples`` is set to their
+    number): means over samples, standard errors and batch means; a diverged sample ends the list
+    (``status = diverged``, ``meta["message"]`` says where)."""
+    done = []
+    for s in samples:
+        done.append(s)
+        if s.diverged_at is not None:
+            break
+    count = len(done)
+    method = method.replace(n_samples=count) if method.n_samples != count else method
+    R = params.replicas
+    t = np.arange(params.n_steps + 1) * params.dt
+    gap_index = sorted(set(params.tw_index) | {params.n_steps})
+    edges = gap_edges(params.delta)
+    widths = np.diff(edges)
+    names = observable_names(params)
+    avg = RepetitionAverage(names, total=count)
+    gap_total = np.zeros((len(gap_index), len(edges) - 1))
+    status, message, wall = Status.OK, None, 0.0
+    for s in done:
+        avg.add(s.obs)
+        gap_total += s.gap_counts
+        wall += s.wall_time_s
+        if s.diverged_at is not None:
+            status = Status.DIVERGED
+            message = (f"{s.diverged_why} at t = {t[s.diverged_at]:g} (step {s.diverged_at}) in sample "
+                       f"{s.index}; try a smaller dt")
+    P = done[0].P
+    gap_hist = gap_total / (count * R * P * widths)[None, :]
+    extra = {
+        "norm": avg.mean("norm"),
+        "gap_t": t[gap_index],
+        "gap_edges": edges,
+        "gap_hist": gap_hist,
+        **{name: avg.mean(name) for name in names if name in TEACHER_OBSERVABLES},
+    }
+    meta = {"seed": params.seed, "wall_time_s": wall, "n_patterns": P, "n_samples_done": count}
+    if message:
+        meta["message"] = message
+    return Result(
+        params=params, method=method, status=status, t=t, energy=avg.mean("energy"),
+        frac_unsat=avg.mean("frac_unsat"), nu=avg.mean("nu"), tw=np.asarray(params.tw, dtype=float),
+        C=avg.mean("C"), chi=avg.mean("chi"), distance=avg.mean("distance") if R == 2 else None,
+        errors=avg.errors("samples"), extra=extra, meta=meta,
+    )
+
+
 def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress: bool = False) -> Result:
     """Simulate ``method.n_samples`` systems of size ``N = method.n`` and average them.
 
@@ -78,86 +171,23 @@ def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress
     ``meta["message"]`` says where and why, and the observables are NaN from that time on.  ``progress`` shows a tqdm bar over samples x steps.  The matrix products run
     on ``method.threads`` BLAS threads (default 1: these thin products gain little from more,
     and lose much when another process shares the cores); independent runs parallelise better
-    as separate processes.
+    as separate processes.  Sample ``s`` is :func:`simulate_sample` ``(params, method, s)``;
+    :func:`combine` averages them.
     """
     if not isinstance(params, Params):
         raise TypeError("simulate expects a dmft.Params")
     if not isinstance(method, ParticleMethod):
         raise TypeError(f"simulate needs a ParticleMethod, got {type(method).__name__}")
     start = time.perf_counter()
-    N = method.n
-    P = n_patterns(params.alpha, N)
-    R = params.replicas
-    n = params.n_steps
-    t = np.arange(n + 1) * params.dt
-    gap_index = sorted(set(params.tw_index) | {n})
-    edges = gap_edges(params.delta)
-    widths = np.diff(edges)
-
-    names = (["energy", "frac_unsat", "nu", "norm", "C", "chi"] + (["distance"] if R == 2 else [])
-             + (list(TEACHER_OBSERVABLES) if params.teacher else []))
-    avg = RepetitionAverage(names, total=method.n_samples)
-    gap_total = np.zeros((len(gap_index), len(edges) - 1))
-    bar = progress_bar(method.n_samples * n, "simulate", progress)
-
-    status, message, done = Status.OK, None, 0
+    bar = progress_bar(method.n_samples * params.n_steps, "simulate", progress)
+    samples = []
     try:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
-                threadpool_limits(limits=method.threads, user_api="blas"):
-            for sample in range(method.n_samples):
-                rngs = sample_streams(params.seed, sample)
-                X, w0 = draw_system(rngs["data"], P, N, params.constraint)
-                wstar = label_with_teacher(rngs["teacher"], X, params.label_noise) if params.teacher else None
-                field = draw_field(rngs["field"], N)
-                selections = [make_selection(params, P, rngs[f"selection_{r}"]) for r in range(R)]
-                noises = [rngs[f"thermal_{r}"] for r in range(R)]
-                traj = run_sample(
-                    params, X, w0, field, selections, noises,
-                    gap_index=gap_index, gap_edges=edges, eps=method.field_eps,
-                    on_step=lambda i: bar.update(1), teacher=wstar,
-                )
-                avg.add({name: getattr(traj, name) for name in names})
-                gap_total += traj.gap_counts
-                done += 1
-                if traj.diverged_at is not None:
-                    status = Status.DIVERGED
-                    message = (
-                        f"{traj.diverged_why} at t = {t[traj.diverged_at]:g} "
-                        f"(step {traj.diverged_at}) in sample {sample}; try a smaller dt"
-                    )
-                    break
+        for index in range(method.n_samples):
+            samples.append(simulate_sample(params, method, index, on_step=lambda i: bar.update(1)))
+            if samples[-1].diverged_at is not None:
+                break
     finally:
         bar.close()
-
-    gap_hist = gap_total / (done * R * P * widths)[None, :] if done else gap_total
-    extra = {
-        "norm": avg.mean("norm"),
-        "gap_t": t[gap_index],
-        "gap_edges": edges,
-        "gap_hist": gap_hist,
-        **{name: avg.mean(name) for name in names if name in TEACHER_OBSERVABLES},
-    }
-    meta = {
-        "seed": params.seed,
-        "wall_time_s": time.perf_counter() - start,
-        "n_patterns": P,
-        "n_samples_done": done,
-    }
-    if message:
-        meta["message"] = message
-    return Result(
-        params=params,
-        method=method,
-        status=status,
-        t=t,
-        energy=avg.mean("energy"),
-        frac_unsat=avg.mean("frac_unsat"),
-        nu=avg.mean("nu"),
-        tw=np.asarray(params.tw, dtype=float),
-        C=avg.mean("C"),
-        chi=avg.mean("chi"),
-        distance=avg.mean("distance") if R == 2 else None,
-        errors=avg.errors("samples"),
-        extra=extra,
-        meta=meta,
-    )
+    result = combine(params, method, samples)
+    result.meta["wall_time_s"] = time.perf_counter() - start
+    return result.replace(method=method) if result.method != method else result

@@ -16,6 +16,8 @@ means (one replicate per batch up to 10) for jackknife errors of non-linear esti
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..core.averaging import RepetitionAverage
@@ -72,47 +74,66 @@ def kernels_of(out: MarchOutput) -> dict:
     return kernels
 
 
-def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
-          store_kernels: bool | None = None) -> Result:
-    """Solve the discrete-time DMFT (``docs/dmft-derivation.md``) of ``params`` with ``method``.
+@dataclass(frozen=True)
+class Replicate:
+    """One independent solve (replicate ``index`` of a point): its observables (as
+    :func:`observables` gives them), the averaged-only datasets ``aux`` (gap histograms,
+    projection factors, kernels), and how it ended."""
 
-    Non-finite values give ``status = diverged`` with ``meta["message"]``, never an exception
-    (the replicates stop at the first diverged one).  ``store_kernels`` (default: T <= 600)
-    keeps the full two-time kernels, averaged over replicates.  ``replicas = 2``: one-time
-    observables, C and chi are averaged over the two replicas, ``distance`` is
-    ``(C11(t,t) + C22(t,t))/2 - C12(t,t)`` (= 1 - C12 on the sphere).
-    """
-    if not isinstance(method, DMFTMethod):
-        raise TypeError(f"the DMFT solver needs a DMFTMethod, got {type(method).__name__}")
-    K = method.replicates
-    T = params.n_steps + 1
-    store = T <= KERNELS_MAX_T if store_kernels is None else store_kernels
-    roots = np.random.SeedSequence(params.seed).spawn(K)
+    index: int
+    obs: dict
+    aux: dict
+    t: np.ndarray
+    gap_edges: np.ndarray
+    status: Status
+    message: str
+    wall_time_s: float
+
+
+def replicate_root(seed: int, index: int) -> np.random.SeedSequence:
+    """The root of replicate ``index``: ``SeedSequence(seed).spawn(K)[index]`` for every
+    ``K > index``, so a replicate is the same whatever the number of replicates."""
+    return np.random.SeedSequence(entropy=seed, spawn_key=(index,))
+
+
+def solve_replicate(params, method: DMFTMethod, index: int, store_kernels: bool = False,
+                    progress=None) -> Replicate:
+    """Replicate ``index`` of the solve of ``params`` with ``method`` (``method.replicates`` is not
+    used); ``progress(k)`` after each step."""
+    out = march(params, method, root=replicate_root(params.seed, index), progress=progress)
+    obs = observables(params, out)
+    aux = {"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"], **(kernels_of(out) if store_kernels else {})}
+    return Replicate(index=index, obs=obs, aux=aux, t=out.t, gap_edges=out.gap_edges, status=out.status,
+                     message=out.message, wall_time_s=out.wall_time_s)
+
+
+def combine(params, method: DMFTMethod, replicates) -> Result:
+    """The :class:`Result` of ``replicates`` (in order; the method's ``replicates`` is set to their
+    number): means, standard errors over replicates and batch means; a diverged replicate ends
+    the list (its status and message are the result's)."""
+    reps = []
+    for rep in replicates:
+        reps.append(rep)
+        if rep.status != Status.OK:
+            break
+    K = len(reps)
+    method = method.replace(replicates=K) if method.replicates != K else method
     names = (AVERAGED + (("distance",) if params.replicas == 2 else ())
              + (TEACHER_OBSERVABLES if params.teacher else ()))
     avg = RepetitionAverage(names, total=K)
-    aux = None   # gap histograms, projection factors and kernels: averaged, no errors
-    bar = progress_bar(K * params.n_steps, "dmft", progress)
+    aux = RepetitionAverage(tuple(reps[0].aux), total=K, batched=())
     status, messages, wall = Status.OK, [], 0.0
-    try:
-        for r, root in enumerate(roots):
-            out = march(params, method, root=root, progress=lambda k: bar.update(1))
-            wall += out.wall_time_s
-            obs = observables(params, out)
-            avg.add(obs)
-            others = {"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"], **(kernels_of(out) if store else {})}
-            if aux is None:
-                aux = RepetitionAverage(tuple(others), total=K, batched=())
-            aux.add(others)
-            if out.status != Status.OK:
-                status = out.status
-                messages.append(out.message if K == 1 else f"replicate {r}: {out.message}")
-                break
-    finally:
-        bar.close()
+    for rep in reps:
+        wall += rep.wall_time_s
+        avg.add(rep.obs)
+        aux.add(rep.aux)
+        if rep.status != Status.OK:
+            status = rep.status
+            messages.append(rep.message if K == 1 else f"replicate {rep.index}: {rep.message}")
+    last = reps[-1]
     mean = {name: avg.mean(name) for name in names}
     steps = sorted(set(params.tw_index) | {params.n_steps})
-    extra = {"norm": mean["norm"], "gap_t": np.array(steps) * params.dt, "gap_edges": out.gap_edges,
+    extra = {"norm": mean["norm"], "gap_t": np.array(steps) * params.dt, "gap_edges": last.gap_edges,
              "gap_hist": aux.mean("gap_hist"), "proj_A": aux.mean("proj_A"),
              **{name: mean[name] for name in names if name in TEACHER_OBSERVABLES}}
     kernels = {name: aux.mean(name) for name in aux.names if name not in ("gap_hist", "proj_A")}
@@ -121,8 +142,37 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
     if messages:
         meta["message"] = "; ".join(messages)
     return Result(
-        params=params, method=method, status=status, t=out.t, energy=mean["energy"],
+        params=params, method=method, status=status, t=last.t, energy=mean["energy"],
         frac_unsat=mean["frac_unsat"], nu=mean["nu"], tw=np.asarray(params.tw, dtype=float),
         C=mean["C"], chi=mean["chi"], distance=mean.get("distance"), errors=errors, extra=extra,
         kernels=kernels, meta=meta,
     )
+
+
+def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
+          store_kernels: bool | None = None) -> Result:
+    """Solve the discrete-time DMFT (``docs/dmft-derivation.md``) of ``params`` with ``method``.
+
+    Non-finite values give ``status = diverged`` with ``meta["message"]``, never an exception
+    (the replicates stop at the first diverged one).  ``store_kernels`` (default: T <= 600)
+    keeps the full two-time kernels, averaged over replicates.  ``replicas = 2``: one-time
+    observables, C and chi are averaged over the two replicas, ``distance`` is
+    ``(C11(t,t) + C22(t,t))/2 - C12(t,t)`` (= 1 - C12 on the sphere).  Replicate ``r`` is
+    :func:`solve_replicate` ``(params, method, r)``; :func:`combine` averages them.
+    """
+    if not isinstance(method, DMFTMethod):
+        raise TypeError(f"the DMFT solver needs a DMFTMethod, got {type(method).__name__}")
+    K = method.replicates
+    T = params.n_steps + 1
+    store = T <= KERNELS_MAX_T if store_kernels is None else store_kernels
+    bar = progress_bar(K * params.n_steps, "dmft", progress)
+    reps = []
+    try:
+        for r in range(K):
+            reps.append(solve_replicate(params, method, r, store_kernels=store, progress=lambda k: bar.update(1)))
+            if reps[-1].status != Status.OK:
+                break
+    finally:
+        bar.close()
+    result = combine(params, method, reps)
+    return result.replace(method=method) if result.method != method else result
