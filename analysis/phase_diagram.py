@@ -63,6 +63,9 @@ def point_value(result, quantity: str) -> tuple:
     nan = math.nan
     if result.status != "ok":
         return nan, nan, f"status {result.status}", ""
+    record = result.measurement
+    if record is not None and record.get("quantity") == quantity:
+        return _measured_value(result, record)
     if quantity == "teff":
         try:
             est = fit_teff(result, warn=False)
@@ -87,6 +90,23 @@ def point_value(result, quantity: str) -> tuple:
     return (float(series[-1]), (nan if sem is None else float(sem[-1])), "", f"t = {result.t[-1]:g}")
 
 
+def _measured_value(result, record: dict) -> tuple:
+    """(value, error, note, where) of a file written by ``dmft measure``: its value where the
+    measurement ended ``ok``, otherwise NaN with the status and its reason as the note."""
+    status = record.get("status", "")
+    where = f"t_max = {result.t[-1]:g}, {record.get('repetitions')} repetitions (dmft measure)"
+    if status != "ok" or record.get("value") is None:
+        return math.nan, math.nan, f"{status}: {record.get('reason', '')}", where
+    error = record.get("error")
+    return float(record["value"]), math.nan if error is None else float(error), "", where
+
+
+def measurement_status(result) -> str:
+    """The status of the measurement that wrote ``result`` (``""`` for an ordinary run)."""
+    record = result.measurement
+    return "" if record is None else str(record.get("status", ""))
+
+
 def collect(folder: str, quantity: str, kind: str | None = None):
     """Axis names, table rows (axis values, kind, value, status, file) and the scan manifest.
 
@@ -101,14 +121,17 @@ def collect(folder: str, quantity: str, kind: str | None = None):
         if kind is not None and entry["kind"] != kind:
             continue
         path = os.path.join(folder, entry["file"])
+        measured = ""
         if not os.path.exists(path):
             (value, err, note, where), status = (math.nan, math.nan, "file missing", ""), "missing"
         else:
             r = load(path)
             _check_listed(path, r, entry)
             (value, err, note, where), status = point_value(r, quantity), r.status.value
+            measured = measurement_status(r)
         rows.append({**entry["coords"], "kind": entry["kind"], quantity: value, f"{quantity}_err": err,
-                     "measured_at": where, "status": status, "note": note, "file": entry["file"]})
+                     "measured_at": where, "status": status, "measurement": measured, "note": note,
+                     "file": entry["file"]})
     return axes, rows, manifest
 
 
@@ -227,12 +250,17 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff", slices: dict
         _draw_jamming_line(ax_map, xname, yname, rows_used, float(delta))
         ax_map.set_xlim(xe[0], xe[-1])
         ax_map.set_ylim(ye[0], ye[-1])
+        _mark_missing(ax_map, rows_used, xname, yname, quantity)
     else:
         ax_map.axis("off")
     cmap = matplotlib.colormaps["viridis"]
     for i, y in enumerate(ys):
         color = cmap(i / max(1, len(ys) - 1))
         ax_cut.plot(xs, grid[i], "o-", color=color, label=f"{yname} = {y:g}" if yname else None)
+    if not yname:
+        _mark_missing(ax_cut, rows_used, xname, None, quantity)
+        edges = _edges(xs)
+        ax_cut.set_xlim(edges[0], edges[-1])   # every point, also those without a value
     ax_cut.set_xlabel(xname)
     ax_cut.set_ylabel(LABELS[quantity])
     if yname:
@@ -244,12 +272,32 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff", slices: dict
 
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=axes + ["kind", quantity, f"{quantity}_err", "definition",
-                                                     "measured_at", "status", "note", "file"])
+                                                     "measured_at", "status", "measurement", "note", "file"])
     writer.writeheader()
     writer.writerows({**r, "definition": LABELS[quantity]} for r in rows)
     save_figure(fig, output, dpi=130)
     write_atomic(table, text.getvalue().encode())
     return output, table
+
+
+#: short labels of the cells without a value, by measurement status (or run status)
+MISSING_LABELS = {"not_reached": "not\nreached", "aging": "aging", "frozen": "frozen", "diverged": "diverged",
+                  "missing": "missing"}
+
+
+def _mark_missing(ax, rows, xname, yname, quantity) -> None:
+    """Write in every cell without a value (``yname`` None: every point of a cut) why: the
+    measurement's status (``dmft measure``), the run's status, or ``n/a`` (see the CSV's note)."""
+    for r in rows:
+        if math.isfinite(r[quantity]):
+            continue
+        why = r.get("measurement") or (r["status"] if r["status"] != "ok" else "n/a")
+        if yname is None:   # a cut: at the bottom of the axes, at the point's x
+            ax.text(r[xname], 0.03, MISSING_LABELS.get(why, why), ha="center", va="bottom", fontsize=7,
+                    color="0.25", transform=ax.get_xaxis_transform())
+        else:
+            ax.text(r[xname], r[yname], MISSING_LABELS.get(why, why), ha="center", va="center", fontsize=7,
+                    color="0.25")
 
 
 def _edges(values) -> np.ndarray:

@@ -4,7 +4,8 @@ The front door.  A problem is a :class:`Params` (the physics); a method says how
 :class:`DMFTMethod` (the DMFT, :mod:`dmft.solver`) or :class:`ParticleMethod` (direct
 simulations, :mod:`dmft.simulations`).  :func:`run` computes either and returns the same
 :class:`Result`; :func:`solve` and :func:`simulate` are shortcuts; :func:`load` and :func:`save`
-read and write result files; :func:`fit_teff` is in :mod:`dmft.analysis`.
+read and write result files; :func:`fit_teff` is in :mod:`dmft.analysis`; :func:`measure` chooses the horizon and the statistics
+itself for a requested precision (``dmft measure``).
 
 Layers, each importing only those below it::
 
@@ -39,6 +40,9 @@ _EXPORTS = {
     "solve": "dmft.app.api",
     "simulate": "dmft.app.api",
     "fit_teff": "dmft.analysis.teff",
+    "measure": "dmft.app.measure",
+    "Measurement": "dmft.app.measure",
+    "MeasureSettings": "dmft.app.measure",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -24,6 +24,7 @@ SECTIONS = (
     ("Problem, methods, results and files (`dmft`)", "dmft",
      ("Params", "DMFTMethod", "ParticleMethod", "run", "solve", "simulate", "Result", "Errors", "Status",
       "load", "save", "fit_teff", "ParameterError")),
+    ("Measurements (`dmft.measure`)", "dmft", ("measure", "Measurement", "MeasureSettings")),
     ("Analysis (`dmft.analysis`)", "dmft.analysis", None),
     ("Scans and files", None, ("dmft.app.scan.load_config", "dmft.app.scan.run_scan",
                                "dmft.app.runner.run_tasks", "dmft.core.io.FileFormatError")),

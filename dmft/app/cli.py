@@ -37,6 +37,7 @@ from ..core.params import (CONSTRAINTS, DATA, DYNAMICS, LOSSES, NOISE_CLASSES, N
 from ..core.provenance import cli_command, package_version
 from .api import run
 from .demo import report as demo_report, run_demo
+from .measure import QUANTITIES as MEASURE_QUANTITIES, MeasureError, MeasureSettings, measure, parse_budget
 from .runner import FolderBusy, ForeignFiles
 from .scan import ScanConfigError, load_config, run_scan
 
@@ -89,11 +90,13 @@ def _help_text(text: str) -> str:
     return text.replace("``", "").replace("%", "%%")
 
 
-def _add_fields(group, cls) -> None:
-    """One flag per field of ``cls`` (default None: unspecified means the class default); the
-    help is the field's docstring, its choices and its default."""
+def _add_fields(group, cls, skip=()) -> None:
+    """One flag per field of ``cls`` but those in ``skip`` (default None: unspecified means the
+    class default); the help is the field's docstring, its choices and its default."""
     docs = field_docs(cls)
     for f in fields(cls):
+        if f.name in skip:
+            continue
         default = f.default if f.default is not MISSING else f.default_factory()
         text = _help_text(docs.get(f.name, ""))
         if f.name == "tw":
@@ -159,6 +162,57 @@ def _run_point(args, method_cls) -> int:
     return 0
 
 
+#: exit status of ``dmft measure --strict`` (and ``teff --strict``) when there is no value
+EXIT_NO_VALUE = 3
+#: first horizon of ``dmft measure`` when --t-max is not given (time units)
+MEASURE_FIRST_T = 20.0
+#: settings ``dmft measure`` chooses itself
+MEASURE_CHOSEN = ("replicates", "n_samples")
+
+
+def cmd_measure(args) -> int:
+    """``measure``: choose the horizon and statistics, then report and write the final result."""
+    method_cls = DMFTMethod if args.method == "dmft" else ParticleMethod
+    other = ParticleMethod if method_cls is DMFTMethod else DMFTMethod
+    given_other = [f.name for f in fields(other) if f.name not in fields_of(method_cls)
+                   and getattr(args, f.name, None) is not None]
+    if given_other:
+        raise UsageError(f"{_flag(given_other[0])} is a setting of the other method (--method "
+                         f"{'simulation' if other is ParticleMethod else 'dmft'})")
+    settings = _settings(args, Params)
+    settings.setdefault("t_max", MEASURE_FIRST_T)
+    params = Params(**settings)
+    method = method_cls(**{k: v for k, v in _settings(args, method_cls).items() if k not in MEASURE_CHOSEN})
+    try:
+        budget = parse_budget(args.budget)
+        mset = MeasureSettings(quantity=args.quantity, rel_error=args.rel_error, budget=budget,
+                               max_t=args.max_t if args.max_t is not None else 0.0,
+                               n_tw=args.n_tw if args.n_tw is not None else 0)
+    except MeasureError as exc:
+        raise UsageError(str(exc)) from None
+    _check_output(args.output)
+    est = resources.estimate(params.replace(replicas=2) if args.quantity == "distance" else params,
+                             method.replace(**({"replicates": 1} if method_cls is DMFTMethod else {"n_samples": 1})))
+    if not args.allow_large:
+        resources.check(est)
+    try:
+        m = measure(params, args.quantity, method=method, settings=mset, log=log.info)
+    except MeasureError as exc:
+        raise UsageError(str(exc)) from None
+    if m.result is not None:
+        save(m.result, args.output)
+    if args.json:
+        print(json.dumps({**m.to_dict(), "file": args.output if m.result is not None else None}))
+    else:
+        print(m.describe())
+        print(f"-> {args.output}" if m.result is not None else "nothing written (nothing computed)")
+    return EXIT_NO_VALUE if args.strict and m.status != "ok" else 0
+
+
+def fields_of(cls) -> set:
+    return {f.name for f in fields(cls)}
+
+
 def cmd_solve(args) -> int:
     return _run_point(args, DMFTMethod)
 
@@ -190,12 +244,33 @@ def cmd_info(args) -> int:
     for name, value in r.method.to_dict().items():
         print(f"  {name} = {value}")
     print(f"time grid: {len(r.t)} points, t = {r.t[0]:g} .. {r.t[-1]:g}")
+    _info_measurement(r)
     print(f"final: energy = {r.energy[-1]:.6g}, frac_unsat = {r.frac_unsat[-1]:.6g}, nu = {r.nu[-1]:.6g}")
     if r.distance is not None:
         print(f"final replica distance = {r.distance[-1]:.6g}")
     if len(r.tw):
         print(f"waiting times: {', '.join(f'{x:g}' for x in r.tw)}")
     return 0
+
+
+def _info_measurement(r) -> None:
+    """The record of ``dmft measure``: outcome, criteria and every try."""
+    m = r.measurement
+    if m is None:
+        return
+    value = m.get("value")
+    text = "no value" if value is None else f"{value:.5g} +/- {m.get('error') or float('nan'):.2g}"
+    print(f"measurement ({m.get('quantity')}): status = {m.get('status')}, value = {text}, "
+          f"t_max = {m.get('t_max')}, {m.get('repetitions')} repetitions, {m.get('wall_s')} s")
+    if m.get("status") != "ok":
+        print(f"  reason: {m.get('reason')}")
+    for name, criterion in (m.get("criteria") or {}).items():
+        print(f"  criterion {name}: {criterion}")
+    for i, t in enumerate(m.get("tries") or [], 1):
+        tw = t.get("tw") or []
+        tws = f"tw {tw[0]:g}..{tw[1]:g} ({tw[2]})" if len(tw) == 3 else "no tw"
+        print(f"  try {i}: t_max = {t.get('t_max')}, {tws}, {t.get('repetitions')} repetitions "
+              f"(+{t.get('added')}), {t.get('wall_s')} s: {t.get('seen')} -> {t.get('action')}")
 
 
 def _window(text: str, flag: str):
@@ -368,6 +443,45 @@ def build_parser() -> argparse.ArgumentParser:
                        help="output HDF5 file (layout: conventions section 5). Required")
         with_allow_large(p)
         with_progress(p)
+
+    p = command("measure", cmd_measure, "measure T_eff or the replica distance to a requested precision",
+                description="Measure T_eff (= T_static, with T_short and T_slow) or the long-time replica "
+                "distance d_inf to a requested relative error: the command chooses the horizon (extending the "
+                "run until the stationarity and plateau tests pass), the waiting times (fractions of the "
+                "horizon) and the statistics (DMFT replicates or simulated systems), within a budget; it ends "
+                "with status ok or a status naming why there is no number (not_reached, aging, frozen, "
+                "diverged). --t-max is the first horizon (default 20). Writes the final result with the record "
+                "of every try (dmft info shows it).")
+    p.add_argument("quantity", choices=MEASURE_QUANTITIES, help="what to measure: teff (UNSAT stationary state) or "
+                   f"distance (d_inf, two replicas; the SAT noise measure). Choices: {', '.join(MEASURE_QUANTITIES)}.")
+    _add_fields(p.add_argument_group(f"physics parameters (dmft.Params, {CONVENTIONS} sections 1-2; --t-max is the "
+                                     "first horizon, --tw fixes the waiting times)"), Params)
+    p.add_argument("--method", default="dmft", choices=("dmft", "simulation"),
+                   help="how to compute: the DMFT (replicates added) or direct simulations (systems added). "
+                        "Choices: dmft, simulation. Default: dmft")
+    g = p.add_argument_group("DMFT method (dmft.DMFTMethod; --method dmft)")
+    _add_fields(g, DMFTMethod, skip=MEASURE_CHOSEN)
+    g = p.add_argument_group("simulation method (dmft.ParticleMethod; --method simulation)")
+    _add_fields(g, ParticleMethod, skip=MEASURE_CHOSEN)
+    g = p.add_argument_group("measurement (dmft.app.measure.MeasureSettings)")
+    g.add_argument("--rel-error", type=float, default=0.02, metavar="E",
+                   help="target relative standard error of the value (in (0, 1)). Default: 0.02")
+    g.add_argument("--budget", default="20m", metavar="DURATION",
+                   help="wall time the measurement may spend: seconds, or 90s, 20m, 1.5h. Default: 20m")
+    g.add_argument("--max-t", type=float, default=None, metavar="T",
+                   help="longest horizon to try (time units). Default: no limit but the budget")
+    g.add_argument("--n-tw", type=int, default=None, metavar="K",
+                   help="number of waiting times, spread over [0.35, 0.55] t_max (>= 4). Default: 16 (DMFT), "
+                        "4 (simulation)")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.h5",
+                   help="output HDF5 file: the final result with the measurement record. Required")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object: status, quantity, value, error, t_max, tries, criteria (and "
+                        "for teff the keys of dmft teff --json). Default: text")
+    p.add_argument("--strict", action="store_true",
+                   help=f"exit with status {EXIT_NO_VALUE} when the status is not ok. Default: 0 whenever the "
+                        "measurement ran")
+    with_allow_large(p)
 
     p = command("teff", cmd_teff, "effective temperature of a file: T_eff, its companions and the FDT curve",
                 description="The effective temperature T_eff = T_static, the FDT ratio "

@@ -80,6 +80,15 @@ class Task:
     def kind(self) -> str:
         return self.method.kind
 
+    def matches(self, header: dict) -> bool:
+        """Whether a file with this header (:func:`dmft.core.io.read_header`) is this task's
+        result: the hash of the settings it stores is the task's key."""
+        return header["config_hash"] == self.key
+
+    def compute(self, store_kernels: bool = False):
+        """The task's :class:`~dmft.core.result.Result`."""
+        return run(self.params, self.method, store_kernels=store_kernels if self.kind == "dmft" else None)
+
     @classmethod
     def from_settings(cls, settings: dict, kind: str, label: str = "") -> "Task":
         """A task from a flat mapping of parameters and method settings (see
@@ -111,7 +120,7 @@ def compute_task(task: Task, path: str, threads: int = 1, command: str = "",
     """
     start = time.perf_counter()
     with thread_limits(threads):
-        result = run(task.params, task.method, store_kernels=store_kernels if task.kind == "dmft" else None)
+        result = task.compute(store_kernels)
     if command:
         result.meta["command_line"] = command
     save(result, path)
@@ -130,7 +139,7 @@ def file_state(path: str, task: Task) -> str:
         return "not a readable sgd-dmft result file"
     if header["kind"] != task.kind:
         return f"holds a {header['kind']} result, the point is {task.kind}"
-    if header["config_hash"] != task.key:
+    if not task.matches(header):
         return "holds another parameter point (the hash of its stored settings differs)"
     if header["status"] not in FINAL_STATUSES:
         return f"has the unknown status {header['status']!r}"

@@ -24,12 +24,15 @@ from ..core.manifest import MANIFEST, ManifestError, load_manifest
 from ..core.methods import METHODS
 from ..core.params import PARAM_NAMES, ParameterError
 from ..core.resources import check, estimate
+from .measure import MeasureError, MeasureSettings, MeasureTask, parse_budget
 from .runner import RunSummary, Task, run_tasks
 
 logger = logging.getLogger(__name__)
 
-MODES = ("solve", "simulate", "both")
+MODES = ("solve", "simulate", "both", "measure")
 KINDS = {"solve": ("dmft",), "simulate": ("simulation",), "both": ("dmft", "simulation")}
+#: keys of the ``[measure]`` table (``mode = "measure"``) and their defaults
+MEASURE_KEYS = {"quantity": None, "rel_error": 0.02, "budget": "20m", "method": "dmft", "max_t": 0.0, "n_tw": 0}
 #: every name a scan may set: parameters and the settings of both methods
 SETTING_NAMES = PARAM_NAMES + tuple(name for cls in METHODS.values() for name in cls.names())
 #: most grid points a scan file may describe
@@ -56,13 +59,22 @@ class ScanConfig:
     mode: str
     base: dict
     axes: dict  # name -> tuple of values, in file order
+    measure: dict | None = None  # mode = "measure": the [measure] table, defaults filled in
 
     @property
     def n_points(self) -> int:
         return math.prod(len(v) for v in self.axes.values())
 
+    def measure_settings(self) -> MeasureSettings:
+        m = self.measure
+        kind = "dmft" if m["method"] == "dmft" else "simulation"
+        return MeasureSettings(quantity=m["quantity"], rel_error=m["rel_error"], budget=parse_budget(m["budget"]),
+                               max_t=m["max_t"], n_tw=m["n_tw"]).resolved(kind)
+
     def tasks(self) -> list:
         """Every (kind, point) of the grid, axes varying in the order written."""
+        if self.mode == "measure":
+            return self._measure_tasks()
         kinds = KINDS[self.mode]
         names = list(self.axes)
         strict = len(kinds) == 1
@@ -74,6 +86,42 @@ class ScanConfig:
                 task = Task.from_settings(_keep(settings, kind, strict), kind, label)
                 out.append(ScanTask(task.params, task.method, label, tuple(values)))
         return out
+
+
+    def _measure_tasks(self) -> list:
+        """``mode = "measure"``: one measurement per point (its first horizon ``t_max``)."""
+        kind = "dmft" if self.measure["method"] == "dmft" else "simulation"
+        settings = self.measure_settings()
+        names = list(self.axes)
+        out = []
+        for values in itertools.product(*(self.axes[n] for n in names)):
+            point = {**self.base, **dict(zip(names, values))}
+            if settings.quantity == "distance":
+                point["replicas"] = 2
+            point = {k: v for k, v in point.items() if k not in ("replicates", "n_samples")}
+            task = Task.from_settings(point, kind)
+            label = ", ".join(f"{k}={v}" for k, v in zip(names, values))
+            out.append(MeasureTask(task.params, task.method, label, settings, tuple(values)))
+        return out
+
+
+def _measure_table(data) -> dict:
+    """The ``[measure]`` table of a measure scan, checked, with defaults."""
+    if not isinstance(data, dict):
+        raise ScanConfigError("mode = \"measure\" needs a [measure] table (quantity = \"teff\" or \"distance\", ...)")
+    unknown = set(data) - set(MEASURE_KEYS)
+    if unknown:
+        raise ScanConfigError(f"unknown key(s) in [measure]: {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(MEASURE_KEYS)})")
+    out = {**MEASURE_KEYS, **data}
+    if out["method"] not in ("dmft", "simulation"):
+        raise ScanConfigError(f"[measure] method must be \"dmft\" or \"simulation\" (got {out['method']!r})")
+    try:
+        MeasureSettings(quantity=out["quantity"], rel_error=out["rel_error"], budget=parse_budget(out["budget"]),
+                        max_t=out["max_t"], n_tw=out["n_tw"])
+    except MeasureError as exc:
+        raise ScanConfigError(f"[measure]: {exc}") from None
+    return out
 
 
 def _keep(settings: dict, kind: str, strict: bool) -> dict:
@@ -124,7 +172,7 @@ def parse_config(data: dict) -> ScanConfig:
     """Validate a parsed TOML mapping; every grid point is checked before anything runs."""
     if not isinstance(data, dict):
         raise ScanConfigError("a scan configuration is a table")
-    unknown = set(data) - {"mode", "base", "axes"}
+    unknown = set(data) - {"mode", "base", "axes", "measure"}
     if unknown:
         raise ScanConfigError(f"unknown top-level key(s): {', '.join(sorted(unknown))}")
     mode = data.get("mode", "solve")
@@ -140,7 +188,13 @@ def parse_config(data: dict) -> ScanConfig:
         if name not in SETTING_NAMES:
             raise ScanConfigError(f"invalid parameter '{name}': unknown parameter")
     axes = {name: _axis_values(name, spec) for name, spec in axes_in.items()}
-    config = ScanConfig(mode=mode, base=dict(base), axes=axes)
+    if mode == "measure":
+        measure = _measure_table(data.get("measure"))
+    elif "measure" in data:
+        raise ScanConfigError(f"a [measure] table needs mode = \"measure\" (mode is {mode!r})")
+    else:
+        measure = None
+    config = ScanConfig(mode=mode, base=dict(base), axes=axes, measure=measure)
     if config.n_points > MAX_POINTS:
         raise ScanConfigError(f"the grid has {config.n_points} points, more than {MAX_POINTS}")
     try:
@@ -167,6 +221,7 @@ def manifest_of(config: ScanConfig, tasks: list) -> dict:
         "mode": config.mode,
         "base": config.base,
         "axes": {k: list(v) for k, v in config.axes.items()},
+        **({"measure": config.measure} if config.measure is not None else {}),
         "files": [{"file": t.filename, "kind": t.kind, "coords": dict(zip(config.axes, t.coords))}
                   for t in tasks],
     }
@@ -194,8 +249,8 @@ def check_folder(output: str, manifest: dict, force: bool = False) -> None:
 def _differences(old: dict, new: dict) -> list:
     """Names of the configuration entries (``mode``, ``base.<name>``, ``axes.<name>``) that differ."""
     out = [] if old.get("mode") == new["mode"] else ["mode"]
-    for part in ("base", "axes"):
-        a, b = old.get(part) or {}, new[part]
+    for part in ("base", "axes", "measure"):
+        a, b = old.get(part) or {}, new.get(part) or {}
         out += [f"{part}.{key}" for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
     return out
 

@@ -323,8 +323,9 @@ def _settings_v1(settings: dict, kind: str, attrs) -> dict:
 
 
 def read_header(path: str | os.PathLike) -> dict | None:
-    """``kind``, ``status``, ``point_hash`` (the stored attribute) and ``config_hash`` (the hash
-    of the settings stored in ``config_json``, None when they do not parse) of a result file
+    """``kind``, ``status``, ``point_hash`` (the stored attribute), ``config_hash`` (the hash
+    of the settings stored in ``config_json``, None when they do not parse) and ``measure_key``
+    (the key of the measurement that wrote it, ``dmft.app.measure``; None otherwise) of a result file
     without reading its arrays, or None when it is missing, unreadable or not a result file."""
     try:
         with h5py.File(os.fspath(path), "r") as f:
@@ -335,6 +336,7 @@ def read_header(path: str | os.PathLike) -> dict | None:
             return {"kind": kind, "status": _str(attrs["status"]),
                     "point_hash": _str(attrs["point_hash"]) if "point_hash" in attrs else None,
                     "config_hash": _config_hash(attrs, kind),
+                    "measure_key": _str(attrs["measure_key"]) if "measure_key" in attrs else None,
                     "format_version": int(attrs.get("format_version", 0))}
     except (OSError, ValueError, TypeError):
         return None

@@ -161,6 +161,20 @@ class Result:
             )
         return k
 
+    @property
+    def measurement(self) -> Optional[dict]:
+        """The record of ``dmft measure`` that made this result (``meta["measurement"]``: status,
+        quantity, value, error, the tries and the criteria), or None for an ordinary run."""
+        record = self.meta.get("measurement")
+        if isinstance(record, (str, bytes)):
+            import json
+
+            try:
+                record = json.loads(record)
+            except ValueError:
+                return None
+        return record if isinstance(record, dict) else None
+
     def norm(self) -> np.ndarray:
         """``C(t,t) = |w(t)|^2/N``: stored in ``extra['norm']``, else 1 (sphere)."""
         if "norm" in self.extra:

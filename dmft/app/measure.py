@@ -1,0 +1,749 @@
+"""Measurements that choose their own horizon and statistics (``dmft measure``).
+
+A user asks for a number at a precision -- "T_eff at this point, to 2%" -- and :func:`measure`
+decides how long to run and how many repetitions (DMFT replicates or simulated systems) to
+average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
+
+1. **Horizon.**  A run to ``t_max`` (the point's own, the first try) with ``start`` repetitions.
+   The waiting times follow the horizon: ``n_tw`` of them evenly spaced over the fractions
+   ``window`` of ``t_max`` (unless the point gives its own ``tw``, kept fixed), read as a
+   waiting-time window by :func:`~dmft.analysis.teff.fit_teff`.  The run is *extended* (``t_max``
+   times ``growth``) while the quantity's tests fail for lack of time:
+
+   * ``teff``: the stationarity test (one-time observables flat, ``C(tw+s, tw)`` the same over
+     the two halves of the window) and the plateau tests of ``T_static``;
+   * ``distance``: the energy has vanished (SAT) or is flat (UNSAT), and ``d(t)`` is flat over the
+     last quarter of the run within its error (:func:`~dmft.analysis.distance.long_time_distance`).
+
+2. **Statistics.**  Once the quantity exists, repetitions are added at that horizon until its
+   relative standard error (jackknife over repetitions) is at most ``rel_error``: the number
+   needed is predicted from the error's ``1/sqrt(count)`` law and reached in one step.  More
+   data can show a window to be still moving; the horizon then grows again.
+
+3. **Honest ends.**  ``ok``, or a status naming why there is no number: ``not_reached`` (the
+   budget or the horizon limit ran out; the best values so far come with it, and, while still
+   relaxing, the relaxation time estimated from the energy), ``aging`` (``C(tw+s, tw)`` depends
+   on ``tw`` at every horizon tried, by an amount that does not shrink as the horizon grows: no
+   stationary state), ``frozen`` (``teff`` of a SAT point: the energy vanishes and the noise stops,
+   so there is no stationary fluctuating state; its noise measure is the distance) or
+   ``diverged``.  Never a bare n/a, never a number from a window that still moves.
+
+**Cost.**  A longer horizon is a new run (the march restarts); with the horizon multiplied by
+``growth = 2`` per try the DMFT, whose cost grows as ``T^2``, spends at most
+``1 + 1/4 + 1/16 + ... = 4/3`` of the final run's cost on the shorter tries (simulations, cost
+``~ T``, use ``growth = 3``: at most ``1 + 1/3 + 1/9 + ... = 3/2``), as long as the shorter tries
+used no more repetitions than the final one, which the two phases above guarantee; repetitions
+added at the final horizon are part of the final run.  ``benchmarks/bench_measure.py`` measures
+the ratio.
+
+Everything the measurement did is recorded: :class:`Measurement` (``to_dict``) lists every try
+(horizon, waiting times, repetitions, wall time, what was seen and why it went on) and the
+criteria, and is stored with the final result (``meta["measurement"]``), which is an ordinary
+result file of the final horizon and statistics: ``dmft teff`` on it gives the same number.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ..analysis.distance import SAT_ENERGY, long_time_distance
+from ..analysis.resampling import estimate, leave_one_out
+from ..analysis.stationarity import AGREE_FLOOR
+from ..analysis.teff import fit_teff
+from ..core.methods import DMFTMethod, ParticleMethod, point_hash
+from ..core.params import Params
+from ..core.resources import FLOP_RATE
+from ..core.resources import estimate as resource_estimate
+from ..core.status import Status
+from ..simulations.simulate import combine as combine_samples, simulate_sample
+from ..solver.assemble import combine as combine_replicates, solve_replicate
+from .runner import Task as _Task
+
+logger = logging.getLogger(__name__)
+
+#: what can be measured: the effective temperature (UNSAT) or the long-time replica distance
+QUANTITIES = ("teff", "distance")
+#: how a measurement can end
+STATUSES = ("ok", "not_reached", "aging", "frozen", "diverged")
+#: consecutive horizons at which C(tw+s, tw) must age, by a signal that does not shrink, for ``aging``
+AGING_TRIES = 3
+
+
+class MeasureError(ValueError):
+    """Invalid measurement settings (the CLI exits with status 2, nothing computed)."""
+
+
+def parse_budget(text) -> float:
+    """Seconds from ``90``, ``90s``, ``20m``, ``1.5h`` (a number alone is seconds)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([smh]?)\s*", str(text))
+        if not m:
+            raise MeasureError(f"invalid budget {text!r}: a duration such as 600, 90s, 20m or 1.5h")
+        value = float(m.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600}[m.group(2)]
+    if not (math.isfinite(value) and 0 < value <= 30 * 24 * 3600):
+        raise MeasureError(f"invalid budget {text!r}: must be positive and at most 30 days")
+    return value
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    """How a measurement proceeds (module docstring).
+
+    Attributes:
+        quantity: ``teff`` (``T_eff = T_static`` with ``T_short``, ``T_slow``) or ``distance``
+            (``d_inf``, two replicas).
+        rel_error: target relative standard error of the headline value (in (0, 1)).
+        budget: wall-clock seconds the measurement may spend computing (> 0).
+        window: the waiting times as fractions ``(a, b)`` of the horizon (``0 < a < b < 1``).
+        n_tw: number of waiting times (>= 4; 0: 16 for the DMFT, 4 for simulations).
+        growth: factor of the horizon from one try to the next (> 1; 0: 2 for the DMFT, 3 for
+            simulations, which keeps the total cost within 3/2 of the final run's).
+        start: repetitions (replicates or systems) of the horizon tries (>= 2).
+        max_t: longest horizon to try (0: no limit other than the budget).
+        max_repetitions: most repetitions to average (>= start).
+    """
+
+    quantity: str
+    rel_error: float = 0.02
+    budget: float = 1200.0
+    window: tuple = (0.35, 0.55)
+    n_tw: int = 0
+    growth: float = 0.0
+    start: int = 4
+    max_t: float = 0.0
+    max_repetitions: int = 256
+
+    def __post_init__(self) -> None:
+        if self.quantity not in QUANTITIES:
+            raise MeasureError(f"quantity must be one of {', '.join(QUANTITIES)} (got {self.quantity!r})")
+        for name in ("rel_error", "budget", "growth", "max_t"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise MeasureError(f"{name} must be a finite number (got {v!r})")
+        if not 0 < self.rel_error < 1:
+            raise MeasureError(f"rel_error must lie in (0, 1) (got {self.rel_error})")
+        if not self.budget > 0:
+            raise MeasureError(f"budget must be positive (got {self.budget})")
+        try:
+            a, b = (float(x) for x in self.window)
+        except (TypeError, ValueError):
+            raise MeasureError(f"window must be two fractions (a, b) (got {self.window!r})") from None
+        if not 0 < a < b < 1:
+            raise MeasureError(f"window must satisfy 0 < a < b < 1 (got {self.window!r})")
+        object.__setattr__(self, "window", (a, b))
+        if not (self.growth == 0 or self.growth > 1):
+            raise MeasureError(f"growth must be > 1 (or 0: the method's default) (got {self.growth})")
+        for name, low in (("n_tw", 0), ("start", 2), ("max_repetitions", 2)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise MeasureError(f"{name} must be an integer >= {low} (got {v!r})")
+        if 0 < self.n_tw < 4:
+            raise MeasureError(f"n_tw must be >= 4 (or 0: the method's default) (got {self.n_tw})")
+        if self.max_repetitions < self.start:
+            raise MeasureError(f"max_repetitions ({self.max_repetitions}) must be >= start ({self.start})")
+        if self.max_t < 0:
+            raise MeasureError(f"max_t must be >= 0 (got {self.max_t})")
+
+    def to_dict(self) -> dict:
+        return {"quantity": self.quantity, "rel_error": self.rel_error, "budget": self.budget,
+                "window": list(self.window), "n_tw": self.n_tw, "growth": self.growth, "start": self.start,
+                "max_t": self.max_t, "max_repetitions": self.max_repetitions}
+
+    def resolved(self, kind: str) -> "MeasureSettings":
+        """The method's defaults filled in (``n_tw``, ``growth``)."""
+        sim = kind == "simulation"
+        return replace(self, n_tw=self.n_tw or (4 if sim else 16), growth=self.growth or (3.0 if sim else 2.0))
+
+
+@dataclass(frozen=True)
+class Try:
+    """One step of a measurement: the horizon, waiting times and repetitions it computed, what
+    the data showed and what was done next."""
+
+    t_max: float
+    tw: tuple
+    repetitions: int
+    added: int
+    wall_s: float
+    seen: str
+    action: str
+    value: float = math.nan
+    error: float = math.nan
+
+    def to_dict(self) -> dict:
+        def num(x):
+            return None if not math.isfinite(x) else float(x)
+
+        return {"t_max": self.t_max, "tw": [self.tw[0], self.tw[-1], len(self.tw)] if self.tw else [],
+                "repetitions": self.repetitions, "added": self.added, "wall_s": round(self.wall_s, 3),
+                "seen": self.seen, "action": self.action, "value": num(self.value), "error": num(self.error)}
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """The outcome of :func:`measure`.
+
+    Attributes:
+        quantity: ``teff`` or ``distance``.
+        status: ``ok`` or why there is no number (module docstring, :data:`STATUSES`).
+        reason: the status in words (with the numbers that decided it).
+        value, error: the headline (``T_static`` for ``teff``, ``d_inf`` for ``distance``) and its
+            standard error; with a status other than ``ok`` the best values so far (NaN if none).
+        rel_error: ``error / |value|`` reached; ``target``: the one asked for.
+        t_max: the horizon of the final result.
+        tries: every :class:`Try`, in order.
+        criteria: what ended it (the tests and their outcome).
+        settings: the :class:`MeasureSettings` (method defaults resolved).
+        result: the final :class:`~dmft.core.result.Result` (its ``meta["measurement"]`` is
+            :meth:`to_dict`).
+        estimate: the final :class:`~dmft.analysis.teff.TeffEstimate` or
+            :class:`~dmft.analysis.distance.DistanceEstimate`.
+        wall_s: seconds spent.
+    """
+
+    quantity: str
+    status: str
+    reason: str
+    value: float
+    error: float
+    rel_error: float
+    target: float
+    t_max: float
+    tries: tuple
+    criteria: dict
+    settings: MeasureSettings
+    result: object = field(repr=False, default=None)
+    estimate: object = field(repr=False, default=None)
+    wall_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_dict(self) -> dict:
+        """A JSON-able summary: status, quantity, value, error, t_max, the tries, the criteria and,
+        for ``teff``, the keys of ``dmft teff --json``."""
+        def num(x):
+            return None if x is None or not math.isfinite(x) else float(x)
+
+        d = {"status": self.status, "reason": self.reason, "quantity": self.quantity, "value": num(self.value),
+             "error": num(self.error), "rel_error": num(self.rel_error), "target": self.target,
+             "t_max": self.t_max, "kind": None if self.result is None else self.result.kind,
+             "repetitions": None if self.result is None else _repetitions_of(self.result),
+             "wall_s": round(self.wall_s, 3), "tries": [t.to_dict() for t in self.tries],
+             "criteria": dict(self.criteria), "settings": self.settings.to_dict()}
+        if self.estimate is not None:
+            d[self.quantity] = self.estimate.to_dict()
+            if self.quantity == "teff":
+                for key, value in self.estimate.to_dict().items():
+                    d.setdefault(key, value)
+        return d
+
+    def describe(self) -> str:
+        """Lines for a terminal."""
+        name = {"teff": "T_eff = T_static", "distance": "d_inf"}[self.quantity]
+        if math.isfinite(self.value):
+            val = f"{self.value:.5g} +/- {self.error:.2g} ({100 * self.rel_error:.2g}%)"
+        else:
+            val = "no value"
+        lines = [f"{name} = {val}   [status: {self.status}; t_max = {self.t_max:g}, "
+                 f"{_repetitions_of(self.result)} {_unit(self.result)}; {len(self.tries)} tries, {self.wall_s:.0f} s]"]
+        if self.status != "ok":
+            lines.append(f"  {self.status}: {self.reason}")
+        if self.quantity == "teff" and self.estimate is not None:
+            e = self.estimate
+            for label, v, err in (("T_short", e.T_short, e.T_short_err), ("T_slow", e.T_slow, e.T_slow_err)):
+                text = f"{v:.5g} +/- {err:.2g}" if math.isfinite(v) else "not available"
+                lines.append(f"  {label:8s} = {text}")
+            lines.append(f"  {e.where()}")
+        for i, t in enumerate(self.tries, 1):
+            lines.append(f"  try {i}: t_max = {t.t_max:g}, {t.repetitions} {_unit(self.result)} (+{t.added}), "
+                         f"{t.wall_s:.1f} s: {t.seen} -> {t.action}")
+        return "\n".join(lines)
+
+
+def _unit(result) -> str:
+    return "systems" if result is not None and result.kind == "simulation" else "replicates"
+
+
+def _repetitions_of(result) -> int:
+    if result is None:
+        return 0
+    return result.method.n_samples if result.kind == "simulation" else result.method.replicates
+
+
+# --------------------------------------------------------------------------- the point at a horizon
+def waiting_times(horizon: float, dt: float, window: tuple, count: int) -> tuple:
+    """``count`` waiting times evenly spaced over ``[a, b] horizon``, on the grid, distinct."""
+    a, b = window
+    grid = np.round(np.linspace(a * horizon, b * horizon, count) / dt).astype(int)
+    return tuple(float(i * dt) for i in sorted(set(int(i) for i in grid)))
+
+
+def point_at(params: Params, horizon: float, settings: MeasureSettings, fixed_tw: tuple) -> Params:
+    """``params`` run to ``horizon`` with the waiting times of the design (or the fixed ones)."""
+    dt = params.dt
+    horizon = round(horizon / dt) * dt
+    tw = fixed_tw if fixed_tw else waiting_times(horizon, dt, settings.window, settings.n_tw)
+    if settings.quantity == "distance" and not fixed_tw:
+        tw = ()
+    return params.replace(t_max=horizon, tw=tw)
+
+
+class Repetitions:
+    """Independent repetitions (DMFT replicates or simulated systems) of one point, computed on
+    demand and kept: repetition ``i`` is the same whatever the count, so adding repetitions
+    never recomputes one."""
+
+    def __init__(self, params: Params, method):
+        self.params, self.method = params, method
+        self.dmft = isinstance(method, DMFTMethod)
+        self.items = []
+        self.wall = 0.0
+
+    @property
+    def count(self) -> int:
+        return len(self.items)
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.items) and self._diverged(self.items[-1])
+
+    def _diverged(self, item) -> bool:
+        return item.status != Status.OK if self.dmft else item.diverged_at is not None
+
+    def per_item(self) -> float:
+        """Measured seconds per repetition (NaN before the first)."""
+        return self.wall / self.count if self.count else math.nan
+
+    def add(self, count: int, deadline: float, minimum: int = 0) -> int:
+        """Compute repetitions up to ``count`` in all while time is left before ``deadline``
+        (``time.monotonic``; the first ``minimum`` regardless); returns how many were added."""
+        added = 0
+        while self.count < count and not self.diverged:
+            if self.count >= minimum and time.monotonic() + self.per_item() > deadline:
+                break
+            start = time.monotonic()
+            i = self.count
+            if self.dmft:
+                item = solve_replicate(self.params, self.method, i)
+            else:
+                item = simulate_sample(self.params, self.method, i)
+            self.items.append(item)
+            self.wall += time.monotonic() - start
+            added += 1
+        return added
+
+    def result(self):
+        if self.dmft:
+            return combine_replicates(self.params, self.method, self.items)
+        return combine_samples(self.params, self.method, self.items)
+
+
+def _first_seconds(params: Params, method) -> float:
+    """A first guess of one repetition's seconds (the resource estimate, optimistic)."""
+    one = method.replace(replicates=1) if isinstance(method, DMFTMethod) else method.replace(n_samples=1)
+    return resource_estimate(params, one).work / FLOP_RATE
+
+
+# --------------------------------------------------------------------------- verdicts
+@dataclass(frozen=True)
+class Verdict:
+    """What one result shows for the quantity.  ``need``: ``none`` (a number), ``horizon`` (run
+    longer), ``statistics`` (more repetitions), or a final status (``frozen``, ``diverged``);
+    ``aging``: the relative aging signal ``(x_early - x_late)/x_early`` with its error when the
+    aging test failed; ``tau``: relaxation time estimated from the energy (NaN if none)."""
+
+    need: str
+    value: float
+    error: float
+    seen: str
+    estimate: object = None
+    aging: tuple = ()
+    tau: float = math.nan
+
+
+def relaxation_time(result) -> float:
+    """The relaxation time of the energy over the second half of the run (NaN when it cannot be
+    told): for an energy that vanishes (SAT) from the slope of ``log e(t)``; otherwise from three
+    consecutive window means ``m1, m2, m3`` of width ``D`` (exponential approach:
+    ``(m2 - m3)/(m1 - m2) = exp(-D/tau)``, Aitken's ratio)."""
+    t = np.asarray(result.t, float)
+    e = np.asarray(result.energy, float)
+    n = len(t)
+    half = np.arange(n // 2, n)
+    if len(half) < 6 or not np.all(np.isfinite(e[half])):
+        return math.nan
+    if e[-1] < SAT_ENERGY * e[0] * 100 and np.all(e[half] > 0):
+        slope = np.polyfit(t[half], np.log(e[half]), 1)[0]
+        return -1.0 / slope if slope < 0 else math.nan
+    thirds = np.array_split(half, 3)
+    m = [float(np.mean(e[j])) for j in thirds]
+    d1, d2 = m[0] - m[1], m[1] - m[2]
+    if d1 == 0 or d2 / d1 <= 0 or d2 / d1 >= 1:
+        return math.nan
+    D = float(np.mean(t[thirds[1]]) - np.mean(t[thirds[0]]))
+    return -D / math.log(d2 / d1)
+
+
+def aging_signal(result, stationarity) -> tuple:
+    """``(A, error)``: the mean over the lags of the second half of the window's common lag range of
+    ``(x_early(s) - x_late(s))/x_early(s)``, the relative slowing-down of the later waiting times
+    (0 in a stationary state; in an aging state it does not shrink as the horizon grows)."""
+    wt = stationarity.waiting_times
+    if wt is None or not wt.early:
+        return (math.nan, math.nan)
+    n = wt.n_lag
+    make = wt.lag_functions(result)
+    late, early = make(wt.late, n), make(wt.early, n)
+    lo = n // 2
+
+    def stat(c):
+        xe, xl = early(c)[0][lo:], late(c)[0][lo:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(np.mean((xe - xl) / xe))
+
+    value, err = estimate(result, stat, leave_one_out(result))
+    return (float(value), float(err))
+
+
+#: a SAT state is freezing when the energy falls by more than this factor over the second half of
+#: the run (an exponential approach to zero; a marginal, aging state decays as a power law)
+FREEZE_FACTOR = 10.0
+#: ... and is below this fraction of its initial value (or below SAT_ENERGY: vanished)
+FREEZE_LEVEL = 1e-2
+#: aging needs the energy to fall by less than this factor over the second half (no collapse)
+AGING_ENERGY_FACTOR = 3.0
+
+
+def energy_fall(result) -> float:
+    """The factor by which the energy falls over the second half of the run (the mean over its
+    first tenth over the mean over its last tenth)."""
+    e = np.asarray(result.energy, float)
+    n = len(e)
+    w = max(1, n // 20)
+    a, b = float(np.mean(e[n // 2:n // 2 + w])), float(np.mean(e[n - w:]))
+    return a / b if b > 0 else math.inf
+
+
+def freezing(result) -> bool:
+    """A SAT state on its way to zero energy: the energy has vanished (below ``SAT_ENERGY`` of its
+    initial value), or fell by more than :data:`FREEZE_FACTOR` over the second half of the run and
+    is below :data:`FREEZE_LEVEL` of its initial value."""
+    e = np.asarray(result.energy, float)
+    if e[-1] < SAT_ENERGY * e[0]:
+        return True
+    return bool(energy_fall(result) > FREEZE_FACTOR and e[-1] < FREEZE_LEVEL * e[0])
+
+
+def judge(result, quantity: str) -> Verdict:
+    """What ``result`` shows for ``quantity`` (see :class:`Verdict`)."""
+    if result.status != Status.OK:
+        return Verdict("diverged", math.nan, math.nan, f"diverged ({result.meta.get('message', '')})")
+    tau = relaxation_time(result)
+    e = np.asarray(result.energy, float)
+    frozen = freezing(result)
+    energy_text = f"e = {e[-1]:.2g} at t = {result.t[-1]:g}, {e[-1] / e[0]:.1e} of e(0)"
+    if quantity == "teff":
+        if frozen:
+            return Verdict("frozen", math.nan, math.nan,
+                           f"SAT: the energy goes to zero ({energy_text}, relaxation time {tau:.3g}): the noise "
+                           "stops and the state freezes, so there is no stationary fluctuating state and T_eff is "
+                           "not defined (its noise measure is the replica distance: dmft measure distance)", tau=tau)
+        est = fit_teff(result, warn=False)
+        st = est.stationarity
+        if not st.stationary:
+            aging = ()
+            if st.aging is not None and energy_fall(result) < AGING_ENERGY_FACTOR:
+                aging = aging_signal(result, st)
+            return Verdict("horizon", est.T_static, est.T_static_err,
+                           "not stationary: " + "; ".join(st.reasons), est, aging, tau)
+        if not math.isfinite(est.T_static):
+            return Verdict("horizon", math.nan, math.nan, f"stationary, but {est.notes.get('T_static', 'no plateau')}",
+                           est, (), tau)
+        if not math.isfinite(est.T_static_err):
+            return Verdict("statistics", est.T_static, est.T_static_err, "T_static without an error bar", est, (), tau)
+        return Verdict("none", est.T_static, est.T_static_err,
+                       f"stationary, T_static = {est.T_static:.5g} +/- {est.T_static_err:.2g}", est, (), tau)
+    est = long_time_distance(result, warn=False)
+    if not est.converged:
+        return Verdict("horizon", math.nan, math.nan, est.note, est, (), tau)
+    if not frozen:
+        # UNSAT: d(t) is a stationary fluctuating quantity; accepted once the energy is flat too
+        third = np.array_split(np.arange(len(e) // 2, len(e)), 3)
+        a, b = float(np.mean(e[third[0]])), float(np.mean(e[third[-1]]))
+        drift = (b - a) / max(abs(a), abs(b), 1e-300)
+        if abs(drift) > 0.01:
+            return Verdict("horizon", est.d_inf, est.d_inf_err,
+                           f"d(t) flat but the energy still changes by {100 * drift:+.1f}% over the second half "
+                           f"({energy_text}): neither frozen nor stationary yet", est, (), tau)
+    if not math.isfinite(est.d_inf_err):
+        return Verdict("statistics", est.d_inf, est.d_inf_err, "d_inf without an error bar", est, (), tau)
+    phase = f"SAT, freezing ({energy_text})" if frozen else "UNSAT, energy flat"
+    return Verdict("none", est.d_inf, est.d_inf_err,
+                   f"{phase}, d flat: d_inf = {est.d_inf:.5g} +/- {est.d_inf_err:.2g}", est, (), tau)
+
+
+def _is_aging(history: list) -> tuple:
+    """(aging, why) from the aging signals ``(t_max, A, err)`` of the consecutive horizons that
+    failed the aging test while the energy did not collapse (:data:`AGING_ENERGY_FACTOR`; a SAT
+    state freezing exponentially also relaxes slower and slower): at least :data:`AGING_TRIES`,
+    each significant (more than 3 errors and more than half the agreement floor) and the last at
+    least half the first (an approach to a stationary state shrinks it by orders of magnitude when
+    the horizon quadruples)."""
+    if len(history) < AGING_TRIES:
+        return False, ""
+    last = history[-AGING_TRIES:]
+    significant = all(math.isfinite(a) and math.isfinite(e) and a > 3 * e and a > AGREE_FLOOR / 2
+                      for _, a, e in last)
+    if significant and last[-1][1] >= 0.5 * last[0][1]:
+        text = ", ".join(f"{100 * a:.1f}% +/- {100 * e:.1f}% at t_max = {t:g}" for t, a, e in last)
+        return True, ("C(tw+s, tw) depends on tw at every horizon tried: the later waiting times relax "
+                      f"slower by {text} (no decrease as the horizon grows)")
+    return False, ""
+
+
+# --------------------------------------------------------------------------- the driver
+def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, budget=1200.0, method=None,
+            settings: MeasureSettings | None = None, log=None) -> Measurement:
+    """Measure ``quantity`` (``teff`` or ``distance``) at ``params`` to a relative error
+    ``rel_error`` within ``budget`` (seconds, or ``"20m"``), choosing the horizon, the waiting
+    times and the number of repetitions (module docstring).
+
+    ``params.t_max`` is the first horizon; ``params.tw``, if given, is kept (else the waiting
+    times follow the horizon); ``distance`` runs two replicas.  ``method``: a
+    :class:`~dmft.core.methods.DMFTMethod` (default) or :class:`~dmft.core.methods.ParticleMethod`
+    (its ``replicates`` / ``n_samples`` are chosen here).  ``settings`` overrides the rest of
+    :class:`MeasureSettings`.  ``log``: a callable for one line per try (default: this module's
+    logger).  Never raises for the physics: the status says how it ended.
+    """
+    if not isinstance(params, Params):
+        raise TypeError(f"params must be a dmft.Params, got {type(params).__name__}")
+    method = DMFTMethod() if method is None else method
+    if not isinstance(method, (DMFTMethod, ParticleMethod)):
+        raise TypeError(f"method must be a DMFTMethod or a ParticleMethod, got {type(method).__name__}")
+    budget = parse_budget(budget)
+    if settings is None:
+        settings = MeasureSettings(quantity=quantity, rel_error=rel_error, budget=budget)
+    elif settings.quantity != quantity:
+        settings = replace(settings, quantity=quantity)
+    settings = settings.resolved(method.kind)
+    log = logger.info if log is None else log
+    if quantity == "distance" and params.replicas != 2:
+        params = params.replace(replicas=2)
+    if quantity == "teff" and not params.tw and params.n_steps < 40:
+        raise MeasureError(f"t_max = {params.t_max:g} is {params.n_steps} steps: the first horizon needs at least "
+                           "40 steps for a waiting-time window")
+    if params.n_steps > _steps_limit(params, method):
+        raise MeasureError(f"the first horizon t_max = {params.t_max:g} has {params.n_steps} steps, more than the DMFT "
+                           f"with {method.n_paths} paths represents ({_steps_limit(params, method)}): more paths "
+                           "or a shorter first horizon")
+    start = time.monotonic()
+    deadline = start + settings.budget
+    fixed_tw = tuple(params.tw)
+    horizon = params.t_max
+    count = settings.start
+    tries, aging_history = [], []
+    reps = last = None    # the repetitions at the current horizon, and at the one before
+    verdict = None
+    status, reason = None, ""
+    criteria = {"rel_error": f"error/|value| <= {settings.rel_error:g}"}
+
+    def finish(st: str, why: str) -> Measurement:
+        done = reps if reps is not None and reps.count else last
+        result = done.result() if done is not None and done.count else None
+        v = verdict
+        value = v.value if v is not None else math.nan
+        error = v.error if v is not None else math.nan
+        rel = abs(error / value) if math.isfinite(value) and value != 0 and math.isfinite(error) else math.nan
+        m = Measurement(quantity=quantity, status=st, reason=why, value=value, error=error, rel_error=rel,
+                        target=settings.rel_error, t_max=float(result.t[-1]) if result is not None else horizon,
+                        tries=tuple(tries), criteria=criteria, settings=settings, result=result,
+                        estimate=None if v is None else v.estimate, wall_s=time.monotonic() - start)
+        if result is not None:
+            result.meta["measurement"] = m.to_dict()
+        return m
+
+    while True:
+        p = point_at(params, horizon, settings, fixed_tw)
+        if reps is None or reps.params != p:
+            previous = last = reps
+            reps = Repetitions(p, method)
+            if previous is not None and previous.count:   # cost ~ T^2 (DMFT) or T (simulations)
+                per = previous.per_item() * (p.t_max / previous.params.t_max) ** (2 if reps.dmft else 1)
+            else:
+                per = _first_seconds(p, method)
+        else:
+            per = reps.per_item()
+        need = max(count - reps.count, 0)
+        left = deadline - time.monotonic()
+        if need and reps.count == 0 and per * min(need, 2) > left and tries:
+            status = "not_reached"
+            reason = (f"the next try (t_max = {p.t_max:g}, about {per * need:.0f} s) does not fit in the "
+                      f"{left:.0f} s left of the budget; {_still(verdict)}")
+            break
+        t0 = time.monotonic()
+        added = reps.add(count, deadline, minimum=0 if tries else 2)
+        wall = time.monotonic() - t0
+        if reps.count < 2 and not reps.diverged:
+            status, reason = "not_reached", f"the budget ended before two repetitions at t_max = {p.t_max:g}"
+            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, "fewer than 2 repetitions", "stop"))
+            break
+        result = reps.result()
+        verdict = judge(result, quantity)
+        seen = verdict.seen
+        if verdict.need in ("diverged", "frozen"):
+            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, f"stop: {verdict.need}"))
+            status, reason = verdict.need, seen
+            break
+        if verdict.need == "horizon":
+            criteria["horizon"] = "the tests of the quantity failed at every shorter horizon"
+            if verdict.aging:
+                aging_history.append((p.t_max, *verdict.aging))
+            else:
+                aging_history.clear()
+            is_aging, why = _is_aging(aging_history)
+            if is_aging:
+                tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: aging",
+                                 verdict.value, verdict.error))
+                status, reason = "aging", why
+                criteria["aging"] = (f"the aging test failed at {AGING_TRIES} consecutive horizons by a signal "
+                                     "that did not shrink")
+                break
+            new = horizon * settings.growth
+            steps_max = _steps_limit(p, method)
+            if round(new / p.dt) > steps_max:
+                tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: path limit",
+                                 verdict.value, verdict.error))
+                status = "not_reached"
+                reason = (f"the next horizon t_max = {new:g} has more steps than the DMFT with "
+                          f"{method.n_paths} paths represents ({steps_max} = n_paths / replicas: beyond, the "
+                          f"empirical covariance of the cavity field has lost rank); more paths (--n-paths) are "
+                          f"needed; {_still(verdict, p.t_max)}")
+                break
+            if settings.max_t and new > settings.max_t + 1e-9:
+                tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: horizon limit",
+                                 verdict.value, verdict.error))
+                status = "not_reached"
+                reason = f"horizon limit max_t = {settings.max_t:g} reached; {_still(verdict, p.t_max)}"
+                break
+            action = f"extend to t_max = {round(new / p.dt) * p.dt:g}"
+            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, action, verdict.value, verdict.error))
+            log(_line(len(tries), tries[-1], reps))
+            horizon = new
+            count = max(count, settings.start)
+            continue
+        aging_history.clear()
+        rel = abs(verdict.error / verdict.value) if verdict.value else math.inf
+        if verdict.need == "none" and rel <= settings.rel_error:
+            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: ok", verdict.value, verdict.error))
+            status, reason = "ok", f"relative error {100 * rel:.2g}% <= {100 * settings.rel_error:g}%"
+            criteria["stationary"] = seen
+            break
+        if not math.isfinite(rel):
+            want = 2 * reps.count
+        else:
+            want = int(math.ceil(reps.count * (rel / settings.rel_error) ** 2 * 1.1))
+        want = min(max(want, reps.count + 1), settings.max_repetitions)
+        if reps.count >= settings.max_repetitions:
+            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: repetition limit",
+                             verdict.value, verdict.error))
+            status = "not_reached"
+            reason = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}% with the most repetitions "
+                      f"allowed ({settings.max_repetitions})")
+            break
+        left = deadline - time.monotonic()
+        affordable = reps.count + int(left // max(reps.per_item(), 1e-9))
+        if affordable <= reps.count:
+            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: budget", verdict.value,
+                             verdict.error))
+            status = "not_reached"
+            reason = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}% when the budget ran out "
+                      f"({reps.count} {'replicates' if reps.dmft else 'systems'} at t_max = {p.t_max:g}; about "
+                      f"{want} needed)")
+            break
+        action = f"add repetitions: {reps.count} -> {min(want, affordable)} (error {100 * rel:.2g}%)"
+        tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, action, verdict.value, verdict.error))
+        log(_line(len(tries), tries[-1], reps))
+        count = min(want, affordable)
+    m = finish(status, reason)
+    log(f"measure {quantity}: {m.status}" + (f" ({m.reason})" if m.status != "ok" else "")
+        + (f": {m.value:.5g} +/- {m.error:.2g}" if math.isfinite(m.value) else ""))
+    return m
+
+
+def _steps_limit(params: Params, method) -> int:
+    """Most time steps a run of ``method`` represents faithfully: for the DMFT ``n_paths /
+    replicas`` (the empirical covariance ``M_C`` of the cavity field is a Gram matrix of the
+    ``n_paths`` force histories, of rank at most ``n_paths``; beyond, the new inputs are
+    determined by the old ones and the march drifts), unlimited for simulations."""
+    if isinstance(method, DMFTMethod):
+        return method.n_paths // params.replicas
+    return 2 ** 62
+
+
+def _still(verdict, t_max=None) -> str:
+    """What the last try showed, for a ``not_reached`` reason."""
+    if verdict is None:
+        return "nothing computed"
+    text = f"last seen: {verdict.seen}"
+    if verdict.need == "horizon":
+        where = f" at t = {t_max:g}" if t_max is not None else ""
+        tau = f", relaxation time estimated {verdict.tau:.3g}" if math.isfinite(verdict.tau) else ""
+        text = f"still relaxing{where}{tau} ({verdict.seen})"
+    return text
+
+
+def _line(i: int, t: Try, reps: Repetitions) -> str:
+    unit = "replicates" if reps.dmft else "systems"
+    return f"try {i}: t_max = {t.t_max:g}, {t.repetitions} {unit} (+{t.added}, {t.wall_s:.1f} s): {t.seen} -> {t.action}"
+
+
+def measurement_hash(params: Params, method, settings: MeasureSettings) -> str:
+    """The key of a measurement: its first point, method and settings (scans name files by it)."""
+    import hashlib
+    import json
+
+    base = point_hash(params, method)
+    text = json.dumps({"point": base, "measure": settings.to_dict()}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[: len(base)]
+
+
+@dataclass(frozen=True)
+class MeasureTask(_Task):
+    """A scan task that measures (``mode = "measure"``): its file ``<key>.h5`` holds the final
+    result of :func:`measure` from the task's point, with the record and ``measure_key``; a re-run
+    of the scan skips it like any finished point."""
+
+    settings: MeasureSettings = None
+    coords: tuple = ()
+
+    @property
+    def key(self) -> str:
+        return measurement_hash(self.params, self.method, self.settings)
+
+    @property
+    def name(self) -> str:
+        return self.filename
+
+    def matches(self, header: dict) -> bool:
+        return header.get("measure_key") == self.key
+
+    def compute(self, store_kernels: bool = False):
+        m = measure(self.params, self.settings.quantity, method=self.method, settings=self.settings,
+                    log=lambda line: logger.debug("%s: %s", self.label, line))
+        result = m.result
+        result.meta["measure_key"] = self.key
+        return result
+
+
+__all__ = ["MeasureTask", "MeasureError", "MeasureSettings", "Measurement", "QUANTITIES", "STATUSES", "Try", "judge",
+           "measure", "parse_budget", "relaxation_time"]

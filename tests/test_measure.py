@@ -1,0 +1,261 @@
+"""dmft measure: the horizon and the statistics chosen by the package (issue 19).
+
+Small sizes throughout (a few hundred DMFT paths): the numbers are not the physics of record,
+the decisions are what is tested -- a first horizon that is too short is extended until the
+stationarity and plateau tests pass, an aging point ends ``aging``, a SAT point ``frozen`` for
+T_eff, a budget that is too small ``not_reached`` with the values so far, the relative error
+reported is the one reached, a measurement scan resumes without recomputing, and the file gives
+the same number to ``dmft teff``.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from dmft import DMFTMethod, Params, ParticleMethod, load
+from dmft.core.status import Status
+from dmft.analysis import fit_teff, long_time_distance
+from dmft.app.measure import (MeasureError, MeasureSettings, judge, measure, parse_budget, point_at,
+                              relaxation_time)
+from dmft.app.scan import parse_config, run_scan
+
+#: a cheap stationary UNSAT point: deep in UNSAT (delta = 1), coarse step; T_static exists from t = 40
+UNSAT = dict(alpha=4.0, delta=1.0, dynamics="sgd", b=0.5, dt=0.2)
+SMALL = DMFTMethod(n_paths=256, exact_lags=8)
+
+
+@pytest.fixture(scope="module")
+def extended():
+    """A first horizon far too short (t = 10: the response has no plateau before lags ~ 10)."""
+    return measure(Params(t_max=10.0, **UNSAT), "teff", rel_error=0.1, budget=600, method=SMALL)
+
+
+def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0):
+    """Replace the DMFT replicate by a synthetic stationary state (two harmonic modes, T_static
+    known exactly, test_teff.modes_result) plus independent noise of amplitude ``noise`` per
+    replicate: the driver's statistics decisions tested at no cost.  ``seconds``: each replicate
+    sleeps that long (budget tests)."""
+    import time as _time
+
+    from dmft.app import measure as measure_module
+    from dmft.solver.assemble import Replicate
+    from test_teff import FAST, SLOW
+
+    def fake(params, method, index, store_kernels=False, progress=None):
+        if seconds:
+            _time.sleep(seconds)
+        t = np.arange(params.n_steps + 1) * params.dt
+        rng = np.random.default_rng(1000 + index)
+        K, T = len(params.tw), len(t)
+        C, chi = np.full((K, T), np.nan), np.full((K, T), np.nan)
+        a = rng.normal(size=3)
+        for k, i in enumerate(params.tw_index):
+            s = t[i:] - t[i]
+            x = sum(w * Tk / lam * (1 - np.exp(-lam * s)) for lam, Tk, w in (FAST, SLOW))
+            c = sum(w / lam * (1 - np.exp(-lam * s)) for lam, Tk, w in (FAST, SLOW))
+            C[k, i:] = 1.0 - x * (1 + noise * a[0])
+            chi[k, i:] = c * (1 + noise * a[1])
+        obs = {"energy": np.full(T, 0.3) * (1 + 1e-3 * a[2]), "frac_unsat": np.full(T, 0.2), "nu": np.zeros(T),
+               "norm": np.ones(T), "C": C, "chi": chi, "gap_hist": np.zeros((K + 1, 4)), "proj_A": np.ones(T)}
+        return Replicate(index=index, obs=obs, aux={"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"]}, t=t,
+                         gap_edges=np.arange(5.0), status=Status.OK, message="", wall_time_s=seconds)
+
+    monkeypatch.setattr(measure_module, "solve_replicate", fake)
+
+
+def test_short_first_horizon_is_extended_until_a_number(extended):
+    m = extended
+    assert m.status == "ok", m.reason
+    assert m.tries[0].t_max == 10.0 and m.tries[0].action.startswith("extend to t_max = 20")
+    assert m.t_max >= 40.0 and m.t_max == m.tries[-1].t_max
+    assert all(t.action.startswith("extend") for t in m.tries[:-1] if t.t_max < m.t_max)
+    assert math.isfinite(m.value) and 0.03 < m.value < 0.1
+    # the waiting times follow the horizon: 16 of them in [0.35, 0.55] t_max
+    tw = m.result.tw
+    assert len(tw) == 16 and tw[0] == pytest.approx(0.35 * m.t_max) and tw[-1] == pytest.approx(0.55 * m.t_max)
+
+
+def test_relative_error_reported_is_the_one_reached(extended):
+    m = extended
+    est = fit_teff(m.result, warn=False)                   # what dmft teff computes from the file
+    assert est.T_static == m.value and est.T_static_err == m.error
+    assert m.rel_error == pytest.approx(m.error / m.value) and m.rel_error <= m.target
+    d = m.to_dict()
+    assert d["status"] == "ok" and d["value"] == m.value and d["error"] == m.error and d["t_max"] == m.t_max
+    assert {"T_eff", "T_short", "T_slow", "stationary", "tw"} <= set(d)   # the keys of dmft teff --json
+    assert d["repetitions"] == m.result.method.replicates == m.tries[-1].repetitions
+
+
+def test_file_records_the_tries_and_teff_reads_the_same_number(extended, tmp_path):
+    from dmft import save
+
+    path = tmp_path / "m.h5"
+    save(extended.result, path)
+    r = load(path)
+    rec = r.measurement
+    assert rec["status"] == "ok" and len(rec["tries"]) == len(extended.tries)
+    assert [t["t_max"] for t in rec["tries"]] == [t.t_max for t in extended.tries]
+    assert all({"t_max", "tw", "repetitions", "added", "wall_s", "seen", "action"} <= set(t) for t in rec["tries"])
+    assert fit_teff(r, warn=False).T_static == pytest.approx(extended.value, rel=1e-12)
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    out = subprocess.run([sys.executable, "-m", "dmft", "teff", str(path), "--json"], capture_output=True,
+                         text=True, env=env)
+    assert out.returncode == 0 and json.loads(out.stdout)["T_static"] == pytest.approx(extended.value, rel=1e-12)
+    info = subprocess.run([sys.executable, "-m", "dmft", "info", str(path)], capture_output=True, text=True, env=env)
+    assert info.returncode == 0 and "measurement (teff): status = ok" in info.stdout
+    assert info.stdout.count("  try ") == len(extended.tries)
+
+
+def test_more_statistics_until_the_error_is_met(monkeypatch):
+    """A long enough first horizon: only repetitions are added, in a predicted step or two, and the
+    value is the exact T_static of the synthetic state within its error."""
+    from test_teff import exact_values
+
+    synthetic_replicates(monkeypatch, noise=0.02)
+    m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.002, budget=600)
+    assert m.status == "ok", m.reason
+    assert m.tries[0].action.startswith("add repetitions: 4 ->") and len(m.tries) <= 3   # the 4-replicate error is itself uncertain
+    assert m.result.method.replicates > 4 and m.rel_error <= 0.002
+    assert all(t.t_max == 100.0 for t in m.tries)
+    assert abs(m.value - exact_values()[1]) < 4 * m.error
+
+
+def test_too_small_budget_ends_not_reached_with_partial_values(monkeypatch):
+    synthetic_replicates(monkeypatch, noise=0.02, seconds=0.05)
+    m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=1e-4, budget=0.5)
+    assert m.status == "not_reached" and "budget" in m.reason
+    assert math.isfinite(m.value) and math.isfinite(m.error) and m.rel_error > 1e-4   # the values so far
+    assert m.result is not None and m.result.measurement["status"] == "not_reached"
+    assert m.wall_s < 1.5
+
+
+def test_repetition_limit(monkeypatch):
+    synthetic_replicates(monkeypatch, noise=0.02)
+    m = measure(Params(t_max=100.0, dt=0.1), "teff", budget=600,
+                settings=MeasureSettings("teff", rel_error=1e-5, max_repetitions=6))
+    assert m.status == "not_reached" and "most repetitions" in m.reason and m.result.method.replicates == 6
+
+
+def test_aging_point_ends_aging():
+    """Gradient descent at delta = 0 just below jamming (alpha = 1.9): C(tw+s, tw) relaxes slower
+    at later waiting times at every horizon, by an amount that does not shrink."""
+    m = measure(Params(alpha=1.9, delta=0.0, dynamics="gd", dt=0.1, t_max=8.0), "teff", budget=300,
+                method=DMFTMethod(n_paths=512, exact_lags=8), settings=MeasureSettings("teff", max_t=200.0))
+    assert m.status == "aging", m.reason
+    assert "depends on tw at every horizon" in m.reason and len(m.tries) >= 3
+    assert math.isnan(m.value)
+
+
+def test_sat_point_teff_is_frozen_and_distance_measured():
+    p = Params(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5, dt=0.2, t_max=8.0)
+    m = measure(p, "teff", budget=300, method=DMFTMethod(n_paths=512, exact_lags=8))
+    assert m.status == "frozen" and "T_eff is not defined" in m.reason and math.isnan(m.value)
+    d = measure(p, "distance", rel_error=0.1, budget=300, method=DMFTMethod(n_paths=512, exact_lags=8))
+    assert d.status == "ok", d.reason
+    assert d.result.params.replicas == 2 and d.t_max > 8.0
+    est = long_time_distance(d.result, warn=False)
+    assert est.d_inf == d.value and est.converged and d.rel_error <= 0.1
+
+
+def test_path_limit_is_a_status_not_a_wrong_number():
+    """Beyond n_paths / replicas steps the DMFT's empirical covariance has lost rank: refused."""
+    with pytest.raises(MeasureError, match="more paths"):
+        measure(Params(t_max=60.0, **UNSAT), "teff", method=DMFTMethod(n_paths=256))
+    m = measure(Params(t_max=10.0, **UNSAT), "teff", budget=300, method=DMFTMethod(n_paths=150, exact_lags=8))
+    assert m.status == "not_reached" and "more paths" in m.reason and m.t_max == 20.0
+
+
+def test_simulation_measurement_adds_systems():
+    m = measure(Params(t_max=40.0, **UNSAT), "teff", rel_error=0.15, budget=300, method=ParticleMethod(n=100))
+    assert m.result.kind == "simulation" and len(m.result.tw) == 4
+    assert m.status in ("ok", "not_reached")
+    assert m.result.method.n_samples == m.tries[-1].repetitions >= 4
+
+
+def test_judge_on_synthetic_states():
+    from test_teff import modes_result
+
+    stationary = judge(modes_result(tws=tuple(np.linspace(20, 40, 8)), batches=6, noise=1e-6), "teff")
+    assert stationary.need == "none"
+    aging = judge(modes_result(tws=tuple(np.linspace(20, 40, 8)), aging=0.3, batches=6, noise=1e-6), "teff")
+    assert aging.need == "horizon" and aging.aging and aging.aging[0] > 3 * aging.aging[1]
+
+
+def test_relaxation_time_of_an_exponential():
+    from test_teff import modes_result
+
+    r = modes_result(energy=lambda t: 0.3 + 0.1 * np.exp(-t / 25.0))
+    assert relaxation_time(r) == pytest.approx(25.0, rel=1e-2)
+
+
+def test_settings_and_budget_validation():
+    assert parse_budget("20m") == 1200 and parse_budget("1.5h") == 5400 and parse_budget(90) == 90
+    for bad in ("abc", "-5", "0", "10d"):
+        with pytest.raises(MeasureError):
+            parse_budget(bad)
+    for kw in (dict(rel_error=0), dict(rel_error=1.5), dict(window=(0.6, 0.4)), dict(n_tw=2), dict(growth=1.0),
+               dict(start=1)):
+        with pytest.raises(MeasureError):
+            MeasureSettings("teff", **kw)
+    with pytest.raises(MeasureError):
+        MeasureSettings("energy")
+    p = point_at(Params(t_max=10.0, **UNSAT), 100.0, MeasureSettings("teff").resolved("dmft"), ())
+    assert p.t_max == 100.0 and len(p.tw) == 16
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["teff", "--rel-error", "2"], "rel_error"),
+    (["teff", "--budget", "soon"], "budget"),
+    (["teff", "--n", "100"], "other method"),
+    (["teff", "--method", "simulation", "--n-paths", "100"], "other method"),
+    (["velocity"], "invalid choice"),
+    (["teff", "--alpha", "-1"], "alpha"),
+])
+def test_cli_refuses_bad_input(tmp_path, args, needle):
+    out = tmp_path / "m.h5"
+    r = subprocess.run([sys.executable, "-m", "dmft", "measure", *args, "-o", str(out)], capture_output=True, text=True)
+    assert r.returncode == 2 and needle in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_cli_json(tmp_path):
+    out = tmp_path / "m.h5"
+    r = subprocess.run([sys.executable, "-m", "dmft", "-q", "measure", "teff", "--alpha", "4", "--delta", "1",
+                        "--b", "0.5", "--dt", "0.2", "--t-max", "40", "--n-paths", "256", "--exact-lags", "8",
+                        "--rel-error", "0.2", "--budget", "5m", "-o", str(out), "--json"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert {"status", "quantity", "value", "error", "t_max", "tries", "criteria", "T_eff", "T_short",
+            "T_slow"} <= set(d)
+    assert d["status"] == "ok" and d["quantity"] == "teff" and d["file"] == str(out) and out.exists()
+
+
+def test_measure_scan_resumes_without_recomputing(tmp_path):
+    config = parse_config({
+        "mode": "measure",
+        "measure": {"quantity": "teff", "rel_error": 0.2, "budget": "5m"},
+        "base": {"alpha": 4.0, "dynamics": "sgd", "b": 0.5, "dt": 0.2, "t_max": 40.0, "n_paths": 256,
+                 "exact_lags": 8},
+        "axes": {"delta": [0.9, 1.0]},
+    })
+    out = tmp_path / "scan"
+    first = run_scan(config, str(out), workers=1, log=None)
+    assert first.done == 2 and first.failed == 0
+    files = sorted(p for p in os.listdir(out) if p.endswith(".h5"))
+    stamps = {p: os.stat(out / p).st_mtime_ns for p in files}
+    again = run_scan(config, str(out), workers=1, log=None)
+    assert again.skipped == 2 and again.done == 0
+    assert {p: os.stat(out / p).st_mtime_ns for p in files} == stamps
+    for p in files:
+        rec = load(out / p).measurement
+        assert rec["quantity"] == "teff" and rec["status"] in ("ok", "not_reached")
+    from dmft.analysis.phase_diagram import phase_diagram
+
+    fig, table = phase_diagram(str(out), str(tmp_path / "map.png"), quantity="teff")
+    text = open(table).read()
+    assert "measurement" in text.splitlines()[0]
