@@ -175,8 +175,7 @@ def _read(path: str) -> Result:
             settings = json.loads(_str(f.attrs["config_json"]))
             if version == 1:
                 settings = _settings_v1(settings, kind, f.attrs)
-            if kind == "dmft":  # written before the exact short-lag band: probes at every lag
-                settings.setdefault("exact_lags", 0)
+            _legacy_defaults(settings, kind)
             params, method = split_settings(settings, kind, strict=True)
             status = Status.parse(_str(f.attrs["status"]))
         except (ValueError, TypeError, AttributeError) as exc:
@@ -342,12 +341,22 @@ def read_header(path: str | os.PathLike) -> dict | None:
         return None
 
 
+def _legacy_defaults(settings: dict, kind: str) -> dict:
+    """Method settings added after files existed, at the value those files were computed with:
+    DMFT files written before the exact short-lag band used probes at every lag
+    (``exact_lags = 0``)."""
+    if kind == "dmft":
+        settings.setdefault("exact_lags", 0)
+    return settings
+
+
 def _config_hash(attrs, kind: str) -> str | None:
     """The point hash of the settings in ``config_json`` (what the file really holds)."""
     try:
         settings = json.loads(_str(attrs["config_json"]))
         if int(attrs.get("format_version", 0)) == 1:
             settings = _settings_v1(settings, kind, attrs)
+        _legacy_defaults(settings, kind)
         return point_hash(*split_settings(settings, kind, strict=True))
     except (KeyError, ValueError, TypeError, AttributeError):
         return None

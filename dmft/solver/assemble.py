@@ -88,6 +88,7 @@ class Replicate:
     status: Status
     message: str
     wall_time_s: float
+    frozen_at: float | None = None
 
 
 def replicate_root(seed: int, index: int) -> np.random.SeedSequence:
@@ -104,7 +105,7 @@ def solve_replicate(params, method: DMFTMethod, index: int, store_kernels: bool 
     obs = observables(params, out)
     aux = {"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"], **(kernels_of(out) if store_kernels else {})}
     return Replicate(index=index, obs=obs, aux=aux, t=out.t, gap_edges=out.gap_edges, status=out.status,
-                     message=out.message, wall_time_s=out.wall_time_s)
+                     message=out.message, wall_time_s=out.wall_time_s, frozen_at=out.frozen_at)
 
 
 def combine(params, method: DMFTMethod, replicates) -> Result:
@@ -139,6 +140,8 @@ def combine(params, method: DMFTMethod, replicates) -> Result:
     kernels = {name: aux.mean(name) for name in aux.names if name not in ("gap_hist", "proj_A")}
     errors = avg.errors("replicates") if K >= 2 else None
     meta = {"seed": params.seed, "wall_time_s": wall}
+    if any(rep.frozen_at is not None for rep in reps):   # the time each replicate froze (NaN: it did not)
+        meta["frozen_at"] = [float("nan") if rep.frozen_at is None else rep.frozen_at for rep in reps]
     if messages:
         meta["message"] = "; ".join(messages)
     return Result(

@@ -40,7 +40,9 @@ class MarchOutput:
     ``C12`` (T, T) with two replicas; one-time observables (T,) averaged over replicas;
     ``hists`` gap densities by step; ``min_pivot2`` the smallest relative Cholesky pivot;
     ``m`` (nr, T) the teacher overlap of teacher data (``C`` and ``C12`` then include its
-    part ``m m^T``).  Entries after a divergence are NaN.
+    part ``m m^T``).  Entries after a divergence are NaN.  ``frozen_at``: the time from which
+    the run was frozen (no violated constraint left: every later step is the identity) and the rest
+    of the grid filled with the frozen state, or None.
     """
 
     t: np.ndarray
@@ -62,6 +64,7 @@ class MarchOutput:
     min_pivot2: float
     histories: Optional[Histories] = None
     m: Optional[np.ndarray] = None
+    frozen_at: Optional[float] = None
 
 
 def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
@@ -83,12 +86,17 @@ def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequenc
     estimator = make_estimator(method, state.nr, state.n, state.T, params.dt, params.alpha,
                                state.rng_probe)
     status, message = Status.OK, ""
+    frozen_at = None
     with np.errstate(over="ignore", invalid="ignore"):
         try:
             for k in range(state.T):
                 steps.observe(state, k)
                 state.k_done = k
                 if k == state.K:
+                    break
+                if steps.frozen(state, k):
+                    steps.freeze(state, k)
+                    frozen_at = k * params.dt
                     break
                 steps.memory_kernels(state, k, estimator)
                 steps.extend_cholesky(state, k, method.chol_rtol)
@@ -113,6 +121,7 @@ def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequenc
         distance=obs.distance, C=C, R=w.R, M_C=w.M_C, M_R=w.M_R, A=w.A, C12=C12, m=w.m,
         hists=obs.hists, gap_edges=obs.gap_edges, status=status, message=message,
         wall_time_s=time.perf_counter() - t0, min_pivot2=w.min_pivot2, histories=histories,
+        frozen_at=frozen_at,
     )
 
 

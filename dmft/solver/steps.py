@@ -143,6 +143,68 @@ def teacher_weight_step(state: MarchState, a: int, k: int):
     return A, eb2
 
 
+def frozen(state: MarchState, k: int) -> bool:
+    """Whether the run is frozen at step ``k``: a state on the sphere without temperature in which
+    no path of any replica has a violated constraint (quadratic hinge, every gap ``h >= 0``), so
+    that every force ``f`` and curvature ``a`` vanish whatever the selection.  Then a step is the
+    identity: ``M_C(k, .) = 0`` so ``omega(k) = 0``, ``M_R(k, .) = 0`` so ``c_k = 1`` and
+    ``c_m = 0``, ``E[B^2] = C(k, k) = 1`` so ``A_k = 1`` (derivation section 7), and so is every
+    later step."""
+    p, model = state.params, state.model
+    if k == 0 or p.temperature > 0 or not model.sphere or not model.hinge:
+        return False
+    h = state.paths.u - model.delta
+    if state.paths.t is not None:
+        h = h + state.weights.m[:, k, None] * state.paths.t[None, :]
+    return bool(np.all(h >= 0.0))
+
+
+def freeze(state: MarchState, k: int) -> None:
+    """Fill every step after ``k`` with the frozen state: ``w(k') = w(k)``, so ``C(k', j) = C(k, j)``
+    (``j <= k``) and ``C(k)`` beyond, ``R(k', j) = R(k, j)`` (``j < k``) and ``1`` for ``k <= j < k'``
+    (a kick along a flat direction of the sphere persists), the cross-correlation likewise, ``M_C``,
+    ``M_R`` zero, ``A = 1``, the teacher overlap and every one-time observable constant, the gap
+    histograms those of step ``k``."""
+    w, obs, K = state.weights, state.obs, state.K
+    if k >= K:
+        return
+    for a in range(state.nr):
+        C, R = w.C[a], w.R[a]
+        C[k + 1:, :k + 1] = C[k, :k + 1]
+        C[:k + 1, k + 1:] = C[:k + 1, k][:, None]
+        C[k + 1:, k + 1:] = C[k, k]
+        R[k + 1:, :k] = R[k, :k]
+        R[k + 1:, k:] = _frozen_response(K - k)
+        w.A[a, k:] = 1.0
+        w.M_R[a, k + 1:] = 0.0
+        if w.m is not None:
+            w.m[a, k + 1:] = w.m[a, k]
+    w.M_C[:, :, k + 1:] = 0.0
+    if w.X is not None:
+        X = w.X
+        X[k + 1:, :k + 1] = X[k, :k + 1]
+        X[:k + 1, k + 1:] = X[:k + 1, k][:, None]
+        X[k + 1:, k + 1:] = X[k, k]
+    for arr in (obs.energy, obs.frac_unsat, obs.nu) + ((obs.distance,) if obs.distance is not None else ()):
+        arr[k + 1:] = arr[k]
+    last = obs.hists.get(k)
+    if last is None:
+        h = state.paths.u - state.model.delta
+        if state.paths.t is not None:
+            h = h + w.m[:, k, None] * state.paths.t[None, :]
+        last = gap_counts(h, obs.gap_edges) / (h.size * np.diff(obs.gap_edges))
+    for step in obs.hist_steps:
+        if step > k:
+            obs.hists[step] = last.copy()
+    state.k_done = K
+
+
+def _frozen_response(n: int) -> np.ndarray:
+    """``R(k + i, k + j)`` for ``i = 1..n``, ``j = 0..n``: 1 for ``j < i`` (a kick at a frozen step
+    persists), 0 from the diagonal on (causality)."""
+    return np.tril(np.ones((n, n + 1)))
+
+
 def advance_paths(state: MarchState, k: int, estimator: ResponseEstimator) -> None:
     """4. One fused sweep over the histories per replica (``omega = L z`` and the memory sums of
     ``u`` and of the estimator's copies), then ``u(k+1)`` and the copies at ``k + 1``."""
