@@ -259,3 +259,14 @@ def test_measure_scan_resumes_without_recomputing(tmp_path):
     fig, table = phase_diagram(str(out), str(tmp_path / "map.png"), quantity="teff")
     text = open(table).read()
     assert "measurement" in text.splitlines()[0]
+
+
+def test_cli_strict_exits_3_without_a_value(tmp_path):
+    out = tmp_path / "m.h5"
+    r = subprocess.run([sys.executable, "-m", "dmft", "-q", "measure", "teff", "--alpha", "4", "--delta", "1",
+                        "--b", "0.5", "--dt", "0.2", "--t-max", "40", "--n-paths", "256", "--exact-lags", "8",
+                        "--rel-error", "0.0001", "--budget", "1", "--strict", "--json", "-o", str(out)],
+                       capture_output=True, text=True)
+    assert r.returncode == 3, r.stderr
+    d = json.loads(r.stdout)
+    assert d["status"] == "not_reached" and out.exists() and load(out).measurement["status"] == "not_reached"

@@ -207,6 +207,9 @@ class Measurement:
         estimate: the final :class:`~dmft.analysis.teff.TeffEstimate` or
             :class:`~dmft.analysis.distance.DistanceEstimate`.
         wall_s: seconds spent.
+        final_wall_s: seconds spent on the repetitions of the final result (the cost of one run
+            at the final horizon and statistics; ``wall_s / final_wall_s`` is the overhead of the
+            search).
     """
 
     quantity: str
@@ -223,6 +226,7 @@ class Measurement:
     result: object = field(repr=False, default=None)
     estimate: object = field(repr=False, default=None)
     wall_s: float = 0.0
+    final_wall_s: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -238,7 +242,8 @@ class Measurement:
              "error": num(self.error), "rel_error": num(self.rel_error), "target": self.target,
              "t_max": self.t_max, "kind": None if self.result is None else self.result.kind,
              "repetitions": None if self.result is None else _repetitions_of(self.result),
-             "wall_s": round(self.wall_s, 3), "tries": [t.to_dict() for t in self.tries],
+             "wall_s": round(self.wall_s, 3), "final_wall_s": round(self.final_wall_s, 3),
+             "tries": [t.to_dict() for t in self.tries],
              "criteria": dict(self.criteria), "settings": self.settings.to_dict()}
         if self.estimate is not None:
             d[self.quantity] = self.estimate.to_dict()
@@ -567,7 +572,8 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         m = Measurement(quantity=quantity, status=st, reason=why, value=value, error=error, rel_error=rel,
                         target=settings.rel_error, t_max=float(result.t[-1]) if result is not None else horizon,
                         tries=tuple(tries), criteria=criteria, settings=settings, result=result,
-                        estimate=None if v is None else v.estimate, wall_s=time.monotonic() - start)
+                        estimate=None if v is None else v.estimate, wall_s=time.monotonic() - start,
+                        final_wall_s=done.wall if done is not None else 0.0)
         if result is not None:
             result.meta["measurement"] = m.to_dict()
         return m

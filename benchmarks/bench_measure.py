@@ -1,0 +1,100 @@
+"""Benchmark of ``dmft measure`` (issue 19): the points of its "done when", both methods.
+
+* UNSAT, ``alpha = 4, delta = 0.5``, sgd ``b = 0.3`` (sum normalisation): ``teff`` to 3%;
+* SAT, ``alpha = 0.5, delta = 0.5``, sgd ``b = 0.3``: ``distance`` to 3%;
+
+each from the DMFT (default :class:`~dmft.DMFTMethod`, 16384 paths, replicates added) and from
+simulations (N = 2000, systems added), from the first horizon ``t = 20``.  For every measurement
+it prints and writes (``OUT/summary.json``) the outcome, the horizon reached, the repetitions,
+the wall time and the cost ratio ``wall_s / final_wall_s`` (all tries over the run at the final
+horizon and statistics: at most 4/3 for the DMFT, 3/2 for simulations by construction), and the
+agreement of the two methods in combined standard errors.  Each measurement's result file is
+written to ``OUT/<name>.h5`` and reused on a re-run (delete it to recompute).
+
+Usage: python benchmarks/bench_measure.py [-o OUT] [--only NAME ...] [--budget DURATION]
+
+One measurement at a time, in this process (the machine's load is printed with each; time it on
+an otherwise idle machine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import time
+
+import dmft
+from dmft import DMFTMethod, Params, ParticleMethod
+from dmft.app.measure import measure
+
+UNSAT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, seed=1)
+SAT = dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, seed=1)
+#: name -> (point, quantity, method)
+RUNS = {
+    "unsat-dmft": (UNSAT, "teff", DMFTMethod()),
+    "unsat-sim": (UNSAT, "teff", ParticleMethod(n=2000)),
+    "sat-dmft": (SAT, "distance", DMFTMethod()),
+    "sat-sim": (SAT, "distance", ParticleMethod(n=2000)),
+}
+#: the values compared between the methods, per quantity
+COMPARED = {"teff": ("T_static", "T_short", "T_slow"), "distance": ("d_inf",)}
+
+
+def load_avg() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def values(record: dict) -> dict:
+    """name -> (value, error) of the compared values of a measurement record."""
+    q = record["quantity"]
+    inner = record.get(q) or {}
+    out = {}
+    for name in COMPARED[q]:
+        v, e = inner.get(name), inner.get(f"{name}_err")
+        out[name] = (math.nan if v is None else v, math.nan if e is None else e)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-o", "--output", default="docs/measure", help="output folder (default docs/measure)")
+    ap.add_argument("--only", nargs="*", choices=sorted(RUNS), help="run only these")
+    ap.add_argument("--budget", default="90m", help="budget of each measurement (default 90m)")
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    os.makedirs(args.output, exist_ok=True)
+    summary_path = os.path.join(args.output, "summary.json")
+    summary = json.load(open(summary_path)) if os.path.exists(summary_path) else {}
+    for name in args.only or RUNS:
+        point, quantity, method = RUNS[name]
+        path = os.path.join(args.output, f"{name}.h5")
+        if os.path.exists(path) and name in summary:
+            print(f"{name}: kept from {path}")
+            continue
+        print(f"{name}: measuring {quantity} at {point} with {method.describe()}, load {load_avg()}", flush=True)
+        t0 = time.perf_counter()
+        m = measure(Params(**point), quantity, rel_error=0.03, budget=args.budget, method=method)
+        dmft.save(m.result, path)
+        record = m.to_dict()
+        summary[name] = {"status": m.status, "reason": m.reason, "value": record["value"], "error": record["error"],
+                         "rel_error": record["rel_error"], "t_max": m.t_max, "repetitions": record["repetitions"],
+                         "wall_s": m.wall_s, "final_wall_s": m.final_wall_s,
+                         "cost_ratio": m.wall_s / m.final_wall_s if m.final_wall_s else None,
+                         "tries": len(m.tries), "values": values(record), "load_after": load_avg(),
+                         "elapsed_s": time.perf_counter() - t0}
+        with open(summary_path, "w") as fh:
+            json.dump(summary, fh, indent=1)
+        print(f"{name}: {json.dumps(summary[name])}", flush=True)
+    for a, b in (("unsat-dmft", "unsat-sim"), ("sat-dmft", "sat-sim")):
+        if a in summary and b in summary:
+            for key in summary[a]["values"]:
+                (va, ea), (vb, eb) = summary[a]["values"][key], summary[b]["values"][key]
+                z = (va - vb) / math.hypot(ea, eb) if all(map(math.isfinite, (va, vb, ea, eb))) else math.nan
+                print(f"{a} vs {b}: {key} = {va:.5g} +/- {ea:.2g} vs {vb:.5g} +/- {eb:.2g}: z = {z:+.2f}")
+
+
+if __name__ == "__main__":
+    main()
