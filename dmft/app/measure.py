@@ -28,13 +28,18 @@ average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
    so there is no stationary fluctuating state; its noise measure is the distance) or
    ``diverged``.  Never a bare n/a, never a number from a window that still moves.
 
-**Cost.**  A longer horizon is a new run (the march restarts); with the horizon multiplied by
-``growth = 2`` per try the DMFT, whose cost grows as ``T^2``, spends at most
-``1 + 1/4 + 1/16 + ... = 4/3`` of the final run's cost on the shorter tries (simulations, cost
-``~ T``, use ``growth = 3``: at most ``1 + 1/3 + 1/9 + ... = 3/2``), as long as the shorter tries
-used no more repetitions than the final one, which the two phases above guarantee; repetitions
-added at the final horizon are part of the final run.  ``benchmarks/bench_measure.py`` measures
-the ratio.
+**Cost.**  A longer horizon is a new run (the march restarts).  A DMFT with at least 4096 paths
+looks for its horizon with a quarter of them (the scouts; the horizon is the relaxation time of
+the physics, which the number of paths changes only by its O(1/n) bias) and then measures with
+every path at the horizon found, judging the quantity again.  With the horizon doubling, the
+scouts' tries together cost at most ``(1/4)(1 + 1/2 + 1/4 + ...) = 1/2`` of one run at the final
+horizon for a cost ``~ T``, ``(1/4)(4/3) = 1/3`` for ``~ T^2`` (the DMFT's is in between: at
+``alpha = 4, b = 0.3``, 16384 paths, 40% of the cost at ``t = 160`` is linear in ``T``, the
+exact band), so the whole measurement costs at most 3/2 of its final run.  Simulations (cost
+``~ T``) triple the horizon: at most ``1 + 1/3 + 1/9 + ... = 3/2``.  Both hold as long as the
+shorter tries used no more repetitions than the final one, which the two phases guarantee;
+repetitions added at the final horizon are part of the final run.
+``benchmarks/bench_measure.py`` measures the ratio (``wall_s / final_wall_s``).
 
 Everything the measurement did is recorded: :class:`Measurement` (``to_dict``) lists every try
 (horizon, waiting times, repetitions, wall time, what was seen and why it went on) and the
@@ -165,8 +170,8 @@ class MeasureSettings:
 
 @dataclass(frozen=True)
 class Try:
-    """One step of a measurement: the horizon, waiting times and repetitions it computed, what
-    the data showed and what was done next."""
+    """One step of a measurement: the horizon, waiting times and repetitions it computed (of
+    ``size`` paths, or N for simulations), what the data showed and what was done next."""
 
     t_max: float
     tw: tuple
@@ -177,13 +182,15 @@ class Try:
     action: str
     value: float = math.nan
     error: float = math.nan
+    size: int = 0
 
     def to_dict(self) -> dict:
         def num(x):
             return None if not math.isfinite(x) else float(x)
 
         return {"t_max": self.t_max, "tw": [self.tw[0], self.tw[-1], len(self.tw)] if self.tw else [],
-                "repetitions": self.repetitions, "added": self.added, "wall_s": round(self.wall_s, 3),
+                "size": self.size, "repetitions": self.repetitions, "added": self.added,
+                "wall_s": round(self.wall_s, 3),
                 "seen": self.seen, "action": self.action, "value": num(self.value), "error": num(self.error)}
 
 
@@ -270,7 +277,8 @@ class Measurement:
                 lines.append(f"  {label:8s} = {text}")
             lines.append(f"  {e.where()}")
         for i, t in enumerate(self.tries, 1):
-            lines.append(f"  try {i}: t_max = {t.t_max:g}, {t.repetitions} {_unit(self.result)} (+{t.added}), "
+            size = f" of {t.size} paths" if _unit(self.result) == "replicates" else f" of N = {t.size}"
+            lines.append(f"  try {i}: t_max = {t.t_max:g}, {t.repetitions} {_unit(self.result)}{size} (+{t.added}), "
                          f"{t.wall_s:.1f} s: {t.seen} -> {t.action}")
         return "\n".join(lines)
 
@@ -578,15 +586,27 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             result.meta["measurement"] = m.to_dict()
         return m
 
+    scout = _scout_method(method)     # the horizon tries of a large DMFT: a quarter of the paths
+    if scout is not None and params.n_steps > _steps_limit(params, scout):
+        scout = None
+    current = scout or method
+
+    def record(action: str, verdict_value=True) -> None:
+        v = verdict
+        tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, action,
+                         v.value if v is not None and verdict_value else math.nan,
+                         v.error if v is not None and verdict_value else math.nan, size=_size(current)))
+
     while True:
         p = point_at(params, horizon, settings, fixed_tw)
-        if reps is None or reps.params != p:
+        if reps is None or reps.params != p or reps.method != current:
             previous = last = reps
-            reps = Repetitions(p, method)
-            if previous is not None and previous.count:   # cost ~ T^2 (DMFT) or T (simulations)
-                per = previous.per_item() * (p.t_max / previous.params.t_max) ** (2 if reps.dmft else 1)
+            reps = Repetitions(p, current)
+            if previous is not None and previous.count:   # cost ~ T^2 (DMFT) or T (simulations), ~ paths
+                per = (previous.per_item() * (p.t_max / previous.params.t_max) ** (2 if reps.dmft else 1)
+                       * _size(current) / _size(previous.method))
             else:
-                per = _first_seconds(p, method)
+                per = _first_seconds(p, current)
         else:
             per = reps.per_item()
         need = max(count - reps.count, 0)
@@ -601,13 +621,14 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         wall = time.monotonic() - t0
         if reps.count < 2 and not reps.diverged:
             status, reason = "not_reached", f"the budget ended before two repetitions at t_max = {p.t_max:g}"
-            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, "fewer than 2 repetitions", "stop"))
+            seen = "fewer than 2 repetitions"
+            record("stop", verdict_value=False)
             break
         result = reps.result()
         verdict = judge(result, quantity)
         seen = verdict.seen
         if verdict.need in ("diverged", "frozen"):
-            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, f"stop: {verdict.need}"))
+            record(f"stop: {verdict.need}")
             status, reason = verdict.need, seen
             break
         if verdict.need == "horizon":
@@ -618,39 +639,44 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
                 aging_history.clear()
             is_aging, why = _is_aging(aging_history)
             if is_aging:
-                tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: aging",
-                                 verdict.value, verdict.error))
+                record("stop: aging")
                 status, reason = "aging", why
                 criteria["aging"] = (f"the aging test failed at {AGING_TRIES} consecutive horizons by a signal "
                                      "that did not shrink")
                 break
             new = horizon * settings.growth
-            steps_max = _steps_limit(p, method)
-            if round(new / p.dt) > steps_max:
-                tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: path limit",
-                                 verdict.value, verdict.error))
+            steps = round(new / p.dt)
+            if current is scout and steps > _steps_limit(p, scout):
+                current = method                            # beyond the scout's path limit: all the paths
+            if steps > _steps_limit(p, method):
+                record("stop: path limit")
                 status = "not_reached"
                 reason = (f"the next horizon t_max = {new:g} has more steps than the DMFT with "
-                          f"{method.n_paths} paths represents ({steps_max} = n_paths / replicas: beyond, the "
-                          f"empirical covariance of the cavity field has lost rank); more paths (--n-paths) are "
-                          f"needed; {_still(verdict, p.t_max)}")
+                          f"{method.n_paths} paths represents ({_steps_limit(p, method)} = n_paths / replicas: "
+                          f"beyond, the empirical covariance of the cavity field has lost rank); more paths "
+                          f"(--n-paths) are needed; {_still(verdict, p.t_max)}")
                 break
             if settings.max_t and new > settings.max_t + 1e-9:
-                tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: horizon limit",
-                                 verdict.value, verdict.error))
+                record("stop: horizon limit")
                 status = "not_reached"
                 reason = f"horizon limit max_t = {settings.max_t:g} reached; {_still(verdict, p.t_max)}"
                 break
-            action = f"extend to t_max = {round(new / p.dt) * p.dt:g}"
-            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, action, verdict.value, verdict.error))
+            record(f"extend to t_max = {steps * p.dt:g}")
             log(_line(len(tries), tries[-1], reps))
             horizon = new
             count = max(count, settings.start)
             continue
         aging_history.clear()
+        if current is scout:
+            # the scouts found the horizon: the measurement itself, with every path, at this horizon
+            record(f"horizon found: measure with {method.n_paths} paths at t_max = {p.t_max:g}")
+            log(_line(len(tries), tries[-1], reps))
+            current = method
+            count = settings.start
+            continue
         rel = abs(verdict.error / verdict.value) if verdict.value else math.inf
         if verdict.need == "none" and rel <= settings.rel_error:
-            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: ok", verdict.value, verdict.error))
+            record("stop: ok")
             status, reason = "ok", f"relative error {100 * rel:.2g}% <= {100 * settings.rel_error:g}%"
             criteria["stationary"] = seen
             break
@@ -660,8 +686,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             want = int(math.ceil(reps.count * (rel / settings.rel_error) ** 2 * 1.1))
         want = min(max(want, reps.count + 1), settings.max_repetitions)
         if reps.count >= settings.max_repetitions:
-            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: repetition limit",
-                             verdict.value, verdict.error))
+            record("stop: repetition limit")
             status = "not_reached"
             reason = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}% with the most repetitions "
                       f"allowed ({settings.max_repetitions})")
@@ -669,21 +694,41 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         left = deadline - time.monotonic()
         affordable = reps.count + int(left // max(reps.per_item(), 1e-9))
         if affordable <= reps.count:
-            tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, "stop: budget", verdict.value,
-                             verdict.error))
+            record("stop: budget")
             status = "not_reached"
             reason = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}% when the budget ran out "
                       f"({reps.count} {'replicates' if reps.dmft else 'systems'} at t_max = {p.t_max:g}; about "
                       f"{want} needed)")
             break
-        action = f"add repetitions: {reps.count} -> {min(want, affordable)} (error {100 * rel:.2g}%)"
-        tries.append(Try(p.t_max, p.tw, reps.count, added, wall, seen, action, verdict.value, verdict.error))
+        record(f"add repetitions: {reps.count} -> {min(want, affordable)} (error {100 * rel:.2g}%)")
         log(_line(len(tries), tries[-1], reps))
         count = min(want, affordable)
     m = finish(status, reason)
     log(f"measure {quantity}: {m.status}" + (f" ({m.reason})" if m.status != "ok" else "")
         + (f": {m.value:.5g} +/- {m.error:.2g}" if math.isfinite(m.value) else ""))
     return m
+
+
+#: the horizon tries of a DMFT measurement use this fraction of its paths ...
+SCOUT_FRACTION = 4
+#: ... when that leaves at least this many
+SCOUT_MIN_PATHS = 1024
+
+
+def _scout_method(method):
+    """The method of the horizon tries (None: the method itself).  A large DMFT finds its horizon
+    with a quarter of the paths: the horizon is the relaxation time of the physics, which does not
+    depend on the number of paths beyond its O(1/n) bias, and the tries then cost a quarter, so
+    that all of them together stay within 1/2 of the final run for any cost between ``T`` and
+    ``T^2`` (1/3 for ``T^2``); the final run is judged again with every path."""
+    if isinstance(method, DMFTMethod) and method.n_paths // SCOUT_FRACTION >= SCOUT_MIN_PATHS:
+        return method.replace(n_paths=method.n_paths // SCOUT_FRACTION)
+    return None
+
+
+def _size(method) -> int:
+    """The size of a repetition: DMFT paths, or the simulation's N."""
+    return method.n_paths if isinstance(method, DMFTMethod) else method.n
 
 
 def _steps_limit(params: Params, method) -> int:
@@ -709,7 +754,7 @@ def _still(verdict, t_max=None) -> str:
 
 
 def _line(i: int, t: Try, reps: Repetitions) -> str:
-    unit = "replicates" if reps.dmft else "systems"
+    unit = f"replicates of {t.size} paths" if reps.dmft else f"systems of N = {t.size}"
     return f"try {i}: t_max = {t.t_max:g}, {t.repetitions} {unit} (+{t.added}, {t.wall_s:.1f} s): {t.seen} -> {t.action}"
 
 
