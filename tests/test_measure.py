@@ -119,8 +119,8 @@ def test_more_statistics_until_the_error_is_met(monkeypatch):
     synthetic_replicates(monkeypatch, noise=0.02)
     m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.002, budget=600)
     assert m.status == "ok", m.reason
-    # the default 16384 paths: a quarter of them find the horizon, then every path measures
-    assert m.tries[0].size == 4096 and m.tries[0].action.startswith("horizon found: measure with 16384 paths")
+    # the default 16384 paths: an eighth of them find the horizon, then every path measures
+    assert m.tries[0].size == 2048 and m.tries[0].action.startswith("horizon found: measure with 16384 paths")
     assert all(t.size == 16384 for t in m.tries[1:]) and m.result.method.n_paths == 16384
     assert m.tries[1].action.startswith("add repetitions: 4 ->") and len(m.tries) <= 4   # the 4-replicate error is itself uncertain
     assert m.result.method.replicates > 4 and m.rel_error <= 0.002

@@ -28,17 +28,18 @@ average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
    so there is no stationary fluctuating state; its noise measure is the distance) or
    ``diverged``.  Never a bare n/a, never a number from a window that still moves.
 
-**Cost.**  A longer horizon is a new run (the march restarts).  A DMFT with at least 4096 paths
-looks for its horizon with a quarter of them (the scouts; the horizon is the relaxation time of
+**Cost.**  A longer horizon is a new run (the march restarts).  A DMFT with at least 8192 paths
+looks for its horizon with an eighth of them (the scouts: the horizon is the relaxation time of
 the physics, which the number of paths changes only by its O(1/n) bias) and then measures with
 every path at the horizon found, judging the quantity again.  With the horizon doubling, the
-scouts' tries together cost at most ``(1/4)(1 + 1/2 + 1/4 + ...) = 1/2`` of one run at the final
-horizon for a cost ``~ T``, ``(1/4)(4/3) = 1/3`` for ``~ T^2`` (the DMFT's is in between: at
-``alpha = 4, b = 0.3``, 16384 paths, 40% of the cost at ``t = 160`` is linear in ``T``, the
-exact band), so the whole measurement costs at most 3/2 of its final run.  Simulations (cost
-``~ T``) triple the horizon: at most ``1 + 1/3 + 1/9 + ... = 3/2``.  Both hold as long as the
-shorter tries used no more repetitions than the final one, which the two phases guarantee;
-repetitions added at the final horizon are part of the final run.
+scouts' tries together cost ``r (1 + 1/2 + 1/4 + ...) <= 2 r`` of one run at the final horizon
+for a cost ``~ T`` (``4 r / 3`` for ``~ T^2``), ``r`` the cost of a scout run relative to the full
+one at the same horizon: 1/8 for a cost proportional to the paths, measured 0.34 for a quarter of
+the paths at ``alpha = 0.5, b = 0.3`` (two replicas, ``t = 80``; a part of the cost, the weight
+side and the per-step overheads, does not scale with the paths), which made 1/4 too large.
+Simulations (cost ``~ T``) triple the horizon: at most ``1 + 1/3 + 1/9 + ... = 3/2``.  Both hold
+as long as the shorter tries used no more repetitions than the final one, which the two phases
+guarantee; repetitions added at the final horizon are part of the final run.
 ``benchmarks/bench_measure.py`` measures the ratio (``wall_s / final_wall_s``).
 
 Everything the measurement did is recorded: :class:`Measurement` (``to_dict``) lists every try
@@ -586,7 +587,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             result.meta["measurement"] = m.to_dict()
         return m
 
-    scout = _scout_method(method)     # the horizon tries of a large DMFT: a quarter of the paths
+    scout = _scout_method(method)     # the horizon tries of a large DMFT: an eighth of the paths
     if scout is not None and params.n_steps > _steps_limit(params, scout):
         scout = None
     current = scout or method
@@ -710,17 +711,18 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
 
 
 #: the horizon tries of a DMFT measurement use this fraction of its paths ...
-SCOUT_FRACTION = 4
+SCOUT_FRACTION = 8
 #: ... when that leaves at least this many
 SCOUT_MIN_PATHS = 1024
 
 
 def _scout_method(method):
     """The method of the horizon tries (None: the method itself).  A large DMFT finds its horizon
-    with a quarter of the paths: the horizon is the relaxation time of the physics, which does not
-    depend on the number of paths beyond its O(1/n) bias, and the tries then cost a quarter, so
-    that all of them together stay within 1/2 of the final run for any cost between ``T`` and
-    ``T^2`` (1/3 for ``T^2``); the final run is judged again with every path."""
+    with an eighth of the paths: the horizon is the relaxation time of the physics, which does not
+    depend on the number of paths beyond its O(1/n) bias, and the tries then cost about a sixth of
+    the final run each (a part of the cost does not scale with the paths), so that all of them
+    together stay within 1/2 of the final run for any cost between ``T`` and ``T^2``; the final
+    run is judged again with every path."""
     if isinstance(method, DMFTMethod) and method.n_paths // SCOUT_FRACTION >= SCOUT_MIN_PATHS:
         return method.replace(n_paths=method.n_paths // SCOUT_FRACTION)
     return None
