@@ -98,7 +98,7 @@ def _add_fields(group, cls) -> None:
         text = _help_text(docs.get(f.name, ""))
         if f.name == "tw":
             group.add_argument(_flag(f.name), dest=f.name, default=None, metavar="T1,T2,...",
-                               help=f"{text} Comma-separated. Default: none (no two-time observables).")
+                               help=f"{text} Comma-separated; --tw '' for none. Default: 0.4 and 0.6 of t_max.")
             continue
         if isinstance(default, bool):
             group.add_argument(_flag(f.name), dest=f.name, default=None,
@@ -151,8 +151,8 @@ def _run_point(args, method_cls) -> int:
     if est.seconds > resources.NOTICE_SECONDS:
         log.info("note: %s", resources.describe(est))
     if not params.tw:
-        log.info("note: no --tw given: the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
-                 "cannot use it (add e.g. --tw %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
+        log.info("note: no waiting times (--tw ''): the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
+                 "cannot use it (leave --tw out for %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
     result = run(params, method, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
