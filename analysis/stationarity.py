@@ -13,7 +13,9 @@ A run is stationary from the earlier of two waiting times ``tw_ref < tw`` on whe
 ``max_lag`` is the largest lag up to which the two waiting times agree at every lag (the lags
 beyond it are not stationary at this ``tw``); the run is stationary when (1) holds and
 ``max_lag >= MIN_LAG``.  Errors come from the batches of the repetitions (jackknife, keeping the
-correlation of the two waiting times; :mod:`dmft.analysis.resampling`).
+correlation of the two waiting times; :mod:`dmft.analysis.resampling`).  A failed test says how
+large the change is in units of its error and what to do (:mod:`dmft.analysis.remedies`: more
+statistics within a few errors, a longer run beyond).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .remedies import percent, remedy, size
 from .resampling import estimate, leave_one_out
 
 #: largest relative drift of a one-time observable accepted as stationary
@@ -49,7 +52,11 @@ class Stationarity:
         max_lag: largest lag up to which ``x(s)`` agrees at ``tw`` and ``tw_ref`` (0 if none).
         drifts: observable -> (relative drift over ``[tw_ref, t_max]``, its standard error).
         with_errors: whether error bars (batches of repetitions) entered the tests.
-        reasons: why the run is not stationary (empty when it is).
+        reasons: why the run is not stationary (empty when it is), each with the size of the
+            change in units of its error and the remedy.
+        limited_by: where the stationary lags end before the last lag (the first lag at which
+            ``x(s)`` differs between the two waiting times, by how many errors, and the remedy),
+            or empty.
     """
 
     stationary: bool
@@ -59,6 +66,7 @@ class Stationarity:
     drifts: dict = field(default_factory=dict)
     with_errors: bool = False
     reasons: tuple = ()
+    limited_by: str = ""
 
     def describe(self) -> str:
         if self.stationary:
@@ -122,7 +130,8 @@ def check_stationarity(result, tw=None, loo=None) -> Stationarity:
         drifts[name] = (float(value), float(err))
         significant = not (math.isfinite(err) and abs(value) <= 3 * err)
         if abs(value) > DRIFT_TOL and significant:
-            reasons.append(f"{name} drifts by {100 * value:+.1f}% over t in [{tw_ref:g}, {t[-1]:g}]")
+            reasons.append(f"{name} drifts by {percent(value, err)} over t in [{tw_ref:g}, {t[-1]:g}]: "
+                           f"{remedy(value, err, result.kind, 'stationarity')}")
 
     i0, i_ref = int(round(tw_k / dt)), int(round(tw_ref / dt))
     n_lag = len(t) - 1 - i0
@@ -139,8 +148,12 @@ def check_stationarity(result, tw=None, loo=None) -> Stationarity:
         bound = AGREE_TOL * np.abs(x) + 1e-12
     bad = np.flatnonzero(~(np.abs(diff) <= bound))
     max_lag = (bad[0] if len(bad) else n_lag) * dt
+    limited_by = ""
+    if len(bad):
+        b = bad[0]
+        limited_by = (f"at s = {(b + 1) * dt:g}, where C(tw,tw) - C(tw+s,tw) is {x[b] - diff[b]:.4g} at tw = {tw_ref:g} "
+                      f"and {x[b]:.4g} at tw = {tw_k:g} (difference {size(diff[b], err[b])}): "
+                      f"{remedy(diff[b], err[b], result.kind, 'stationarity')}")
     if max_lag < MIN_LAG - 1e-9:
-        s = (bad[0] + 1) * dt
-        reasons.append(f"C(tw+s, tw) ages: at s = {s:g} it differs between tw = {tw_ref:g} and {tw_k:g} "
-                       f"({x[bad[0]] - diff[bad[0]]:.4g} vs {x[bad[0]]:.4g} for C(tw,tw) - C(tw+s,tw))")
-    return Stationarity(not reasons, tw_k, tw_ref, float(max_lag), drifts, with_errors, tuple(reasons))
+        reasons.append(f"C(tw+s, tw) ages {limited_by}")
+    return Stationarity(not reasons, tw_k, tw_ref, float(max_lag), drifts, with_errors, tuple(reasons), limited_by)

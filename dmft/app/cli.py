@@ -43,6 +43,9 @@ from .scan import ScanConfigError, load_config, run_scan
 EXIT_BAD_INPUT = 2
 #: a runtime failure (a write that failed: disk full)
 EXIT_FAILURE = 1
+#: ``dmft teff --strict``: the file was read and measured, but T_eff is not available (not
+#: stationary, no plateau); without --strict that is a result and the status is 0
+EXIT_NO_TEFF = 3
 #: the conventions page, named in the help
 CONVENTIONS = "docs/conventions.md"
 #: the end of ``dmft --help``: two worked examples and where the conventions are
@@ -239,8 +242,8 @@ def cmd_teff(args) -> int:
                                "warnings": list(line.warnings),
                                "note": "slope of a straight FDT line over the window: not T_eff"}
         print(json.dumps(out))
-        return 0
-    print(f"{args.file} ({r.kind}, {r.method.describe()})")
+        return _teff_status(est, args.strict)
+    print(f"{args.file} ({r.method.describe()})")
     print(est.describe())
     if line is not None:
         print(f"window fit (not T_eff): slope of a straight FDT line over t in [{line.window[0]:g}, "
@@ -255,7 +258,12 @@ def cmd_teff(args) -> int:
                   f"{c.ratio[i]:.5g} +/- {c.ratio_err[i]:.2g}  {c.slope[i]:.5g} +/- {c.slope_err[i]:.2g}")
     for w in est.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return 0
+    return _teff_status(est, args.strict)
+
+
+def _teff_status(est, strict: bool) -> int:
+    """0, or with ``strict`` :data:`EXIT_NO_TEFF` when T_eff is not available."""
+    return EXIT_NO_TEFF if strict and not math.isfinite(est.T_eff) else 0
 
 
 def cmd_compare(args) -> int:
@@ -373,8 +381,11 @@ def build_parser() -> argparse.ArgumentParser:
                 description="The effective temperature T_eff = T_static, the FDT ratio "
                 "(C(tw,tw) - C_plateau)/chi_plateau, with T_short (lag -> 0) and T_slow (slope of "
                 "the slow branch), measured only where the run is stationary "
-                f"(docs/effective-temperature.md, {CONVENTIONS}). The file needs waiting times "
-                "(solve/simulate --tw).")
+                f"(docs/effective-temperature.md, {CONVENTIONS}). The file needs two waiting times "
+                "(solve/simulate give them by default). Exit status: 0 when the file was measured, "
+                "whether or not T_eff is available (a missing T_eff is a result: the reason and the "
+                f"remedy are printed); {EXIT_NO_TEFF} for a missing T_eff with --strict; 2 for a file that "
+                "cannot be read or measured.")
     p.add_argument("file", metavar="FILE.h5", help="a result file written by solve or simulate (with --tw)")
     p.add_argument("--tw", type=float, default=None, metavar="TW",
                    help="waiting time, one of the file's (time units). Default: the latest one with 10 "
@@ -387,6 +398,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (T_eff, T_eff_err, tw, window, definition, stationary, "
                         "T_short, T_static, T_slow with errors, ...). Default: text")
+    p.add_argument("--strict", action="store_true",
+                   help=f"exit with status {EXIT_NO_TEFF} when T_eff is not available (not stationary, no "
+                        "plateau; the reason is printed). Default: status 0, since a missing T_eff is a "
+                        "result; 2 for a file that cannot be read or measured")
 
     p = command("compare", cmd_compare, "theory-vs-simulation figure")
     p.add_argument("theory", metavar="THEORY.h5", help="a DMFT result file (dmft solve)")
@@ -414,7 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     with_progress(p)
 
     quantities = QUANTITIES
-    p = command("phase-diagram", cmd_phase_diagram, "maps over the scanned plane")
+    p = command("phase-diagram", cmd_phase_diagram,
+                "a quantity over the scanned axes: a map over two, a curve with error bars over one")
     p.add_argument("dir", metavar="DIR", help="a scan output folder (dmft scan -o DIR)")
     p.add_argument("-o", "--output", required=True, metavar="FIG.png",
                    help="output figure; a CSV table of the values is written beside it. Required")
