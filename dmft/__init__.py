@@ -4,7 +4,9 @@ The front door.  A problem is a :class:`Params` (the physics); a method says how
 :class:`DMFTMethod` (the DMFT, :mod:`dmft.solver`) or :class:`ParticleMethod` (direct
 simulations, :mod:`dmft.simulations`).  :func:`run` computes either and returns the same
 :class:`Result`; :func:`solve` and :func:`simulate` are shortcuts; :func:`load` and :func:`save`
-read and write result files; :func:`fit_teff` is in :mod:`dmft.analysis`.
+read and write result files; :func:`fit_teff` is in :mod:`dmft.analysis`; :func:`open_scan` (the phase
+diagram's quantities) and :func:`load_scan` (every file's observables) give a scan folder as one
+``xarray.Dataset`` over its axes, and :meth:`Result.from_xarray` goes back.
 
 Layers, each importing only those below it::
 
@@ -39,6 +41,8 @@ _EXPORTS = {
     "solve": "dmft.app.api",
     "simulate": "dmft.app.api",
     "fit_teff": "dmft.analysis.teff",
+    "open_scan": "dmft.analysis.scans",
+    "load_scan": "dmft.analysis.scans",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
