@@ -23,11 +23,10 @@ import logging
 import os
 
 from ..analysis.distance import long_time_distance
-from ..analysis.figures import compare_figure, gap_histogram_figure
-from ..analysis.teff import fit_teff
-from ..core.io import save
+from ..analysis.figures import compare_figure, describe, gap_histogram_figure
+from ..analysis.teff import fit_teff, plateau_text
 from ..core.methods import DMFTMethod, ParticleMethod
-from ..core.outputs import write_atomic
+from ..core.outputs import link_atomic, write_atomic
 from ..core.params import Params
 from .runner import Task, load_task, run_tasks
 
@@ -66,8 +65,8 @@ def _line(name: str, kind: str, est: dict) -> str:
     parts = []
     if "teff" in est and "error" not in est["teff"]:
         t = est["teff"]
-        parts.append(f"T_eff = {val(t['T_eff'], t['T_eff_err'])} (T_static, tw = {t['tw']:g}, plateau t in "
-                     f"[{t['window'][0]}, {t['window'][1]}]), T_short = {val(t['T_short'], t['T_short_err'])}, "
+        parts.append(f"T_eff = {val(t['T_eff'], t['T_eff_err'])} (T_static, tw = {t['tw']:g}, "
+                     f"{plateau_text(t['window'])}), T_short = {val(t['T_short'], t['T_short_err'])}, "
                      f"stationary: {t['stationary']}")
     if "distance" in est and "error" not in est["distance"]:
         d = est["distance"]
@@ -97,16 +96,18 @@ def run_demo(output: str = "dmft-demo", progress: bool = False, points: dict | N
     out, gap_runs, report = {}, [], {}
     for name in points:
         theory, sim_r = load_task(cache, tasks[(name, "dmft")]), load_task(cache, tasks[(name, "simulation")])
-        th_path = save(theory, os.path.join(output, f"{name}-dmft.h5"))
-        sm_path = save(sim_r, os.path.join(output, f"{name}-sim.h5"))
+        # the runs are written once, in the cache; the readable names are second names of them
+        th_path = link_atomic(os.path.join(cache, tasks[(name, "dmft")].filename), os.path.join(output, f"{name}-dmft.h5"))
+        sm_path = link_atomic(os.path.join(cache, tasks[(name, "simulation")].filename),
+                              os.path.join(output, f"{name}-sim.h5"))
         fig = compare_figure(theory, sim_r, os.path.join(output, f"{name}-compare.png"))
         estimates = {"dmft": _estimates(theory), "simulation": _estimates(sim_r)}
         out[name] = {"theory": th_path, "simulation": sm_path, "figure": fig, "estimates": estimates}
         report[name] = {"theory_file": os.path.basename(th_path), "simulation_file": os.path.basename(sm_path),
                         **estimates}
         gap_runs += [(name, theory), (name, sim_r)]
-    gap_histogram_figure(gap_runs, os.path.join(output, "gaps.png"),
-                                title="Final gap distribution: UNSAT (α=4) and SAT (α=0.5), Δ=0.5, sgd b=0.5")
+    gap_histogram_figure(gap_runs, os.path.join(output, "gaps.png"), title="Final gap distribution at the demo points",
+                         panels={f"{name.upper()}: {describe(Params(**points[name]))}": [name] for name in points})
     write_atomic(os.path.join(output, "summary.json"), json.dumps(report, indent=1).encode())
     return out
 
