@@ -134,8 +134,5 @@ def test_quoted_numbers_are_those_of_their_sources():
 
     values = reference.quotes()
     assert reference.stale_quotes(values) == []
-    used = set()
-    for doc in reference.DOCUMENTS:
-        with open(os.path.join(DATA, "..", doc), encoding="utf-8") as fh:
-            used |= {m["key"] for m in reference.QUOTE.finditer(fh.read())}
+    used = {m["key"] for _, text in reference.documents() for m in reference.QUOTE.finditer(text)}
     assert {"canonical.teff-output", "canonical.unsat.dmft.T_eff", "bench.teff", "bench.solver"} <= used

@@ -197,26 +197,25 @@ def render(text: str, values: dict) -> str:
     return QUOTE.sub(lambda m: f"<!-- quote:{m['key']} -->{values[m['key']]}<!-- /quote -->", text)
 
 
+def documents():
+    """(document, its text) for each of :data:`DOCUMENTS`."""
+    for doc in DOCUMENTS:
+        with open(_path(doc), encoding="utf-8") as fh:
+            yield doc, fh.read()
+
+
 def stale_quotes(values: dict | None = None) -> list:
     """``document: key`` for every quote whose text differs from its source."""
     values = quotes() if values is None else values
-    out = []
-    for doc in DOCUMENTS:
-        with open(_path(doc), encoding="utf-8") as fh:
-            text = fh.read()
-        for m in QUOTE.finditer(text):
-            if values.get(m["key"]) != m["body"]:
-                out.append(f"{doc}: {m['key']}")
-    return out
+    return [f"{doc}: {m['key']}" for doc, text in documents() for m in QUOTE.finditer(text)
+            if values.get(m["key"]) != m["body"]]
 
 
 def write_docs(values: dict | None = None) -> list:
     """Rewrite the quotes of :data:`DOCUMENTS`; returns the documents that changed."""
     values = quotes() if values is None else values
     changed = []
-    for doc in DOCUMENTS:
-        with open(_path(doc), encoding="utf-8") as fh:
-            text = fh.read()
+    for doc, text in documents():
         new = render(text, values)
         if new != text:
             write_atomic(_path(doc), new.encode("utf-8"))
