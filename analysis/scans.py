@@ -39,6 +39,9 @@ from .phase_diagram import LABELS, QUANTITIES, TEACHER_QUANTITIES, _check_listed
 
 #: order of the kinds along the ``kind`` dimension
 KINDS = ("dmft", "simulation")
+#: axis labels of the quantities (``long_name``; the full definition is the ``description``)
+SHORT = {"teff": "T_eff = T_static", "distance": "replica distance d_inf", "energy": "energy e(t_max)",
+         "frac_unsat": "violated fraction (t_max)", "gen_error": "eps_g(t_max)", "m": "overlap m(t_max)"}
 
 
 def _xarray():
@@ -51,14 +54,17 @@ def _xarray():
 
 
 def _coordinate(value):
-    """An axis value as a coordinate value (a list, e.g. waiting times, as its JSON text)."""
+    """An axis or setting value as netCDF can hold it (a list, e.g. waiting times, as its JSON
+    text; a bool as 0 or 1)."""
+    if isinstance(value, bool):
+        return int(value)
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
 def _entries(folder: str, kind: str | None):
     """(manifest, axes, entries) with each entry once (a grid point listed twice is one file)."""
     manifest = load_manifest(folder)
-    axes = {name: [_coordinate(v) for v in values] for name, values in manifest["axes"].items()}
+    axes = {name: list(dict.fromkeys(_coordinate(v) for v in values)) for name, values in manifest["axes"].items()}
     entries, seen = [], set()
     for entry in manifest["files"]:
         if kind is not None and entry["kind"] != kind:
@@ -98,8 +104,7 @@ def _stack(points: list, axes: dict, kinds: list, attrs: dict):
 
 def _shared_attrs(manifest: dict, axes: dict, folder: str) -> dict:
     """The scan's settings shared by every point (``[base]``), the mode and the folder."""
-    base = {k: (json.dumps(v) if isinstance(v, (list, dict)) else v) for k, v in manifest.get("base", {}).items()
-            if k not in axes}
+    base = {k: _coordinate(v) for k, v in manifest.get("base", {}).items() if k not in axes}
     return {**base, "scan_mode": manifest.get("mode", ""), "scan_axes": json.dumps(list(axes)),
             "scan_folder": os.path.abspath(folder)}
 
@@ -152,8 +157,9 @@ def open_scan(folder: str, kind: str | None = None):
         points.append(_point(entry, axes, xr.Dataset(data)))
     ds = _stack(points, axes, kinds, _shared_attrs(manifest, axes, folder))
     for q in (q for q in QUANTITIES if q in present):
-        ds[q].attrs = {"long_name": q, "description": LABELS[q]}
-        ds[f"{q}_err"].attrs = {"long_name": f"error of {q}", "description": f"standard error of: {LABELS[q]}"}
+        ds[q].attrs = {"long_name": SHORT.get(q, q), "description": LABELS[q]}
+        ds[f"{q}_err"].attrs = {"long_name": f"error of {SHORT.get(q, q)}"[:30],
+                                "description": f"standard error of: {LABELS[q]}"}
         ds[f"{q}_note"].attrs = {"description": f"why {q} is missing (empty when it is not)"}
         ds[f"{q}_measured_at"].attrs = {"description": f"where {q} was measured (tw and time window)"}
     ds["status"].attrs = {"description": "ok, diverged, or missing (no file yet)"}

@@ -50,8 +50,8 @@ EXIT_NO_TEFF = 3
 CONVENTIONS = "docs/conventions.md"
 #: the end of ``dmft --help``: two worked examples and where the conventions are
 EPILOG = f"""examples:
-  # DMFT of the canonical stationary UNSAT point (a few minutes on 2 cores), then its
-  # effective temperature T_eff with the FDT curve
+  # DMFT of the canonical stationary UNSAT point, the defaults (minutes on 2 cores:
+  # benchmarks/bench_teff.py), then its effective temperature T_eff with the FDT curve
   dmft solve --alpha 4 --delta 0.5 --dynamics sgd --b 0.5 --t-max 125 --tw 50,75 -o unsat.h5
   dmft teff unsat.h5 --curve
 

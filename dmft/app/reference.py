@@ -119,8 +119,8 @@ def _pm(value: float, err: float) -> str:
     if 0 < abs(value) < 1e-3:
         exponent = int(f"{value:e}".split("e")[1])
         return f"({_pm(value / 10 ** exponent, err / 10 ** exponent)})e{exponent}"
-    digits = max(0, -int(f"{err:e}".split("e")[1]))
-    return f"{value:.{digits + 1}f} ± {err:.1g}" if value < 1 else f"{value:.3g} ± {err:.1g}"
+    digits = max(0, -int(f"{err:.0e}".split("e")[1]))   # the decimal of the error's first digit
+    return f"{value:.{digits}f} ± {err:.{digits}f}"
 
 
 def _teff_output(path: str, shown: str) -> str:
@@ -192,9 +192,9 @@ def quotes(canonical: str | None = None, benchmarks: str | None = None) -> dict:
 
 
 def render(text: str, values: dict) -> str:
-    """``text`` with the body of every quote replaced by its value; ``KeyError`` for a key
-    without a source."""
-    return QUOTE.sub(lambda m: f"<!-- quote:{m['key']} -->{values[m['key']]}<!-- /quote -->", text)
+    """``text`` with the body of every quote replaced by its value (a quote without a source, e.g.
+    a benchmark not yet recorded, stays as it is, and :func:`stale_quotes` lists it)."""
+    return QUOTE.sub(lambda m: f"<!-- quote:{m['key']} -->{values.get(m['key'], m['body'])}<!-- /quote -->", text)
 
 
 def documents():
@@ -205,7 +205,7 @@ def documents():
 
 
 def stale_quotes(values: dict | None = None) -> list:
-    """``document: key`` for every quote whose text differs from its source."""
+    """``document: key`` for every quote whose text differs from its source or has none."""
     values = quotes() if values is None else values
     return [f"{doc}: {m['key']}" for doc, text in documents() for m in QUOTE.finditer(text)
             if values.get(m["key"]) != m["body"]]
