@@ -76,7 +76,8 @@ def remedy(change: float, err: float, kind: str, test: str) -> str:
     longer = LONGER[test]
     n = in_errors(change, err)
     if math.isnan(n):
-        return f"without error bars noise cannot be told from a real change: {repetitions(kind)}, or {MEASURE}"
+        return (f"without error bars noise cannot be told from a real change: {repetitions(kind)}; "
+                f"if it stays, {longer}, or {MEASURE}")
     if n < NOISE_SIGMAS:
         return (f"within {NOISE_SIGMAS:g} errors, so possibly sampling noise: {more_statistics(kind)} would "
                 f"decide, or {MEASURE}; if it stays, {longer}")

@@ -22,6 +22,13 @@ kernels, the figures import matplotlib).
 from __future__ import annotations
 
 import importlib
+import os
+
+# Idle OpenMP threads sleep instead of spinning (set before numba starts its OpenMP pool; a
+# setting of the user's wins).  With spinning threads numba's parallel kernels slow down several
+# times over when the cores are shared with other work: four small DMFT solves took 38-66 s
+# instead of 11 s on 2 cores at load 6 (issue 24, where a loaded machine took 43 min for the tests).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .core.provenance import package_version
 
