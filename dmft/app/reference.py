@@ -158,8 +158,8 @@ def canonical_quotes(folder: str) -> dict:
 
 
 def _measured(record: dict) -> str:
-    return (f"measured {record['date']} at commit {record['commit'][:12]}, {record['cores']} cores, "
-            f"load {record['load']:.1f}")
+    return (f"measured {record['date']} at commit {record['commit'][:12]} on {record['cores']} cores shared "
+            f"with other work, load average {record['load']:.1f} when it started")
 
 
 def bench_quotes(folder: str) -> dict:
