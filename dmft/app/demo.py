@@ -13,8 +13,8 @@ The runs go through the task runner (two processes, cached under ``OUTPUT/runs``
 ``dmft demo`` only redraws).  The demo writes the HDF5 files under readable names, a comparison
 figure per point, the final gap distributions, and ``summary.json`` with the estimates of every
 file (the same objects as ``dmft teff --json``), and prints them.  Its sizes are smaller than
-the library defaults (4 minutes on 2 cores shared with other work, README); the study uses the
-defaults.  ``python -m dmft.app.reference`` keeps its files in ``data/canonical/``.
+the library defaults (5.5 minutes on 2 cores shared with other work: the README's measured
+times); the study uses the defaults.  ``python -m dmft.app.reference`` keeps its files in ``data/canonical/``.
 """
 
 from __future__ import annotations
