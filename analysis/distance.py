@@ -8,7 +8,8 @@ freezes at ``d_inf``: the noise measure of the over-parametrised phase.
 :func:`long_time_distance` takes the mean of ``d`` over the last :data:`PLATEAU_FRACTION` of the
 run and accepts it as the plateau unless ``d`` moves between the two halves of that window by
 more than :data:`PLATEAU_TOL` (relative) plus 2 jackknife errors of that change (the same rule
-as the plateau of ``T_static``).  ``sat`` says whether the energy has vanished
+as the plateau of ``T_static``); without a plateau the note says by how many errors ``d`` moved
+and what to do (:mod:`dmft.analysis.remedies`).  ``sat`` says whether the energy has vanished
 (``e(t_max) < SAT_ENERGY * e(0)``); in the UNSAT phase ``d`` also becomes stationary, but it is a
 fluctuating quantity there, not a frozen one.  Errors: jackknife over the batches of the
 repetitions (:mod:`dmft.analysis.resampling`).
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .remedies import percent, remedy
 from .resampling import error_method, estimate, exceeds, leave_one_out
 
 class DistanceWarning(UserWarning):
@@ -93,8 +95,8 @@ def long_time_distance(result, warn: bool = True) -> DistanceEstimate:
     converged = not exceeds(rel, rel_err, PLATEAU_TOL)
     e = np.asarray(result.energy, dtype=float)
     sat = bool(e[-1] < SAT_ENERGY * e[0])
-    moved = f"{100 * rel:.1f}%" + (f" (+/- {100 * rel_err:.1f}%)" if math.isfinite(rel_err) else "")
-    note = "" if converged else f"d(t) still changes by {moved} over t in [{t[win[0]]:g}, {t[-1]:g}] (run longer)"
+    note = "" if converged else (f"d(t) still changes by {percent(change / scale, rel_err)} over t in "
+                                 f"[{t[win[0]]:g}, {t[-1]:g}]: {remedy(rel, rel_err, result.kind, 'distance')}")
     if note and warn:
         _warnings.warn(f"d_inf not available: {note}", DistanceWarning, stacklevel=2)
     return DistanceEstimate(

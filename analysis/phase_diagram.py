@@ -1,4 +1,5 @@
-"""Phase diagrams: maps of one observable over the two scanned axes of a scan folder.
+"""Phase diagrams: one observable over the scanned axes of a scan folder (a map over two axes
+with its cuts, a curve over one), with error bars.
 
 Quantities: ``teff`` (the effective temperature ``T_eff = T_static`` of
 :func:`dmft.analysis.fit_teff`, NaN where the run is not stationary), ``distance`` (the long-time
@@ -28,6 +29,7 @@ from scipy import integrate, stats
 from ..core.io import FileFormatError, flat_settings, load
 from ..core.manifest import load_manifest
 from ..core.outputs import check_output, write_atomic
+from ..core.params import PARAM_DEFAULTS
 from .distance import long_time_distance
 from .figures import FIGURE_FORMATS, save_figure
 from .teff import fit_teff
@@ -72,7 +74,7 @@ def point_value(result, quantity: str) -> tuple:
         except ValueError as exc:
             return nan, nan, str(exc), ""
         note = "" if est.stationary else est.stationarity.describe()
-        where = f"tw = {est.tw:g}; plateau t in [{est.window[0]:g}, {est.window[1]:g}]"
+        where = f"tw = {est.tw:g}; {est.plateau}"
         return est.T_eff, est.T_eff_err, note or est.notes.get("T_static", ""), where
     if quantity == "distance":
         try:
@@ -233,41 +235,49 @@ def phase_diagram(folder: str, output: str, quantity: str = "teff", slices: dict
     xs = sorted({r[xname] for r in rows_used})
     ys = sorted({r[yname] for r in rows_used}) if yname else [None]
     grid = np.full((len(ys), len(xs)), np.nan)
+    errors = np.full_like(grid, np.nan)
     for r in rows_used:
         i = ys.index(r[yname]) if yname else 0
         grid[i, xs.index(r[xname])] = r[quantity]
+        errors[i, xs.index(r[xname])] = r[f"{quantity}_err"]
 
-    fig = Figure(figsize=(12, 4.8))
-    ax_map, ax_cut = fig.subplots(1, 2)
+    # two axes: the map and its cuts; one axis: the cut alone, with its error bars
+    fig = Figure(figsize=(12, 4.8) if yname else (6.4, 4.6))
+    ax_map, ax_cut = fig.subplots(1, 2) if yname else (None, fig.subplots())
     where = "".join(f", {name} = {value}" for name, value in fixed.items())
+    delta = float(fixed.get("delta", manifest["base"].get("delta", PARAM_DEFAULTS["delta"])))
     if yname:
         xe, ye = _edges(xs), _edges(ys)
         mesh = ax_map.pcolormesh(xe, ye, np.ma.masked_invalid(grid), cmap="viridis", shading="flat")
         fig.colorbar(mesh, ax=ax_map, label=LABELS[quantity])
         ax_map.set_xlabel(xname)
         ax_map.set_ylabel(yname)
-        delta = fixed.get("delta", manifest["base"].get("delta", 0.0))
-        _draw_jamming_line(ax_map, xname, yname, rows_used, float(delta))
+        _draw_jamming_line(ax_map, xname, yname, rows_used, delta)
         ax_map.set_xlim(xe[0], xe[-1])
         ax_map.set_ylim(ye[0], ye[-1])
         _mark_missing(ax_map, rows_used, xname, yname, quantity)
-    else:
-        ax_map.axis("off")
     cmap = matplotlib.colormaps["viridis"]
     for i, y in enumerate(ys):
-        color = cmap(i / max(1, len(ys) - 1))
-        ax_cut.plot(xs, grid[i], "o-", color=color, label=f"{yname} = {y:g}" if yname else None)
+        color = cmap(i / max(1, len(ys) - 1)) if yname else "k"
+        bars = np.where(np.isfinite(errors[i]), errors[i], 0.0)
+        ax_cut.errorbar(xs, grid[i], yerr=bars, fmt="o-", color=color, capsize=2.5, ms=4, lw=1,
+                        label=f"{yname} = {y:g}" if yname else None)
     if not yname:
         _mark_missing(ax_cut, rows_used, xname, None, quantity)
         edges = _edges(xs)
         ax_cut.set_xlim(edges[0], edges[-1])   # every point, also those without a value
     ax_cut.set_xlabel(xname)
     ax_cut.set_ylabel(LABELS[quantity])
-    if yname:
+    if not yname and xname == "alpha" and math.isfinite(gardner_alpha(delta)):
+        ax_cut.axvline(gardner_alpha(delta), color="grey", ls="--", lw=1,
+                       label=f"α_J(Δ={delta:g}) = {gardner_alpha(delta):.3g} (Gardner)")
+    if ax_cut.get_legend_handles_labels()[0]:
         ax_cut.legend(fontsize=8)
+    if not yname and any(math.isfinite(e) for e in errors[0]):
+        ax_cut.set_title("error bars: one standard error", fontsize=8)
     fig.suptitle(f"{LABELS[quantity]} over ({xname}, {yname}){where} — {use} files in "
                  f"{os.path.basename(os.path.abspath(folder))}"
-                 if yname else f"{LABELS[quantity]} against {xname}{where} — {use}")
+                 if yname else f"{LABELS[quantity]}\nagainst {xname}{where} — {use} files", fontsize=10)
     fig.tight_layout()
 
     text = io.StringIO()

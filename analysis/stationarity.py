@@ -13,7 +13,9 @@ A run is stationary from the earlier of two waiting times ``tw_ref < tw`` on whe
 ``max_lag`` is the largest lag up to which the two waiting times agree at every lag (the lags
 beyond it are not stationary at this ``tw``); the run is stationary when (1) holds and
 ``max_lag >= MIN_LAG``.  Errors come from the batches of the repetitions (jackknife, keeping the
-correlation of the two waiting times; :mod:`dmft.analysis.resampling`).
+correlation of the two waiting times; :mod:`dmft.analysis.resampling`).  A failed test says how
+large the change is in units of its error and what to do (:mod:`dmft.analysis.remedies`: more
+statistics within a few errors, a longer run beyond).
 
 **Waiting-time window.**  A result with at least :data:`WINDOW_MIN_ROWS` waiting times (what
 ``dmft measure`` writes) is read as a window: in a stationary state ``C(tw + s, tw)`` and
@@ -36,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .remedies import percent, remedy, size
 from .resampling import estimate, leave_one_out
 
 #: largest relative drift of a one-time observable accepted as stationary
@@ -118,7 +121,11 @@ class Stationarity:
         max_lag: largest lag up to which ``x(s)`` agrees at ``tw`` and ``tw_ref`` (0 if none).
         drifts: observable -> (relative drift over ``[tw_ref, t_max]``, its standard error).
         with_errors: whether error bars (batches of repetitions) entered the tests.
-        reasons: why the run is not stationary (empty when it is).
+        reasons: why the run is not stationary (empty when it is), each with the size of the
+            change in units of its error and the remedy.
+        limited_by: where the stationary lags end before the last lag (the first lag at which
+            ``x(s)`` differs between the two waiting times, or the two halves of a window, by how
+            many errors, and the remedy), or empty.
         waiting_times: the rows used (:class:`WaitingTimes`).
         aging: at the first lag where the two groups of waiting times disagree, ``(s, x_early,
             x_late, error of the difference)``; None when they agree at every lag.
@@ -131,6 +138,7 @@ class Stationarity:
     drifts: dict = field(default_factory=dict)
     with_errors: bool = False
     reasons: tuple = ()
+    limited_by: str = ""
     waiting_times: WaitingTimes | None = None
     aging: tuple | None = None
 
@@ -227,7 +235,8 @@ def check_stationarity(result, tw=None, loo=None) -> Stationarity:
         drifts[name] = (float(value), float(err))
         significant = not (math.isfinite(err) and abs(value) <= 3 * err)
         if abs(value) > DRIFT_TOL and significant:
-            reasons.append(f"{name} drifts by {100 * value:+.1f}% over t in [{tw_ref:g}, {t[-1]:g}]")
+            reasons.append(f"{name} drifts by {percent(value, err)} over t in [{tw_ref:g}, {t[-1]:g}]: "
+                           f"{remedy(value, err, result.kind, 'stationarity')}")
 
     n_lag = wt.n_lag
     make = wt.lag_functions(result)
@@ -244,17 +253,17 @@ def check_stationarity(result, tw=None, loo=None) -> Stationarity:
         bound = AGREE_TOL * np.abs(x) + 1e-12
     bad = np.flatnonzero(~(np.abs(diff) <= bound))
     max_lag = (bad[0] if len(bad) else n_lag) * dt
-    aging = None
+    aging, limited_by = None, ""
     if len(bad):
         j = bad[0]
-        aging = ((j + 1) * dt, float(x[j] - diff[j]), float(x[j]), float(err[j]) if with_errors else math.nan)
+        e = float(err[j]) if with_errors else math.nan
+        aging = ((j + 1) * dt, float(x[j] - diff[j]), float(x[j]), e)
+        where = (f"tw = {wt.early_tws[0]:g}", f"tw = {wt.late_tws[0]:g}") if not wt.window else (
+            f"tw in [{wt.early_tws[0]:g}, {wt.early_tws[-1]:g}]", f"tw in [{wt.late_tws[0]:g}, {wt.late_tws[-1]:g}]")
+        limited_by = (f"at s = {(j + 1) * dt:g}, where C(tw,tw) - C(tw+s,tw) is {x[j] - diff[j]:.4g} at {where[0]} "
+                      f"and {x[j]:.4g} at {where[1]}{' (averages)' if wt.window else ''} (difference "
+                      f"{size(diff[j], e)}): {remedy(diff[j], e, result.kind, 'stationarity')}")
     if max_lag < MIN_LAG - 1e-9:
-        s, x_early, x_late, e = aging
-        where = (f"between tw = {wt.early_tws[0]:g} and {wt.late_tws[0]:g}" if not wt.window else
-                 f"between the waiting times in [{wt.early_tws[0]:g}, {wt.early_tws[-1]:g}] and "
-                 f"[{wt.late_tws[0]:g}, {wt.late_tws[-1]:g}] (averages)")
-        sigmas = f", {abs(x_late - x_early) / e:.1f} of its errors" if math.isfinite(e) and e > 0 else ""
-        reasons.append(f"C(tw+s, tw) ages: at s = {s:g} it differs {where} "
-                       f"({x_early:.4g} vs {x_late:.4g} for C(tw,tw) - C(tw+s,tw){sigmas})")
-    return Stationarity(not reasons, wt.tw, tw_ref, float(max_lag), drifts, with_errors, tuple(reasons),
+        reasons.append(f"C(tw+s, tw) ages {limited_by}")
+    return Stationarity(not reasons, wt.tw, tw_ref, float(max_lag), drifts, with_errors, tuple(reasons), limited_by,
                         waiting_times=wt, aging=aging)

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .fdt_line import FDTWarning
+from .remedies import LONGER, MEASURE, in_errors, percent, remedy
 from .resampling import error_method, estimate, exceeds, leave_one_out
 from .stationarity import Stationarity, WaitingTimes, check_stationarity, pick_waiting_times
 
@@ -89,6 +90,13 @@ class FDTCurve:
     slope_err: np.ndarray
     max_lag: float
     tws: tuple = ()
+
+
+def plateau_text(window) -> str:
+    """``plateau t in [a, b]`` for a plateau window of absolute times, ``no plateau`` for none
+    (NaN or None, as in :meth:`TeffEstimate.to_dict`)."""
+    a, b = (math.nan if w is None else float(w) for w in window)
+    return f"plateau t in [{a:g}, {b:g}]" if math.isfinite(a) else "no plateau"
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,7 @@ class TeffEstimate:
         tws = self.tws
         at = f"tw = {tws[0]:g}" if len(tws) == 1 else f"tw in [{tws[0]:g}, {tws[-1]:g}] ({len(tws)} averaged)"
         if not math.isfinite(self.window[0]):
-            return at
+            return f"{at}, no plateau"
         if len(tws) == 1:
             return f"{at}, plateau t in [{self.window[0]:g}, {self.window[1]:g}]"
         s = self.lag_window
@@ -170,6 +178,11 @@ class TeffEstimate:
             d["curve"] = {name: [num(v) for v in getattr(c, name)] for name in
                           ("lags", "x", "x_err", "chi", "chi_err", "ratio", "ratio_err", "slope", "slope_err")}
         return d
+
+    @property
+    def plateau(self) -> str:
+        """Where ``T_static`` was measured: ``plateau t in [a, b]``, or ``no plateau``."""
+        return plateau_text(self.window)
 
     def describe(self) -> str:
         """Lines for a terminal: every value with its definition, window and tw."""
@@ -264,7 +277,7 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
     window = (nan, nan)
     if stat.stationary:
         x_chi = _lag_slicer(result, wt, n)
-        short, plateau, slow, why = _summary_windows(result, curve, x_chi, loo)
+        short, plateau, slow, why = _summary_windows(result, curve, x_chi, loo, stat.limited_by)
         notes.update(why)
 
         def summaries(c):
@@ -328,9 +341,11 @@ def _plateau_changes(result, x_chi, win: np.ndarray, loo) -> list:
     return [("chi", float(value[0]), float(err[0])), ("x", float(value[1]), float(err[1]))]
 
 
-def _summary_windows(result, curve: FDTCurve, x_chi, loo):
+def _summary_windows(result, curve: FDTCurve, x_chi, loo, limited_by: str = ""):
     """Index windows (on the curve's lags) of T_short, the plateau and the slow branch, chosen on
-    the mean curve and kept fixed for the jackknife; and notes on the missing ones."""
+    the mean curve and kept fixed for the jackknife; and notes on the missing ones, each with the
+    size of the change in units of its error and the remedy (:mod:`.remedies`).  ``limited_by``:
+    where the stationary lags end (:class:`~dmft.analysis.stationarity.Stationarity`)."""
     n = len(curve.lags)
     notes = {}
     short = np.arange(min(SHORT_LAGS, n)) if n >= 2 else None
@@ -339,12 +354,13 @@ def _summary_windows(result, curve: FDTCurve, x_chi, loo):
     m = max(PLATEAU_MIN, int(math.ceil(PLATEAU_FRACTION * n)))
     plateau = None
     if n < 2 * m:
-        notes["T_static"] = (f"only {n} stationary lags up to s = {curve.max_lag:g}: too few for a plateau "
-                             "(run longer after tw)")
+        end = (f"the stationary lags end {limited_by}" if limited_by else
+               f"the run ends there: {LONGER['plateau']}, or {MEASURE}")
+        notes["T_static"] = f"only {n} stationary lags up to s = {curve.max_lag:g}: too few for a plateau; {end}"
     else:
         win = np.arange(n - m, n)
         octave = np.flatnonzero(curve.lags >= curve.lags[-1] / 2)
-        moved = []
+        moved, worst = [], None
         for test_win, tol in ((win, PLATEAU_TOL), (octave, OCTAVE_TOL)):
             for name, change, err in _plateau_changes(result, x_chi, test_win, loo):
                 # significantly more than tol (2 errors of the change itself, jackknife);
@@ -353,10 +369,13 @@ def _summary_windows(result, curve: FDTCurve, x_chi, loo):
                 if name == "x" and math.isfinite(err) and abs(change) <= 3 * err:
                     still = False
                 if still:
-                    moved.append(f"{name} still changes by {100 * change:+.1f}% (+/- {100 * err:.1f}%) "
+                    moved.append(f"{name} still changes by {percent(change, err)} "
                                  f"over s in [{curve.lags[test_win[0]]:g}, {curve.lags[test_win[-1]]:g}]")
+                    if worst is None or not in_errors(change, err) <= in_errors(*worst):
+                        worst = (change, err)
         if moved:
-            notes["T_static"] = "no plateau: " + "; ".join(moved) + " (run longer after tw)"
+            notes["T_static"] = ("no plateau: " + "; ".join(moved) + ": "
+                                 + remedy(worst[0], worst[1], result.kind, "plateau"))
         else:
             plateau = win
     chi_end = np.mean(curve.chi[plateau]) if plateau is not None else curve.chi[-1]

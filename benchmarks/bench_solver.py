@@ -1,6 +1,9 @@
 """Benchmark of the DMFT solver: sgd, alpha=3, Delta=0, b=0.5, dt=0.1, n_paths=10^4, one replicate.
 
-Usage: python benchmarks/bench_solver.py [--n-paths N] [--steps 250,500,1000] [--probes P]
+Usage: python benchmarks/bench_solver.py [--n-paths N] [--steps 250,500,1000] [--probes P] [--record]
+
+``--record`` writes ``benchmarks/results/bench_solver.json`` with the date, commit and load, which
+the README quotes (``python -m dmft.app.reference --parts docs``).
 
 Each size runs in a fresh subprocess (so that its peak memory, ru_maxrss, is its own) after a
 numba warm-up; prints wall time, peak RSS and the fitted exponent of wall time in T.
@@ -14,6 +17,7 @@ import subprocess
 import sys
 
 import numpy as np
+from record import conditions, record
 
 CHILD = r"""
 import json, resource, sys, time
@@ -36,7 +40,9 @@ def main(argv=None):
     ap.add_argument("--n-paths", type=int, default=10_000)
     ap.add_argument("--steps", default="250,500,1000")
     ap.add_argument("--probes", type=int, default=4)
+    ap.add_argument("--record", action="store_true", help="write benchmarks/results/bench_solver.json")
     args = ap.parse_args(argv)
+    start = conditions()
     rows = []
     for steps in [int(x) for x in args.steps.split(",")]:
         out = subprocess.run([sys.executable, "-c", CHILD, str(args.n_paths), str(steps), str(args.probes)],
@@ -51,6 +57,9 @@ def main(argv=None):
         w = np.array([r["wall_s"] for r in rows])
         slope = np.polyfit(np.log(T), np.log(w), 1)[0]
         print(f"fitted exponent: wall ~ T^{slope:.2f}")
+        if args.record:
+            print("recorded in", record("bench_solver", start, rows, exponent=slope, n_paths=args.n_paths,
+                                        probes=args.probes))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@ The UNSAT point of docs/effective-temperature.md (alpha = 4, delta = 0.5, sgd b 
 t_max = 125, tw = (50, 75)), solved with the default ``DMFTMethod()`` (16384 paths x 4
 replicates) and then measured by ``fit_teff``.  Target: under 2 minutes on 2 cores.
 
-Usage: python benchmarks/bench_teff.py [--n-paths N] [--replicates K]
+Usage: python benchmarks/bench_teff.py [--n-paths N] [--replicates K] [--record]
+
+``--record`` (at the default precision) writes ``benchmarks/results/bench_teff.json`` with the date,
+commit and load, which the README and docs/precision-defaults.md quote (``python -m
+dmft.app.reference --parts docs``).
 
 Runs in a fresh subprocess (so that the peak memory, ru_maxrss, is its own) after a numba
 warm-up; prints the wall time of the solve and of the measurement, the peak RSS and T_eff with
@@ -18,6 +22,8 @@ import json
 import os
 import subprocess
 import sys
+
+from record import conditions, record
 
 CHILD = r"""
 import json, resource, sys, time, warnings
@@ -47,7 +53,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--n-paths", type=int, default=0, help="default: DMFTMethod's")
     ap.add_argument("--replicates", type=int, default=0, help="default: DMFTMethod's")
+    ap.add_argument("--record", action="store_true", help="write benchmarks/results/bench_teff.json")
     args = ap.parse_args(argv)
+    start = conditions()
     out = subprocess.run([sys.executable, "-c", CHILD, str(args.n_paths), str(args.replicates)],
                          capture_output=True, text=True, check=True)
     row = json.loads(out.stdout.strip().splitlines()[-1])
@@ -56,6 +64,8 @@ def main(argv=None):
     print(f"  solve {row['solve_s']:.1f} s + fit_teff {row['fit_s']:.2f} s = {row['solve_s'] + row['fit_s']:.1f} s"
           f"   peak RSS {row['peak_rss_mb']:.0f} MB")
     print(f"  T_eff = {row['T_eff']:.5g} +/- {row['T_eff_err']:.2g} (stationary: {row['stationary']})")
+    if args.record:
+        print("recorded in", record("bench_teff", start, [row]))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ The front door.  A problem is a :class:`Params` (the physics); a method says how
 :class:`DMFTMethod` (the DMFT, :mod:`dmft.solver`) or :class:`ParticleMethod` (direct
 simulations, :mod:`dmft.simulations`).  :func:`run` computes either and returns the same
 :class:`Result`; :func:`solve` and :func:`simulate` are shortcuts; :func:`load` and :func:`save`
-read and write result files; :func:`fit_teff` is in :mod:`dmft.analysis`; :func:`measure` chooses the horizon and the statistics
-itself for a requested precision (``dmft measure``).
+read and write result files; :func:`fit_teff` is in :mod:`dmft.analysis`; :func:`measure` chooses the
+horizon and the statistics itself for a requested precision (``dmft measure``); :func:`open_scan`
+(the phase diagram's quantities) and :func:`load_scan` (every file's observables) give a scan
+folder as one ``xarray.Dataset`` over its axes, and :meth:`Result.from_xarray` goes back.
 
 Layers, each importing only those below it::
 
@@ -21,6 +23,13 @@ kernels, the figures import matplotlib).
 from __future__ import annotations
 
 import importlib
+import os
+
+# Idle OpenMP threads sleep instead of spinning (set before numba starts its OpenMP pool; a
+# setting of the user's wins).  With spinning threads numba's parallel kernels slow down several
+# times over when the cores are shared with other work: four small DMFT solves took 38-66 s
+# instead of 11 s on 2 cores at load 6 (issue 24, where a loaded machine took 43 min for the tests).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from .core.provenance import package_version
 
@@ -43,6 +52,8 @@ _EXPORTS = {
     "measure": "dmft.app.measure",
     "Measurement": "dmft.app.measure",
     "MeasureSettings": "dmft.app.measure",
+    "open_scan": "dmft.analysis.scans",
+    "load_scan": "dmft.analysis.scans",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

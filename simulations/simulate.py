@@ -21,7 +21,7 @@ patterns, own ``w(0)``, own noise; model and update of ``docs/conventions.md`` s
   0.1 and cover ``-delta +- 5``, widened to multiples of 0.1 so that ``h = 0`` is a bin edge;
   the density is normalised by the total number of gaps, so gaps outside the range (rare)
   are simply missing from its integral (and for a diverged run, times after the divergence
-  miss that sample);
+  miss that sample); ``gap_hist_sem``, the standard error of the densities over samples;
 * ``errors``: standard error of the mean over samples for every observable above
   (``errors.sem``), and the same averages over B = min(n_samples, 10) contiguous batches of
   samples (``errors.batches``), so that errors of non-linear estimators (the T_eff fit) can be
@@ -40,6 +40,7 @@ replica runs.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Dict, Optional
@@ -52,7 +53,7 @@ from ..core.methods import ParticleMethod
 from ..core.model import gap_edges
 from ..core.params import Params
 from ..core.progress import progress_bar
-from ..core.result import TEACHER_OBSERVABLES, Result
+from ..core.result import TEACHER_OBSERVABLES, Errors, Result
 from ..core.selection import make_selection
 from ..core.status import Status
 from .particles import draw_field, draw_system, label_with_teacher, n_patterns, run_sample
@@ -134,10 +135,13 @@ def combine(params: Params, method: ParticleMethod, samples) -> Result:
     names = observable_names(params)
     avg = RepetitionAverage(names, total=count)
     gap_total = np.zeros((len(gap_index), len(edges) - 1))
+    # the spread of the gap densities over samples (their mean is gap_total's, summed in counts)
+    gap_spread = RepetitionAverage(["gap_hist"], total=count, batched=())
     status, message, wall = Status.OK, None, 0.0
     for s in done:
         avg.add(s.obs)
         gap_total += s.gap_counts
+        gap_spread.add({"gap_hist": s.gap_counts / (R * s.P * widths)[None, :]})
         wall += s.wall_time_s
         if s.diverged_at is not None:
             status = Status.DIVERGED
@@ -159,8 +163,16 @@ def combine(params: Params, method: ParticleMethod, samples) -> Result:
         params=params, method=method, status=status, t=t, energy=avg.mean("energy"),
         frac_unsat=avg.mean("frac_unsat"), nu=avg.mean("nu"), tw=np.asarray(params.tw, dtype=float),
         C=avg.mean("C"), chi=avg.mean("chi"), distance=avg.mean("distance") if R == 2 else None,
-        errors=avg.errors("samples"), extra=extra, meta=meta,
+        errors=_with_gap_errors(avg.errors("samples"), gap_spread), extra=extra, meta=meta,
     )
+
+
+def _with_gap_errors(errors: Errors, gap_spread: RepetitionAverage) -> Errors:
+    """``errors`` with the standard error of the gap densities over samples (``gap_hist_sem``)."""
+    if not gap_spread.count:
+        return errors
+    sem = {**errors.sem, "gap_hist": gap_spread.errors("samples").sem["gap_hist"]}
+    return dataclasses.replace(errors, sem=sem)
 
 
 def simulate(params: Params, method: ParticleMethod = ParticleMethod(), progress: bool = False) -> Result:

@@ -93,13 +93,15 @@ def test_version_flag(capsys):
 
 
 SMALL = ["--t-max", "2", "--n-paths", "16", "--replicates", "2"]
+#: the same without waiting times (by default tw is 0.4 and 0.6 of t_max)
+NO_TW = [*SMALL, "--tw", ""]
 
 
 def test_quiet_and_verbose(tmp_path, capsys):
     out = str(tmp_path / "x.h5")
-    assert main(["solve", *SMALL, "-o", out]) == 0
+    assert main(["solve", *NO_TW, "-o", out]) == 0
     err = capsys.readouterr().err
-    assert "no --tw given" in err  # a note: what teff will need
+    assert "no waiting times (--tw '')" in err  # a note: what teff will need
     assert main(["solve", *SMALL, "-q", "-o", out]) == 0
     assert capsys.readouterr().err == ""
     assert main(["-q", "solve", *SMALL, "-o", out]) == 0
@@ -108,13 +110,13 @@ def test_quiet_and_verbose(tmp_path, capsys):
 
 def test_teff_without_waiting_times_says_what_to_rerun(tmp_path, capsys):
     out = str(tmp_path / "x.h5")
-    assert main(["solve", *SMALL, "-o", out]) == 0
+    assert main(["solve", *NO_TW, "-o", out]) == 0
     capsys.readouterr()
     assert main(["teff", out]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1
     # the recorded command with waiting times added
-    assert f"re-run it with waiting times, e.g.: dmft solve {' '.join(SMALL)} -o {out} --tw 0.8,1.2" in err
+    assert f"re-run it with waiting times, e.g.: dmft solve {' '.join(SMALL)} --tw '' -o {out} --tw 0.8,1.2" in err
 
 
 def test_teff_success_prints_no_error_line(capsys):

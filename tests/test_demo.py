@@ -51,4 +51,7 @@ def test_demo_small(tmp_path, caplog, monkeypatch):
             if r.distance is not None:
                 assert "d_inf" in summary[name][kind]["distance"]
     assert os.path.exists(tmp_path / "gaps.png")
+    # each run is written once: the readable names are second names of the cached files
+    cached = {os.stat(tmp_path / "runs" / f).st_ino for f in os.listdir(tmp_path / "runs") if f.endswith(".h5")}
+    assert {os.stat(entry[k]).st_ino for entry in out.values() for k in ("theory", "simulation")} == cached
     assert "T_eff" in printed and "d_inf" in printed and "summary.json" in printed

@@ -121,8 +121,14 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("kind", ["dmft", "simulation"])
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+#: (case, kind) pairs that take minutes: marked slow (the DMFT's Langevin FDT also runs, shorter,
+#: in tests/test_solver_physics.py::test_langevin_fdt_teff_equals_temperature)
+SLOW = {("langevin_fdt", "dmft")}
+
+
+@pytest.mark.parametrize("case, kind", [
+    pytest.param(case, kind, id=f"{case.name}-{kind}", marks=[pytest.mark.slow] if (case.name, kind) in SLOW else [])
+    for case in CASES for kind in ("dmft", "simulation")])
 def test_exact_limit(case, kind):
     method = case.methods[kind]
     results = [run(case.params, method)] + [run(case.params.replace(**v), method) for v in case.variants]

@@ -44,7 +44,7 @@ def test_compare_refuses_different_physics_unless_allowed(tmp_path, capsys, pair
     th, sm = pair(alpha=2.0, b=0.7, seed=5, t_max=30.0)   # seed and t_max may differ
     assert main(["compare", th, sm, "-o", str(tmp_path / "fig.png")]) == 2
     line = _one_error_line(capsys)
-    assert "alpha 3.0 vs 2.0" in line and "b 0.5 vs 0.7" in line and "seed" not in line
+    assert "alpha 4.0 vs 2.0" in line and "b 0.5 vs 0.7" in line and "seed" not in line
     assert not (tmp_path / "fig.png").exists()
     assert main(["compare", th, sm, "-o", str(tmp_path / "fig.png"), "--allow-different"]) == 0
     assert "warning" in capsys.readouterr().err
@@ -54,7 +54,7 @@ def test_compare_refuses_different_physics_unless_allowed(tmp_path, capsys, pair
 @pytest.fixture(scope="module")
 def three_axis_scan(tmp_path_factory):
     folder = tmp_path_factory.mktemp("scan3")
-    base = {"dynamics": "sgd", "n": 20, "n_samples": 1, "t_max": 1.0, "dt": 0.1}
+    base = {"dynamics": "sgd", "n": 20, "n_samples": 1, "t_max": 1.0, "dt": 0.1, "tw": []}
     cfg = parse_config({"mode": "simulate", "base": base,
                         "axes": {"alpha": [1.0, 3.0], "delta": [0.0, 0.5], "b": [0.5, 1.0]}})
     assert run_scan(cfg, str(folder), workers=1, log=None).done == 8

@@ -8,6 +8,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 import dmft
@@ -116,3 +117,57 @@ def test_task_runner_heartbeat_while_dask_workers_compute():
         finished = list(runner._as_completed(futures, idle.append, interval=0.05,
                                              wait_some=runner._dask_wait))
     assert len(finished) == 2 and idle and set(idle) == {1}
+
+
+class Clock:
+    """A stand-in for time.monotonic that the test advances."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_time_left_excludes_compilation_and_says_estimating_first(monkeypatch, caplog):
+    """The first step takes 60 s (numba compiles), the others 0.01 s: the time left is that of the
+    remaining steps at 0.01 s, and before 2% of the work it is 'estimating'."""
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    caplog.set_level(logging.INFO, logger="dmft")
+    beat = progress.Heartbeat(1000, "dmft", interval=1e9)
+    clock.now += 60.0
+    beat.update()
+    beat.beat()
+    assert "estimating the time left" in caplog.records[-1].getMessage()
+    for _ in range(499):
+        clock.now += 0.01
+        beat.update()
+    assert beat.left(clock.now) == pytest.approx(500 * 0.01, rel=1e-9)
+
+
+def test_time_left_weighs_dearer_later_steps(monkeypatch):
+    """Step k costs k (the DMFT sweeps its history): at a quarter of the steps the time left is
+    15 times the time spent since the first step, as the costs say (not 3 times, as a count would)."""
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    costs = [float(k) for k in range(1, 401)]
+    with progress.unit_costs(costs):
+        beat = progress.progress_bar(400, "dmft", enabled=False)
+    for k in range(1, 101):
+        clock.now += 1e-3 * k
+        beat.update()
+    spent = 1e-3 * sum(range(2, 101))   # since the first step finished
+    assert beat.left(clock.now) == pytest.approx(1e-3 * sum(range(101, 401)), rel=1e-9)
+    assert beat.left(clock.now) / spent > 14
+    assert progress.progress_bar(399, "x", enabled=False).weighted is False   # costs of another bar
+
+
+def test_dmft_steps_are_weighted_by_their_cost():
+    from dmft.core.resources import estimate, step_costs
+
+    p, m = dmft.Params(t_max=20), dmft.DMFTMethod(n_paths=100, replicates=3)
+    costs = step_costs(p, m)
+    assert len(costs) == 3 * p.n_steps and costs[p.n_steps - 1] > 3 * costs[0]
+    assert np.isclose(costs.sum() * m.n_paths, estimate(p, m).work, rtol=0.02)   # the same model
+    assert step_costs(p, dmft.ParticleMethod()) is None

@@ -39,7 +39,7 @@ def stationary_dmft():
     return dmft.solve(STATIONARY_SGD, n_paths=4096, replicates=3)
 
 
-@pytest.mark.parametrize("method", ["dmft", "simulation"])
+@pytest.mark.parametrize("method", [pytest.param("dmft", marks=pytest.mark.slow), "simulation"])
 def test_stationarity_rejects_marginal_gd_before_t100(method):
     """At delta = 0 the minimum is marginal and gd still relaxes at t = 95 (power law): not
     stationary, and every summary value is withheld."""

@@ -128,7 +128,7 @@ def test_phase_diagram_refuses_a_file_that_is_not_its_listed_point(good, tmp_pat
     (tmp_path / "scan.json").write_text(json.dumps(manifest))
     code, line = _exit_and_line(capsys, ["phase-diagram", str(tmp_path), "-o", str(tmp_path / "pd.png"),
                                          "--quantity", "energy"])
-    assert code == 2 and "x.h5" in line and "alpha = 3.0, listed as 1.0" in line
+    assert code == 2 and "x.h5" in line and "alpha = 4.0, listed as 1.0" in line
     assert not (tmp_path / "pd.png").exists()
 
 

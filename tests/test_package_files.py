@@ -50,3 +50,18 @@ def test_typed_marker_is_package_data():
 
 def test_version_comes_from_the_installed_metadata():
     assert dmft.__version__ == importlib.metadata.version("sgd-dmft") == pyproject()["project"]["version"]
+
+
+def test_idle_openmp_threads_sleep_unless_the_user_says_otherwise():
+    """Spinning OpenMP threads made numba's parallel kernels several times slower on shared cores
+    (issue 24): importing dmft asks for passive waiting, unless OMP_WAIT_POLICY is already set."""
+    import subprocess
+    import sys
+
+    code = "import os, dmft; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"

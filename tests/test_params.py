@@ -25,7 +25,7 @@ from dmft.core.params import Params, ParameterError
     (dict(noise_class="poisson"), "noise_class"),
     (dict(normalization="median"), "normalization"),
     (dict(replicas=3), "replicas"),
-    (dict(tw="5,100"), "tw"),
+    (dict(tw="5,200"), "tw"),
     (dict(tw=[-1]), "tw"),
     (dict(n=1), "n"),
     (dict(n_samples=0), "n_samples"),
@@ -52,6 +52,21 @@ def test_tw_snapped_sorted_and_indexed():
     assert p.tw == (10.0, 20.0)
     assert p.tw_index == (100, 200)
     assert p.n_steps == 400
+
+
+def test_defaults_are_the_canonical_stationary_point():
+    """Params() is the canonical UNSAT point of docs/effective-temperature.md (the demo's, whose
+    files in data/canonical/ are stationary with a T_eff plateau: tests/test_reference_data.py);
+    automatic waiting times follow t_max, explicit ones stay; () means none."""
+    from dmft.app.demo import DEMO_POINTS
+
+    assert Params() == Params(**{**DEMO_POINTS["unsat"], "seed": 0})
+    assert Params().tw == (50.0, 75.0)
+    assert Params(t_max=40).tw == (16.0, 24.0) and Params().replace(t_max=40).tw == (16.0, 24.0)
+    assert Params(tw=(10.0,)).replace(t_max=40).tw == (10.0,)
+    assert Params(tw=()).tw == () and Params(tw="").replace(t_max=40).tw == ()
+    with pytest.raises(ParameterError, match="outside"):
+        Params(tw=(50, 75)).replace(t_max=40)
 
 
 def test_unknown_key_rejected():

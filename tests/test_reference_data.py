@@ -67,3 +67,72 @@ def test_reference_files_keep_their_point_hash():
             continue
         r = load(path)
         assert point_hash(r.params, r.method) == stored, path
+
+
+# --------------------------------------------------------------------------- kept current (issue 24)
+#: the code that determines the numbers of the canonical files
+NUMERICS = ("dmft/solver", "simulations", "dmft/core/model.py", "dmft/core/selection.py",
+            "dmft/core/averaging.py")
+
+
+def test_canonical_files_are_the_demo_from_a_clean_commit():
+    """data/canonical/ holds dmft demo at its points and sizes (python -m dmft.app.reference), from
+    a commit without uncommitted changes."""
+    from dmft.app.demo import DEMO_METHODS, DEMO_POINTS
+    from dmft.app.reference import FILES
+    from dmft.core.methods import DMFTMethod, ParticleMethod
+    from dmft.core.params import Params
+
+    for (point, kind), name in FILES.items():
+        r = _canonical(name)
+        assert r.params == Params(**DEMO_POINTS[point]), name
+        method = DMFTMethod(**DEMO_METHODS["dmft"]) if kind == "dmft" else ParticleMethod(**DEMO_METHODS["simulation"])
+        assert r.method == method, name
+        commit = str(r.meta.get("git_commit", ""))
+        assert len(commit) >= 40 and not commit.endswith("-dirty"), (name, commit)
+    assert Params(seed=1) == _canonical("unsat-dmft.h5").params   # the defaults are this point
+
+
+def test_canonical_files_were_computed_by_the_current_numerics():
+    """The solver and the simulations have not changed since the commit the files record; after a
+    change, python -m dmft.app.reference remakes them (and everything quoted from them)."""
+    import shutil
+    import subprocess
+
+    root = os.path.join(DATA, "..")
+    commit = str(_canonical("unsat-dmft.h5").meta["git_commit"])[:40]
+    if shutil.which("git") is None or subprocess.run(["git", "-C", root, "cat-file", "-e", commit + "^{commit}"],
+                                                     capture_output=True).returncode != 0:
+        pytest.skip(f"no git history with commit {commit} here")
+    changed = subprocess.run(["git", "-C", root, "diff", "--name-only", commit, "HEAD", "--", *NUMERICS],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert not changed, f"the numerics changed since {commit[:12]} ({', '.join(changed)}): python -m dmft.app.reference"
+
+
+def test_summary_and_gallery_belong_to_the_files():
+    """summary.json is what the estimators give for the files; reference.json records the files
+    and the figures drawn from them together."""
+    from dmft.app import reference
+
+    with open(os.path.join(DATA, "canonical", "summary.json")) as fh:
+        summary = json.load(fh)
+    d = long_time_distance(_canonical("sat-dmft.h5"), warn=False)
+    assert summary["sat"]["dmft"]["distance"]["d_inf"] == pytest.approx(d.d_inf, rel=1e-12)
+    with open(os.path.join(DATA, "canonical", reference.RECORD)) as fh:
+        record = json.load(fh)
+    for name, digest in record["files"].items():
+        assert reference.sha256(os.path.join(DATA, "canonical", name)) == digest, name
+    gallery = os.path.join(DATA, "..", reference.GALLERY)
+    for name, digest in record["figures"].items():
+        assert reference.sha256(os.path.join(gallery, name)) == digest, f"{name}: python -m dmft.app.reference"
+
+
+def test_quoted_numbers_are_those_of_their_sources():
+    """Every number the README and the docs quote between <!-- quote:KEY --> marks is what its
+    source gives now (the canonical files, the benchmark records)."""
+    from dmft.app import reference
+
+    values = reference.quotes()
+    assert reference.stale_quotes(values) == []
+    used = {m["key"] for _, text in reference.documents() for m in reference.QUOTE.finditer(text)}
+    assert {"canonical.teff-output", "canonical.unsat.dmft.T_eff", "bench.teff", "bench.solver"} <= used

@@ -74,7 +74,7 @@ def test_cli_refuses_what_cannot_fit_before_computing(tmp_path, capsys, no_compu
 
 def test_long_run_is_announced_with_its_estimate(tmp_path, capsys, no_computing):
     with pytest.raises(no_computing):
-        main(["simulate", "--t-max", "1e6", "-o", str(tmp_path / "o.h5")])
+        main(["simulate", "--t-max", "1e6", "--alpha", "3", "--tw", "", "-o", str(tmp_path / "o.h5")])
     assert "at least 13.3 hours" in capsys.readouterr().err
 
 

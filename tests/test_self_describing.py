@@ -1,5 +1,5 @@
-"""Result files describe themselves: named dimensions (HDF5 dimension scales), units and long
-names on every dataset, a tidy xarray Dataset; the Python object does too (short repr, per-field
+"""Result files describe themselves: named dimensions (HDF5 dimension scales), a short long name
+and a description on every dataset (no units: the model is dimensionless), a tidy xarray Dataset; the Python object does too (short repr, per-field
 help, to_xarray); old files still load."""
 
 import glob
@@ -13,7 +13,7 @@ import pytest
 
 import dmft
 from dmft.core.io import load, save
-from dmft.core.schema import COORDINATES_ONLY
+from dmft.core.schema import COORDINATES_ONLY, LONG_NAME_MAX
 
 xr = pytest.importorskip("xarray")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -42,26 +42,27 @@ def test_file_opens_as_a_tidy_xarray_dataset(tmp_path, small_runs, kind):
         assert ds.sizes["gap_edges"] == ds.sizes["gap_bin"] + 1
         np.testing.assert_allclose(ds["gap_bin"].values, 0.5 * (r.extra["gap_edges"][1:] + r.extra["gap_edges"][:-1]))
         for name, var in ds.variables.items():
-            assert var.attrs.get("units") == "1" and var.attrs.get("long_name"), name
+            assert "units" not in var.attrs and var.attrs.get("description"), name
+            assert 0 < len(var.attrs["long_name"]) <= LONG_NAME_MAX, name   # an axis label that does not wrap
         assert "time" in ds["t"].attrs["long_name"]
         assert ds.attrs["kind"] == kind and ds.attrs["alpha"] == 2.0
     with xr.open_dataset(path, engine="h5netcdf", group="batches") as b:
         assert b["energy"].dims == ("batch", "t") and b["C"].dims == ("batch", "tw", "t")
         assert b["batch_size"].dims == ("batch",) and "batch" in b.coords
-        assert r.errors.source in b["energy"].attrs["long_name"]
+        assert r.errors.source in b["energy"].attrs["description"]
     if kind == "dmft":
         with xr.open_dataset(path, engine="h5netcdf", group="kernels") as k:
             assert k["C"].dims == ("t", "s") and "s" in k.coords
 
 
-def test_every_dataset_has_units_and_long_name_and_named_dimensions(tmp_path, small_runs):
+def test_every_dataset_has_a_long_name_a_description_and_named_dimensions(tmp_path, small_runs):
     path = save(small_runs["dmft"], tmp_path / "r.h5")
     seen = []
 
     def check(name, obj):
         if isinstance(obj, h5py.Dataset):
             seen.append(name)
-            assert "units" in obj.attrs and obj.attrs["long_name"], name
+            assert "units" not in obj.attrs and obj.attrs["long_name"] and obj.attrs["description"], name
             for axis, dim in enumerate(obj.dims):
                 assert obj.attrs.get("CLASS") == b"DIMENSION_SCALE" or len(dim) == 1, (name, axis)
 
@@ -133,4 +134,4 @@ def test_a_file_saved_from_python_says_so(tmp_path, make_result):
 def test_reference_files_open_in_xarray_with_named_dimensions(path):
     with xr.open_dataset(path, engine="h5netcdf") as ds:
         assert not [d for d in ds.dims if str(d).startswith("phony_dim")]
-        assert ds["C"].dims == ("tw", "t") and ds["energy"].attrs["units"] == "1"
+        assert ds["C"].dims == ("tw", "t") and ds["energy"].attrs["long_name"]

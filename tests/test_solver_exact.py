@@ -86,7 +86,7 @@ def test_weight_process_sample_reproduces_C_and_u_form():
 
 
 def test_result_structure():
-    p = Params(alpha=3.0, dynamics="psgd", b=0.5, tau=1.0, dt=0.1, t_max=4.0,
+    p = Params(alpha=3.0, delta=0.0, dynamics="psgd", b=0.5, tau=1.0, dt=0.1, t_max=4.0,
                tw=(1.0, 2.0), seed=5)
     r = dmft.solve(p, n_paths=512)
     T = p.n_steps + 1
@@ -141,7 +141,7 @@ def test_two_replicas_gd_and_sgd_b1_have_zero_distance():
 def test_two_replicas_sgd_distance_and_sampled_overlap():
     """sgd b = 0.5: the replicas separate (0 < d < 1, d(0) = 0); sampled copies g^1, g^2 of the two
     weight processes (joint omega) have empirical E[g^1(k) g^2(j)] equal to C12(k, j)."""
-    p = Params(alpha=3.0, dynamics="sgd", b=0.5, replicas=2, dt=0.1, t_max=3.0, seed=4)
+    p = Params(alpha=3.0, delta=0.0, dynamics="sgd", b=0.5, replicas=2, dt=0.1, t_max=3.0, seed=4)
     m = DMFTMethod(n_paths=512, **F64)
     o = march(p, m, keep_histories=True)
     d = o.distance

@@ -3,6 +3,8 @@
 
 import os
 
+import pytest
+
 from dmft.app.studies import effective_noise
 
 
@@ -44,6 +46,7 @@ def test_precision_study_tiny(tmp_path, monkeypatch, capsys):
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in runs} == mtimes
 
 
+@pytest.mark.slow   # about 2 minutes on 2 cores; its fits and matchings are checked below by default
 def test_generalisation_study_quick(tmp_path):
     """Every part runs at tiny sizes, writes its tables, CSVs and figures, and a re-run computes
     nothing."""

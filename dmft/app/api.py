@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from ..core.methods import DMFTMethod, Method, ParticleMethod
 from ..core.params import Params
+from ..core.progress import unit_costs
+from ..core.resources import step_costs
 from ..core.result import Result
 from ..simulations import simulate as _simulate
 from ..solver import solve as _solve
@@ -25,7 +27,8 @@ def run(params: Params, method: Method, progress: bool = False, store_kernels: b
     if not isinstance(params, Params):
         raise TypeError(f"params must be a dmft.Params, got {type(params).__name__}")
     if isinstance(method, DMFTMethod):
-        return _solve(params, method, progress=progress, store_kernels=store_kernels)
+        with unit_costs(step_costs(params, method)):   # the time left weighs the later, dearer steps
+            return _solve(params, method, progress=progress, store_kernels=store_kernels)
     if isinstance(method, ParticleMethod):
         if store_kernels:
             raise ValueError("store_kernels is a DMFT option; simulations have no kernels")

@@ -23,7 +23,7 @@ import sys
 SECTIONS = (
     ("Problem, methods, results and files (`dmft`)", "dmft",
      ("Params", "DMFTMethod", "ParticleMethod", "run", "solve", "simulate", "Result", "Errors", "Status",
-      "load", "save", "fit_teff", "ParameterError")),
+      "load", "save", "fit_teff", "open_scan", "load_scan", "ParameterError")),
     ("Measurements (`dmft.measure`)", "dmft", ("measure", "Measurement", "MeasureSettings")),
     ("Analysis (`dmft.analysis`)", "dmft.analysis", None),
     ("Scans and files", None, ("dmft.app.scan.load_config", "dmft.app.scan.run_scan",

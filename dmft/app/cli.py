@@ -44,12 +44,15 @@ from .scan import ScanConfigError, load_config, run_scan
 EXIT_BAD_INPUT = 2
 #: a runtime failure (a write that failed: disk full)
 EXIT_FAILURE = 1
+#: ``dmft teff --strict``: the file was read and measured, but T_eff is not available (not
+#: stationary, no plateau); without --strict that is a result and the status is 0
+EXIT_NO_TEFF = 3
 #: the conventions page, named in the help
 CONVENTIONS = "docs/conventions.md"
 #: the end of ``dmft --help``: two worked examples and where the conventions are
 EPILOG = f"""examples:
-  # DMFT of the canonical stationary UNSAT point (a few minutes on 2 cores), then its
-  # effective temperature T_eff with the FDT curve
+  # DMFT of the canonical stationary UNSAT point, the defaults (minutes on 2 cores:
+  # benchmarks/bench_teff.py), then its effective temperature T_eff with the FDT curve
   dmft solve --alpha 4 --delta 0.5 --dynamics sgd --b 0.5 --t-max 125 --tw 50,75 -o unsat.h5
   dmft teff unsat.h5 --curve
 
@@ -101,7 +104,7 @@ def _add_fields(group, cls, skip=()) -> None:
         text = _help_text(docs.get(f.name, ""))
         if f.name == "tw":
             group.add_argument(_flag(f.name), dest=f.name, default=None, metavar="T1,T2,...",
-                               help=f"{text} Comma-separated. Default: none (no two-time observables).")
+                               help=f"{text} Comma-separated; --tw '' for none. Default: 0.4 and 0.6 of t_max.")
             continue
         if isinstance(default, bool):
             group.add_argument(_flag(f.name), dest=f.name, default=None,
@@ -154,8 +157,8 @@ def _run_point(args, method_cls) -> int:
     if est.seconds > resources.NOTICE_SECONDS:
         log.info("note: %s", resources.describe(est))
     if not params.tw:
-        log.info("note: no --tw given: the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
-                 "cannot use it (add e.g. --tw %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
+        log.info("note: no waiting times (--tw ''): the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
+                 "cannot use it (leave --tw out for %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
     result = run(params, method, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
@@ -314,8 +317,8 @@ def cmd_teff(args) -> int:
                                "warnings": list(line.warnings),
                                "note": "slope of a straight FDT line over the window: not T_eff"}
         print(json.dumps(out))
-        return 0
-    print(f"{args.file} ({r.kind}, {r.method.describe()})")
+        return _teff_status(est, args.strict)
+    print(f"{args.file} ({r.method.describe()})")
     print(est.describe())
     if line is not None:
         print(f"window fit (not T_eff): slope of a straight FDT line over t in [{line.window[0]:g}, "
@@ -330,7 +333,12 @@ def cmd_teff(args) -> int:
                   f"{c.ratio[i]:.5g} +/- {c.ratio_err[i]:.2g}  {c.slope[i]:.5g} +/- {c.slope_err[i]:.2g}")
     for w in est.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    return 0
+    return _teff_status(est, args.strict)
+
+
+def _teff_status(est, strict: bool) -> int:
+    """0, or with ``strict`` :data:`EXIT_NO_TEFF` when T_eff is not available."""
+    return EXIT_NO_TEFF if strict and not math.isfinite(est.T_eff) else 0
 
 
 def cmd_compare(args) -> int:
@@ -487,8 +495,11 @@ def build_parser() -> argparse.ArgumentParser:
                 description="The effective temperature T_eff = T_static, the FDT ratio "
                 "(C(tw,tw) - C_plateau)/chi_plateau, with T_short (lag -> 0) and T_slow (slope of "
                 "the slow branch), measured only where the run is stationary "
-                f"(docs/effective-temperature.md, {CONVENTIONS}). The file needs waiting times "
-                "(solve/simulate --tw).")
+                f"(docs/effective-temperature.md, {CONVENTIONS}). The file needs two waiting times "
+                "(solve/simulate give them by default). Exit status: 0 when the file was measured, "
+                "whether or not T_eff is available (a missing T_eff is a result: the reason and the "
+                f"remedy are printed); {EXIT_NO_TEFF} for a missing T_eff with --strict; 2 for a file that "
+                "cannot be read or measured.")
     p.add_argument("file", metavar="FILE.h5", help="a result file written by solve or simulate (with --tw)")
     p.add_argument("--tw", type=float, default=None, metavar="TW",
                    help="waiting time, one of the file's (time units). Default: the latest one with 10 "
@@ -501,6 +512,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="print one JSON object (T_eff, T_eff_err, tw, window, definition, stationary, "
                         "T_short, T_static, T_slow with errors, ...). Default: text")
+    p.add_argument("--strict", action="store_true",
+                   help=f"exit with status {EXIT_NO_TEFF} when T_eff is not available (not stationary, no "
+                        "plateau; the reason is printed). Default: status 0, since a missing T_eff is a "
+                        "result; 2 for a file that cannot be read or measured")
 
     p = command("compare", cmd_compare, "theory-vs-simulation figure")
     p.add_argument("theory", metavar="THEORY.h5", help="a DMFT result file (dmft solve)")
@@ -528,7 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
     with_progress(p)
 
     quantities = QUANTITIES
-    p = command("phase-diagram", cmd_phase_diagram, "maps over the scanned plane")
+    p = command("phase-diagram", cmd_phase_diagram,
+                "a quantity over the scanned axes: a map over two, a curve with error bars over one")
     p.add_argument("dir", metavar="DIR", help="a scan output folder (dmft scan -o DIR)")
     p.add_argument("-o", "--output", required=True, metavar="FIG.png",
                    help="output figure; a CSV table of the values is written beside it. Required")

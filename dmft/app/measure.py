@@ -532,8 +532,8 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
     ``rel_error`` within ``budget`` (seconds, or ``"20m"``), choosing the horizon, the waiting
     times and the number of repetitions (module docstring).
 
-    ``params.t_max`` is the first horizon; ``params.tw``, if given, is kept (else the waiting
-    times follow the horizon); ``distance`` runs two replicas.  ``method``: a
+    ``params.t_max`` is the first horizon; ``params.tw``, if given (not Params' automatic choice),
+    is kept (else the waiting times follow the horizon); ``distance`` runs two replicas.  ``method``: a
     :class:`~dmft.core.methods.DMFTMethod` (default) or :class:`~dmft.core.methods.ParticleMethod`
     (its ``replicates`` / ``n_samples`` are chosen here).  ``settings`` overrides the rest of
     :class:`MeasureSettings`.  ``log``: a callable for one line per try (default: this module's
@@ -553,7 +553,9 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
     log = logger.info if log is None else log
     if quantity == "distance" and params.replicas != 2:
         params = params.replace(replicas=2)
-    if quantity == "teff" and not params.tw and params.n_steps < 40:
+    # waiting times given by the user are kept; chosen automatically (Params' default), they follow the horizon
+    fixed_tw = () if getattr(params, "_tw_auto", False) else tuple(params.tw)
+    if quantity == "teff" and not fixed_tw and params.n_steps < 40:
         raise MeasureError(f"t_max = {params.t_max:g} is {params.n_steps} steps: the first horizon needs at least "
                            "40 steps for a waiting-time window")
     if params.n_steps > _steps_limit(params, method):
@@ -562,7 +564,6 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
                            "or a shorter first horizon")
     start = time.monotonic()
     deadline = start + settings.budget
-    fixed_tw = tuple(params.tw)
     horizon = params.t_max
     count = settings.start
     tries, aging_history = [], []

@@ -40,6 +40,7 @@ from ..core.manifest import write_manifest
 from ..core.methods import Method, point_hash, split_settings
 from ..core.params import Params
 from ..core.progress import Heartbeat, heartbeat_interval, tqdm_bar
+from ..core.resources import estimate
 from ..core.provenance import command_line
 from ..core.status import Status
 from .api import run
@@ -204,20 +205,25 @@ class RunSummary:
 
 class _Reporter:
     """tqdm bar on a terminal, otherwise a log line per finished task and a heartbeat line
-    while none finishes (:meth:`idle`)."""
+    while none finishes (:meth:`idle`); the time left weighs each task by its estimated work
+    (:func:`dmft.core.resources.estimate`: a large DMFT point counts for more than a small
+    simulation)."""
 
-    def __init__(self, total: int, progress: bool, log):
+    def __init__(self, tasks: list, progress: bool, log):
         self.bar = None
-        self.total = total
+        self.total = len(tasks)
         self.count = 0
         self.log = log
-        self.heartbeat = Heartbeat(total, "tasks", unit="finished")
-        if progress and total:
-            self.bar = tqdm_bar(total, None, "point")
+        work = {t.key: estimate(t.params, t.method).work for t in tasks}
+        whole = sum(work.values())
+        self.share = {key: (w / whole if whole > 0 else 1.0 / len(work)) for key, w in work.items()}
+        self.heartbeat = Heartbeat(self.total, "tasks", unit="finished", from_start=True)
+        if progress and self.total:
+            self.bar = tqdm_bar(self.total, None, "point")
 
-    def update(self, summary: RunSummary, message: str) -> None:
+    def update(self, summary: RunSummary, message: str, task: "Task | None" = None) -> None:
         self.count += 1
-        self.heartbeat.n = self.count
+        self.heartbeat.update(1, work=self.share.get(task.key, 0.0) if task is not None else None, beat=False)
         if self.bar is not None:
             self.bar.set_postfix(done=summary.done, diverged=summary.diverged, failed=summary.failed)
             self.bar.update(1)
@@ -269,7 +275,7 @@ def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str 
             write_manifest(folder, manifest)
         clean_stale_temporaries(folder)
         summary = RunSummary(output=folder, total=len(tasks), skipped=skipped)
-        reporter = _Reporter(len(todo), progress, log)
+        reporter = _Reporter([t for t, _ in todo], progress, log)
         cmd = command_line()
 
         def record(task: Task, path: str, outcome, error) -> None:
@@ -279,12 +285,12 @@ def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str 
             if error is not None:
                 summary.failed += 1
                 summary.errors.append(f"{label}: {error!r}")
-                reporter.update(summary, f"{label}: FAILED {error!r}")
+                reporter.update(summary, f"{label}: FAILED {error!r}", task)
                 return
             _, status, seconds = outcome
             summary.done += 1
             summary.diverged += status == Status.DIVERGED
-            reporter.update(summary, f"{label}: {status} ({seconds:.1f} s) -> {task.filename}")
+            reporter.update(summary, f"{label}: {status} ({seconds:.1f} s) -> {task.filename}", task)
 
         try:
             if client is not None:

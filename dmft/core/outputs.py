@@ -96,6 +96,27 @@ def write_atomic(path, data: bytes) -> str:
     return path
 
 
+def link_atomic(source, path) -> str:
+    """Give the regular file ``source`` a second name ``path`` (a hard link: written once, two
+    names), atomically: the link is made under a temporary name in the folder of ``path`` and
+    renamed onto it.  Where a hard link cannot be made (another file system), the bytes are
+    copied with :func:`write_atomic`.  Refused like :func:`write_atomic`; returns the path."""
+    path = check_output(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.link.tmp")
+    try:
+        os.link(source, tmp)
+    except OSError:
+        with open(source, "rb") as fh:
+            return write_atomic(path, fh.read())
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.remove(tmp)
+        raise WriteError(f"cannot write '{path}': {exc.strerror or exc}") from None
+    return path
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -30,6 +30,11 @@ DATA = ("random", "teacher")
 #: point hash) while at these values, so that every earlier point keeps its hash.
 HASH_OMITTED_AT = {"data": "random", "label_noise": 0.0, "noise_var": 0.0}
 
+#: The automatic waiting times (``tw`` not given): these fractions of ``t_max``, on the grid.  At the
+#: default ``t_max = 125`` they are the canonical (50, 75); two of them, so that the stationarity
+#: test of ``dmft teff`` has a reference.
+AUTO_TW = (0.4, 0.6)
+
 #: Largest absolute value accepted for a real parameter: beyond it no run is meaningful, and
 #: squares of it would overflow.
 MAX_ABS = 1e6
@@ -95,6 +100,11 @@ class Params:
     followed by ``w <- sqrt(N) w/|w|`` for the ``sphere`` constraint; ``s_mu(t)`` is the
     selection process of ``dynamics``.
 
+    The defaults are the canonical stationary UNSAT point of ``docs/effective-temperature.md``
+    (``alpha = 4 > alpha_J(0.5) = 0.96``, ``delta = 0.5``, sgd ``b = 0.5``, ``dt = 0.1``,
+    ``t_max = 125``, ``tw = (50, 75)``), where every tool works: ``Params()`` is stationary from
+    ``t = 50`` and has a ``T_eff`` plateau before ``t_max``.
+
     Units: the model is dimensionless; times (``t``, ``dt``, ``t_max``, ``tw``, ``tau``) are in
     the units in which one update step lasts ``dt``.
 
@@ -127,7 +137,9 @@ class Params:
         seed: root of every random stream (``numpy.random.SeedSequence(seed)``; integer >= 0).
         tw: waiting times of the two-time observables ``C(t, tw)``, ``chi(t, tw)`` (time units, in
             [0, t_max]; snapped to the grid, sorted, unique).  Needed by ``dmft teff``: it is
-            measured at a waiting time.
+            measured at a waiting time and tested for stationarity against an earlier one.  Not
+            given (``None``): ``0.4 t_max`` and ``0.6 t_max`` on the grid (50 and 75 at the default
+            ``t_max``), and they follow ``t_max`` in :meth:`replace`; ``()``: none.
         replicas: 1, or 2 for the replica distance ``d(t)`` (same data and ``w(0)``, independent
             noise).
         data: ``random`` (i.i.d. Gaussian patterns: random labels absorbed in them) or ``teacher``
@@ -137,8 +149,8 @@ class Params:
             [0, 0.5]).
     """
 
-    alpha: float = 3.0
-    delta: float = 0.0
+    alpha: float = 4.0
+    delta: float = 0.5
     loss: str = "quadratic-hinge"
     constraint: str = "sphere"
     ridge: float = 0.0
@@ -149,9 +161,9 @@ class Params:
     noise_class: str = "bernoulli"
     normalization: str = "sum"
     dt: float = 0.1
-    t_max: float = 40.0
+    t_max: float = 125.0
     seed: int = 0
-    tw: tuple = ()
+    tw: tuple | None = None
     replicas: int = 1
     data: str = "random"
     label_noise: float = 0.0
@@ -209,10 +221,14 @@ class Params:
                                  f"(dynamics = injected); {self.dynamics} takes {', '.join(SELECTION_CLASSES)}")
         if self.replicas not in (1, 2):
             raise ParameterError("replicas", f"must be 1 or 2 (got {self.replicas})")
+        # not a field: whether tw was chosen automatically (it then follows t_max in replace)
+        put("_tw_auto", self.tw is None)
         put("tw", self._snapped_tw())
 
     def _snapped_tw(self) -> tuple:
         tw = self.tw
+        if tw is None:
+            tw = [f * self.t_max for f in AUTO_TW]
         if isinstance(tw, str):
             tw = [x for x in tw.split(",") if x.strip()]
         elif isinstance(tw, (int, float)):
@@ -275,6 +291,10 @@ class Params:
         return cls(**dict(d))
 
     def replace(self, **changes: Any) -> "Params":
+        """A copy with ``changes``; waiting times that were chosen automatically (``tw`` not
+        given) are chosen again for the new ``t_max`` and ``dt``."""
+        if self._tw_auto and "tw" not in changes:
+            changes["tw"] = None
         return dataclasses.replace(self, **changes)
 
 

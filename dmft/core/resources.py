@@ -93,6 +93,25 @@ def estimate(params, method) -> Estimate:
     return Estimate(f"the simulation (N = {N}, P = {P}, {method.n_samples} samples, {T} times)", memory, work)
 
 
+def step_costs(params, method):
+    """The relative cost of each step of a run, in the order its progress bar counts them
+    (:func:`dmft.core.progress.unit_costs`), or None when every step costs the same
+    (simulations).  DMFT: step ``k`` of each replicate sweeps the ``k`` earlier times, so it costs
+    ``k (2 nr^2 + nr (4 + 2 p)) + nr L^2`` (the terms of :func:`estimate`, whose sum over ``k``
+    is the work above)."""
+    if method.kind != "dmft":
+        return None
+    import numpy as np
+
+    nr, p = params.replicas, method.n_probes
+    L = method.band(params.n_steps) if method.response == "probe" else 0
+    k = np.arange(1, params.n_steps + 1, dtype=float)
+    per = k * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L
+    if method.response == "exact":
+        per = per + nr * 2.0 * k * k
+    return np.tile(per, method.replicates)
+
+
 def available_memory() -> float | None:
     """Bytes of memory available now (``MemAvailable``; within the cgroup v2 limit), or None."""
     avail = None

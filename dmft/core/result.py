@@ -184,14 +184,26 @@ class Result:
     def replace(self, **changes) -> "Result":
         return dataclasses.replace(self, **changes)
 
-    def to_xarray(self):
+    def to_xarray(self, batches: bool = False):
         """The observables as an ``xarray.Dataset``: named dimensions ``t``, ``tw``, ``gap_t``,
-        ``gap_bin``, ``units`` and ``long_name`` on every variable, the settings and provenance as
-        attributes; what ``xarray.open_dataset(file, engine="h5netcdf")`` gives for the saved file
-        (:mod:`dmft.core.schema`).  Needs ``xarray``."""
+        ``gap_bin``, ``long_name`` and ``description`` on every variable, the settings and
+        provenance as attributes; what ``xarray.open_dataset(file, engine="h5netcdf")`` gives for
+        the saved file (:mod:`dmft.core.schema`).  ``batches``: also the batch means
+        (``<name>_batches``), so that :meth:`from_xarray` keeps the jackknife errors.  Needs
+        ``xarray``."""
         from .schema import to_xarray
 
-        return to_xarray(self)
+        return to_xarray(self, batches=batches)
+
+    @classmethod
+    def from_xarray(cls, ds) -> "Result":
+        """The way back from :meth:`to_xarray`, from ``xarray.open_dataset`` of a result file, or
+        from one point of a scan's Dataset (``dmft.load_scan(DIR).sel(b=0.5)``): the settings from
+        the attributes and scalar coordinates, the errors from ``<name>_sem`` and, when present,
+        ``<name>_batches``.  ``ValueError`` when the Dataset is not one point of a result."""
+        from .schema import from_xarray
+
+        return from_xarray(ds)
 
     def __repr__(self) -> str:
         p = self.params

@@ -29,6 +29,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...analysis.distance import long_time_distance
+from ...analysis.figures import legend
 from ...analysis.phase_diagram import gardner_alpha
 from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
@@ -414,7 +415,7 @@ def plot_unsat_summary(rows: list, path: str) -> str:
         if scan == "tau":
             _log_x(ax)
         ax.set_ylabel("temperature")
-    axes[0].legend(fontsize=6, ncol=2)
+    legend(axes[0], fontsize=6, ncol=2)
     return _finish(fig, path, f"UNSAT stationary state (α = {UNSAT['alpha']:g}, Δ = {UNSAT['delta']:g}, dt = {UNSAT['dt']:g} "
                  f"unless varied; tw = {UNSAT['tw'][1]:g} checked against {UNSAT['tw'][0]:g}): the named "
                  "FDT temperatures. Lines: DMFT ± jackknife over replicates; points: simulations "
@@ -445,7 +446,7 @@ def plot_fdt_ratio(curves: dict, path: str) -> str:
         ax.set_title({"b": "sgd", "tau": "psgd, b = 0.5", "alpha": "sgd, b = 0.5, α varied",
                       "delta": "sgd, b = 0.5, Δ varied"}[scan],
                      fontsize=10)
-        ax.legend(fontsize=7, ncol=2)
+        legend(ax, fontsize=7, ncol=2)
     return _finish(fig, path, f"Scale-resolved FDT ratio in the stationary state (α = {UNSAT['alpha']:g}, "
                  f"Δ = {UNSAT['delta']:g}, tw = {UNSAT['tw'][1]:g}, stationary lags only): "
                  "sgd: fast modes hotter than slow ones; psgd: slow modes hotter. Bands and bars: ±1 jackknife error")
@@ -467,7 +468,7 @@ def plot_sat_distance(rows: list, path: str) -> str:
         if scan == "tau":
             _log_x(ax)
         ax.set_ylabel("long-time replica distance d_inf")
-    axes[0].legend(fontsize=7)
+    legend(axes[0], fontsize=7)
     return _finish(fig, path, f"SAT phase (α = {SAT['alpha']:g}, Δ = {SAT['delta']:g}, dt = {SAT['dt']:g} unless varied; "
                  f"d averaged over the last quarter of t ≤ {SAT['t_max']:g}). Lines: DMFT ± jackknife; "
                  "points: simulations N = 2000")
@@ -526,7 +527,7 @@ def plot_dt(rows: list, fits: list, path: str) -> str:
         ax.set_xlabel("dt")
         ax.set_ylabel(name)
         ax.set_title(f"psgd b = {DT_POINT[phase]['b']:g}, τ = {DT_POINT[phase]['tau']:g}, {phase.upper()}", fontsize=9)
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     return path

@@ -43,7 +43,7 @@ import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
-from ...analysis.figures import save_figure
+from ...analysis.figures import legend, save_figure
 from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
@@ -511,7 +511,7 @@ def plot_scans(rows: list, path: str) -> str:
     axes[1].xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     axes[2].set(xlabel="σ² of the per-pattern weights (0: gd)", ylabel="final ε_g", title="classes at equal covariance")
     for ax in axes:
-        ax.legend(fontsize=6)
+        legend(ax, fontsize=6)
     fig.suptitle("teacher data, α = 3, Δ = 0, dt = 0.2; mean ± s.e. over seeds (simulations share their seeds "
                  "across points)", fontsize=8)
     return _save(fig, path)
@@ -538,7 +538,7 @@ def plot_time(courses: list, path: str) -> str:
                 else:
                     ax.errorbar(t[::4], y[::4], yerr=e[::4], fmt="o", ms=3, color=f"C{i}", mfc="white")
         ax.set(xlabel="t", ylabel="ε_g(t)")
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)
     axes[0].set_title("sgd: lines DMFT ± s.e., circles simulations", fontsize=9)
     axes[1].set_title("the same from t = 5", fontsize=9)
     axes[2].set_title(f"psgd at b = {PSGD_B:g} against τ, from t = 5", fontsize=9)
@@ -560,7 +560,7 @@ def plot_dt(rows: list, fits: list, path: str) -> str:
                     ax.errorbar([0], [f["dt0"]], yerr=[f["dt0_err"]], fmt="*", color=style["color"], ms=8)
         ax.set(xlabel="dt (gd learning rate)", ylabel={"eps_g": "final ε_g", "gap_std": "std of final gaps",
                                                         "near_contacts": "fraction of gaps in [-0.1, 0.1)"}[name])
-        ax.legend(fontsize=7)
+        legend(ax, fontsize=7)
     return _save(fig, path)
 
 
@@ -593,7 +593,7 @@ def plot_size(rows: list, path: str) -> str:
                         fmt="-o", color=f"C{i}", capsize=2, label=f"{label}: DMFT, 1/n_paths")
         ax.set(xlabel="1/N (simulations) or 1/n_paths (DMFT)", ylabel=f"final {'ε_g' if name == 'eps_g' else 'm'}")
         ax.set_xlim(left=0)
-        ax.legend(fontsize=6)
+        legend(ax, fontsize=6)
     return _save(fig, path)
 
 
