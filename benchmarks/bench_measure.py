@@ -11,7 +11,11 @@ horizon and statistics: at most 4/3 for the DMFT, 3/2 for simulations by constru
 agreement of the two methods in combined standard errors.  Each measurement's result file is
 written to ``OUT/<name>.h5`` and reused on a re-run (delete it to recompute).
 
-Usage: python benchmarks/bench_measure.py [-o OUT] [--only NAME ...] [--budget DURATION]
+Usage: python benchmarks/bench_measure.py [-o OUT] [--only NAME ...] [--budget DURATION] [--record]
+
+``--record`` writes ``benchmarks/results/bench_measure.json`` (every measurement of the summary,
+each with the load when it started, and the comparisons), which the README quotes
+(``python -m dmft.app.reference --parts docs``).
 
 One measurement at a time, in this process (the machine's load is printed with each; time it on
 an otherwise idle machine).
@@ -29,6 +33,7 @@ import time
 import dmft
 from dmft import DMFTMethod, Params, ParticleMethod
 from dmft.app.measure import measure
+from record import conditions, record
 
 UNSAT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, seed=1)
 SAT = dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, seed=1)
@@ -47,10 +52,10 @@ def load_avg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def values(record: dict) -> dict:
+def values(rec: dict) -> dict:
     """name -> (value, error) of the compared values of a measurement record."""
-    q = record["quantity"]
-    inner = record.get(q) or {}
+    q = rec["quantity"]
+    inner = rec.get(q) or {}
     out = {}
     for name in COMPARED[q]:
         v, e = inner.get(name), inner.get(f"{name}_err")
@@ -63,7 +68,9 @@ def main(argv=None):
     ap.add_argument("-o", "--output", default="docs/measure", help="output folder (default docs/measure)")
     ap.add_argument("--only", nargs="*", choices=sorted(RUNS), help="run only these")
     ap.add_argument("--budget", default="90m", help="budget of each measurement (default 90m)")
+    ap.add_argument("--record", action="store_true", help="write benchmarks/results/bench_measure.json")
     args = ap.parse_args(argv)
+    start = conditions()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     os.makedirs(args.output, exist_ok=True)
     summary_path = os.path.join(args.output, "summary.json")
@@ -75,25 +82,31 @@ def main(argv=None):
             print(f"{name}: kept from {path}")
             continue
         print(f"{name}: measuring {quantity} at {point} with {method.describe()}, load {load_avg()}", flush=True)
+        started = conditions()
         t0 = time.perf_counter()
         m = measure(Params(**point), quantity, rel_error=0.03, budget=args.budget, method=method)
         dmft.save(m.result, path)
-        record = m.to_dict()
-        summary[name] = {"status": m.status, "reason": m.reason, "value": record["value"], "error": record["error"],
-                         "rel_error": record["rel_error"], "t_max": m.t_max, "repetitions": record["repetitions"],
+        rec = m.to_dict()
+        summary[name] = {"status": m.status, "reason": m.reason, "value": rec["value"], "error": rec["error"],
+                         "rel_error": rec["rel_error"], "t_max": m.t_max, "repetitions": rec["repetitions"],
                          "wall_s": m.wall_s, "final_wall_s": m.final_wall_s,
                          "cost_ratio": m.wall_s / m.final_wall_s if m.final_wall_s else None,
-                         "tries": len(m.tries), "values": values(record), "load_after": load_avg(),
-                         "elapsed_s": time.perf_counter() - t0}
+                         "tries": len(m.tries), "values": values(rec), "load_after": load_avg(),
+                         "elapsed_s": time.perf_counter() - t0, "started": started}
         with open(summary_path, "w") as fh:
             json.dump(summary, fh, indent=1)
         print(f"{name}: {json.dumps(summary[name])}", flush=True)
+    comparisons = []
     for a, b in (("unsat-dmft", "unsat-sim"), ("sat-dmft", "sat-sim")):
         if a in summary and b in summary:
             for key in summary[a]["values"]:
                 (va, ea), (vb, eb) = summary[a]["values"][key], summary[b]["values"][key]
                 z = (va - vb) / math.hypot(ea, eb) if all(map(math.isfinite, (va, vb, ea, eb))) else math.nan
+                comparisons.append({"dmft": a, "simulation": b, "value": key, "z": z})
                 print(f"{a} vs {b}: {key} = {va:.5g} +/- {ea:.2g} vs {vb:.5g} +/- {eb:.2g}: z = {z:+.2f}")
+    if args.record:
+        rows = [{"name": name, **row} for name, row in summary.items()]
+        print("recorded in", record("bench_measure", start, rows, comparisons=comparisons))
 
 
 if __name__ == "__main__":

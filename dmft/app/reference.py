@@ -183,6 +183,36 @@ def bench_quotes(folder: str) -> dict:
         walls = ", ".join(f"{r['wall_s']:.1f} s" for r in rows[:-1]) + f" and {rows[-1]['wall_s']:.1f} s"
         out["bench.solver"] = (f"T = {steps} steps took {walls} (peak memory {rows[-1]['peak_rss_mb']:.0f} MB "
                                f"at T = {rows[-1]['T']}; fitted exponent T^{rec['exponent']:.2f}; {_measured(rec)})")
+    out.update(measure_quotes(folder))
+    return out
+
+
+#: the quantity named in the quotes of a measurement, by quantity
+MEASURED_NAME = {"teff": "T_static", "distance": "d_inf"}
+
+
+def measure_quotes(folder: str) -> dict:
+    """``bench.measure.<name>`` for each measurement of ``benchmarks/bench_measure.py --record``
+    (value, horizon, repetitions, wall time, cost over the final run, load) and
+    ``bench.measure.z`` (the DMFT-simulation differences in combined standard errors)."""
+    path = os.path.join(folder, "bench_measure.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as fh:
+        rec = json.load(fh)
+    out = {}
+    for row in rec["rows"]:
+        quantity = "distance" if row["name"].startswith("sat") else "teff"
+        unit = "replicates" if row["name"].endswith("dmft") else "systems"
+        started = row.get("started") or {}
+        load = f", load {started['load']:.1f}" if "load" in started else ""
+        out[f"bench.measure.{row['name']}"] = (
+            f"{MEASURED_NAME[quantity]} = {_pm(row['value'], row['error'])} ({100 * row['rel_error']:.2g}%) at "
+            f"t_max = {row['t_max']:g} with {row['repetitions']} {unit}, {row['wall_s'] / 60:.0f} min in all, "
+            f"{row['cost_ratio']:.2f} times its final run{load}")
+    z = [f"{c['value']} {c['z']:+.2f}" for c in rec.get("comparisons", [])]
+    if z:
+        out["bench.measure.z"] = ", ".join(z) + f" ({_measured(rec)})"
     return out
 
 
