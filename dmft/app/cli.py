@@ -161,7 +161,7 @@ def _run_point(args, method_cls) -> int:
         log.info("note: %s", resources.describe(est))
     if not params.tw:
         log.info("note: no --tw given: the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
-                 "cannot use it (add e.g. --tw %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
+                 "cannot use it (add e.g. --tw %s)", _suggested_tw(params))
     result = run(params, method, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
@@ -217,10 +217,14 @@ def _window(text: str, flag: str):
     return t0, t1
 
 
+def _suggested_tw(params) -> str:
+    """Two waiting times on the grid, at about 40% and 60% of the run, for hints."""
+    return ",".join(f"{round(f * params.n_steps) * params.dt:.10g}" for f in (0.4, 0.6))
+
+
 def _rerun_hint(r) -> str:
     """What to re-run so that a file without waiting times can give T_eff."""
-    t_max = r.params.t_max
-    tw = f"{0.4 * t_max:g},{0.6 * t_max:g}"
+    tw = _suggested_tw(r.params)
     command = str(r.meta.get("command_line", ""))
     if command.startswith(("dmft solve", "dmft simulate")):
         return f"re-run it with waiting times, e.g.: {command} --tw {tw}"
