@@ -79,12 +79,16 @@ def test_largest_seed_a_file_stores_is_accepted(tmp_path):
     assert load(save(r, tmp_path / "o.h5")).params.seed == 2**64 - 1
 
 
-def test_threads_from_a_scan_file_are_bounded(tmp_path, capsys):
+def _scan_refused(tmp_path, capsys, base: str, axes: str, *words):
+    """A scan of ``[base]`` plus ``base`` over ``axes`` is refused before its folder is made."""
     cfg = tmp_path / "s.toml"
-    cfg.write_text('mode = "simulate"\n[base]\nn = 20\nn_samples = 1\nt_max = 1.0\nthreads = 1e30\n'
-                   '[axes]\nalpha = [1.0]\n')
-    _refused(capsys, ["scan", str(cfg), "-o", str(tmp_path / "out")], "'threads'")
+    cfg.write_text(f'mode = "simulate"\n[base]\nn = 20\nn_samples = 1\nt_max = 1.0\n{base}[axes]\n{axes}\n')
+    _refused(capsys, ["scan", str(cfg), "-o", str(tmp_path / "out")], *words)
     assert not (tmp_path / "out").exists()
+
+
+def test_threads_from_a_scan_file_are_bounded(tmp_path, capsys):
+    _scan_refused(tmp_path, capsys, "threads = 1e30\n", "alpha = [1.0]", "'threads'")
 
 
 @pytest.mark.parametrize("command", ["info", "teff", "compare"])
@@ -114,10 +118,7 @@ def test_tw_off_the_grid_is_refused(tmp_path, capsys, no_computing):
 
 
 def test_scan_points_off_the_grid_are_refused(tmp_path, capsys):
-    cfg = tmp_path / "s.toml"
-    cfg.write_text('mode = "simulate"\n[base]\nn = 20\nn_samples = 1\nt_max = 1.0\n[axes]\ndt = [0.1, 0.3]\n')
-    _refused(capsys, ["scan", str(cfg), "-o", str(tmp_path / "out")], "'t_max'", "dt = 0.3")
-    assert not (tmp_path / "out").exists()
+    _scan_refused(tmp_path, capsys, "", "dt = [0.1, 0.3]", "'t_max'", "dt = 0.3")
 
 
 # ----------------------------------------------------------------------------- item 17
@@ -153,11 +154,7 @@ def test_settings_that_act_are_accepted():
 
 
 def test_scan_with_a_setting_that_does_nothing_is_refused(tmp_path, capsys):
-    cfg = tmp_path / "s.toml"
-    cfg.write_text('mode = "simulate"\n[base]\nn = 20\nn_samples = 1\nt_max = 1.0\ntau = 2.0\n'
-                   '[axes]\nalpha = [1.0, 2.0]\n')
-    _refused(capsys, ["scan", str(cfg), "-o", str(tmp_path / "out")], "'tau'")
-    assert not (tmp_path / "out").exists()
+    _scan_refused(tmp_path, capsys, "tau = 2.0\n", "alpha = [1.0, 2.0]", "'tau'")
 
 
 # ----------------------------------------------------------------------------- item 2

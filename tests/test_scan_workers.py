@@ -6,6 +6,7 @@ exit 1; a task of a scan that is gone never writes into the folder."""
 import contextlib
 import glob
 import logging
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import time
 
 import pytest
 
-from dmft.app import runner
+from dmft.app import runner, workers
 from dmft.app.cli import main
 from dmft.app.scan import parse_config, run_scan
 from dmft.core import progress
@@ -26,17 +27,8 @@ QUICK = {"n": 40, "n_samples": 1, "t_max": 1.0, "alpha": 3.0}
 
 
 def _children() -> dict:
-    """pid -> CPU seconds of this process's live children."""
-    out = {}
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == os.getpid() and fields[0] not in "ZX":
-            out[int(stat.split("/")[2])] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return out
+    """pid -> CPU seconds of the worker processes this process started."""
+    return {p.pid: workers.cpu_seconds(p.pid) or 0.0 for p in multiprocessing.active_children()}
 
 
 def _busy_worker(cpu: float = 1.0, timeout: float = 60.0) -> int:
@@ -70,8 +62,8 @@ class _Watchdog:
 
 @pytest.fixture
 def quick_bounds(monkeypatch):
-    monkeypatch.setattr("dmft.app.workers.STALL_S", 2.0)
-    monkeypatch.setattr("dmft.app.workers.SHUTDOWN_S", 1.0)
+    monkeypatch.setattr(workers, "STALL_S", 2.0)
+    monkeypatch.setattr(workers, "SHUTDOWN_S", 1.0)
     monkeypatch.setattr(progress, "HEARTBEAT_S", 0.3)
     monkeypatch.setattr(runner, "DASK_NO_WORKER_S", 1.0)
 
