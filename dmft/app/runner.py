@@ -48,7 +48,7 @@ from ..core.progress import Heartbeat, heartbeat_interval, tqdm_bar
 from ..core.provenance import command_line
 from ..core.status import Status
 from .api import run
-from .workers import WorkerLost, WorkerPool
+from .workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -537,6 +537,7 @@ def _run_dask(todo, client, cmd, record, store_kernels, threads, idle=lambda pen
                 record(t, path, None, exc)
             else:
                 record(t, path, outcome, None)
+            workers.pending -= 1
     except (CancelledError, OSError) as exc:   # OSError: distributed's CommClosedError
         raise RunAborted(f"lost the Dask scheduler ({type(exc).__name__}); {workers.describe()}") from None
 
@@ -547,7 +548,7 @@ class _DaskWorkers:
 
     def __init__(self, client, total: int):
         self.client, self.total = client, total
-        self.pending = total
+        self.pending = total   # points not finished yet (the runner counts them down)
         self.seen = time.monotonic()
 
     def describe(self) -> str:
@@ -555,7 +556,6 @@ class _DaskWorkers:
                 "the scan again to resume")
 
     def check(self, pending: int) -> None:
-        self.pending = pending
         try:
             count = len(self.client.nthreads(callback_timeout=DASK_TIMEOUT))
         except (OSError, TimeoutError, CancelledError) as exc:

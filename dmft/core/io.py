@@ -14,7 +14,10 @@ them also as its own attribute, provenance (``package_version``, ``git_commit``,
 ``frac_unsat``, ``nu``, ``tw``, ``C``, ``chi``, ``distance`` (two replicas), ``<name>_sem``
 (standard errors; root attributes ``errors_source``, ``errors_count``), the batch averages
 under ``batches/`` (with ``batch_size``), further observables (``norm``, ``gap_*``) at the root
-and the optional two-time kernels under ``kernels/``.
+and the optional two-time kernels under ``kernels/``.  New files are in the HDF5 1.10 file
+format (:data:`LIBVER`: checksummed headers and chunk indices), every array dataset carries a
+fletcher32 checksum that HDF5 verifies on each read, and ``config_json`` is a fixed-length string
+in the checksummed header; files written before are read as they are.
 """
 
 from __future__ import annotations
