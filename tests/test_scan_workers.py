@@ -62,7 +62,7 @@ class _Watchdog:
 
 @pytest.fixture
 def quick_bounds(monkeypatch):
-    monkeypatch.setattr(workers, "STALL_S", 2.0)
+    monkeypatch.setattr(workers, "STALL_S", 3.0)
     monkeypatch.setattr(workers, "SHUTDOWN_S", 1.0)
     monkeypatch.setattr(progress, "HEARTBEAT_S", 0.3)
     monkeypatch.setattr(runner, "DASK_NO_WORKER_S", 1.0)
@@ -106,7 +106,7 @@ def test_stopped_worker_holding_a_point_is_killed_after_the_bound(tmp_path, quic
     summary = run_scan(cfg, str(tmp_path), workers=2, threads=1, log=None)
     dog.done.set()
     assert (summary.done, summary.failed) == (2, 1), summary.describe()
-    assert "used no CPU time for 2 s (it was stopped) and was killed" in summary.errors[0]
+    assert "used no CPU time for 3 s (it was stopped) and was killed" in summary.errors[0]
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
