@@ -200,6 +200,10 @@ def plane(axes: list, manifest: dict, slices: dict | None = None) -> tuple:
     if not free:   # a single point: shown as a cut along the first axis
         free = [axes[0]]
         fixed.pop(axes[0], None)
+    for name in free:
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values[name]):
+            raise ValueError(f"axis '{name}' takes values that are not numbers ({', '.join(map(str, values[name]))}); "
+                             f"a map needs numeric axes: fix it, e.g. --slice {name}={values[name][0]}")
     return free[0], (free[1] if len(free) == 2 else None), fixed
 
 

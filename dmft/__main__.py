@@ -1,7 +1,7 @@
-"""``python -m dmft``: the command line."""
+"""``python -m dmft``: the command line (:mod:`dmft.app.entry`)."""
 
 import sys
 
-from .app.cli import main
+from .app.entry import main
 
 sys.exit(main())

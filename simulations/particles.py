@@ -31,6 +31,7 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from ..core.divergence import runaway
+from ..core.methods import n_patterns
 from ..core.model import Perceptron, gap_counts, generalisation_error
 from ..core.selection import Selection
 
@@ -42,11 +43,6 @@ from ..core.selection import Selection
 #: relative deviation from the eps -> 0 limit 13% at eps = 1e-4, 0.4% at 1e-6, 3e-5 at 1e-8
 #: (round-off), 2e-4 at 1e-9; convex cases are far more linear.  1e-7 balances the two.
 FIELD_EPS = 1e-7
-
-
-def n_patterns(alpha: float, n: int) -> int:
-    """``P = round(alpha N)`` (at least 1)."""
-    return max(1, int(round(alpha * n)))
 
 
 def draw_system(rng: np.random.Generator, P: int, N: int, constraint: str):

@@ -142,7 +142,7 @@ def test_dask_keys_unique_per_run_and_missing_files_fail(tmp_path, monkeypatch, 
         assert len(set(keys)) == 4, "two runs of one grid must not share task keys"
         assert sorted(os.listdir(tmp_path / "a")) == sorted(os.listdir(tmp_path / "b"))
         # workers that do not share the folder: the files never appear
-        monkeypatch.setattr(runner, "save", lambda result, path: path)
+        monkeypatch.setattr(runner, "save", lambda result, path, **kw: path)
         capsys.readouterr()
         assert main(["scan", _scan(tmp_path), "-o", str(tmp_path / "c"), "--dask", address]) == 1
     out = capsys.readouterr().out

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from ..core.checks import check_patterns
 from ..core.methods import DMFTMethod, Method, ParticleMethod
 from ..core.params import Params
 from ..core.progress import unit_costs
@@ -23,13 +24,16 @@ from ..solver import solve as _solve
 def run(params: Params, method: Method, progress: bool = False, store_kernels: bool | None = None) -> Result:
     """Compute ``params`` with ``method``: the DMFT (:class:`DMFTMethod`) or direct simulations
     (:class:`ParticleMethod`).  ``store_kernels`` (DMFT only; default T <= 600) keeps the full
-    two-time kernels.  Never raises for a diverging run: ``result.status`` says it."""
+    two-time kernels.  Never raises for a diverging run: ``result.status`` says it.  A simulation
+    whose ``P = round(alpha N)`` patterns are more than 1% from ``alpha N`` is refused
+    (:class:`~dmft.core.params.ParameterError`, :func:`dmft.core.checks.check_patterns`)."""
     if not isinstance(params, Params):
         raise TypeError(f"params must be a dmft.Params, got {type(params).__name__}")
     if isinstance(method, DMFTMethod):
         with unit_costs(step_costs(params, method)):   # the time left weighs the later, dearer steps
             return _solve(params, method, progress=progress, store_kernels=store_kernels)
     if isinstance(method, ParticleMethod):
+        check_patterns(params, method)
         if store_kernels:
             raise ValueError("store_kernels is a DMFT option; simulations have no kernels")
         return _simulate(params, method, progress=progress)

@@ -16,6 +16,7 @@ import json
 import logging
 import math
 import os
+import re
 import shlex
 import sys
 from dataclasses import MISSING, fields
@@ -26,6 +27,7 @@ from ..analysis.figures import FIGURE_FORMATS, check_comparable, compare_figure
 from ..analysis.phase_diagram import QUANTITIES, parse_slices, phase_diagram, table_path
 from ..analysis.fdt_line import fit_fdt_line
 from ..analysis.teff import fit_teff
+from ..core.checks import check_settings
 from ..core.fielddocs import field_docs
 from ..core.io import FileFormatError, load, save
 from ..core import resources
@@ -38,7 +40,7 @@ from ..core.provenance import cli_command, package_version
 from .api import run
 from .demo import report as demo_report, run_demo
 from .measure import QUANTITIES as MEASURE_QUANTITIES, MeasureError, MeasureSettings, measure, parse_budget
-from .runner import FolderBusy, ForeignFiles
+from .runner import FolderBusy, ForeignFiles, RunAborted
 from .scan import ScanConfigError, load_config, run_scan
 
 EXIT_BAD_INPUT = 2
@@ -72,13 +74,21 @@ CHOICES = {"loss": LOSSES, "constraint": CONSTRAINTS, "dynamics": DYNAMICS, "noi
 
 log = logging.getLogger(__name__)
 
+#: what argparse takes for a negative number rather than an option: every float Python parses
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
+
 
 class UsageError(Exception):
     """Bad input detected after argument parsing (exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
-    """ArgumentParser whose errors are one line on stderr and exit status 2."""
+    """ArgumentParser whose errors are one line on stderr and exit status 2; a value that looks
+    like a negative number (``-inf``, ``-1e300``, ``-.5``) is a value, never an option."""
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message: str) -> None:  # noqa: D401 - argparse API
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
@@ -129,9 +139,9 @@ def _progress_default() -> bool:
 
 def _check_output(path: str, suffixes=None) -> None:
     """Refuse, before any computation, an output that cannot become a regular file
-    (:func:`dmft.core.outputs.check_output`)."""
+    (:func:`dmft.core.outputs.check_output`, trying the folder for real)."""
     try:
-        check_output(path, suffixes)
+        check_output(path, suffixes, probe=True)
     except OutputPathError as exc:
         raise UsageError(str(exc)) from None
 
@@ -148,8 +158,7 @@ def _report_run(result, path: str) -> None:
 # --------------------------------------------------------------------------- commands
 def _run_point(args, method_cls) -> int:
     """``solve`` and ``simulate``: validate, compute, write atomically, report."""
-    params = Params(**_settings(args, Params))
-    method = method_cls(**_settings(args, method_cls))
+    params, method = check_settings(_settings(args, Params, method_cls), method_cls.kind)
     _check_output(args.output)
     est = resources.estimate(params, method)
     if not args.allow_large:
@@ -158,7 +167,7 @@ def _run_point(args, method_cls) -> int:
         log.info("note: %s", resources.describe(est))
     if not params.tw:
         log.info("note: no waiting times (--tw ''): the file will have no C(t, tw), chi(t, tw), so 'dmft teff' "
-                 "cannot use it (leave --tw out for %g,%g)", 0.4 * params.t_max, 0.6 * params.t_max)
+                 "cannot use it (leave --tw out for %s)", _suggested_tw(params))
     result = run(params, method, progress=args.progress)
     save(result, args.output)
     _report_run(result, args.output)
@@ -182,10 +191,9 @@ def cmd_measure(args) -> int:
     if given_other:
         raise UsageError(f"{_flag(given_other[0])} is a setting of the other method (--method "
                          f"{'simulation' if other is ParticleMethod else 'dmft'})")
-    settings = _settings(args, Params)
+    settings = _settings(args, Params, method_cls)
     settings.setdefault("t_max", MEASURE_FIRST_T)
-    params = Params(**settings)
-    method = method_cls(**{k: v for k, v in _settings(args, method_cls).items() if k not in MEASURE_CHOSEN})
+    params, method = check_settings({k: v for k, v in settings.items() if k not in MEASURE_CHOSEN}, method_cls.kind)
     try:
         budget = parse_budget(args.budget)
         mset = MeasureSettings(quantity=args.quantity, rel_error=args.rel_error, budget=budget,
@@ -286,10 +294,14 @@ def _window(text: str, flag: str):
     return t0, t1
 
 
+def _suggested_tw(params) -> str:
+    """Two waiting times on the grid, at about 40% and 60% of the run, for hints."""
+    return ",".join(f"{round(f * params.n_steps) * params.dt:.10g}" for f in (0.4, 0.6))
+
+
 def _rerun_hint(r) -> str:
     """What to re-run so that a file without waiting times can give T_eff."""
-    t_max = r.params.t_max
-    tw = f"{0.4 * t_max:g},{0.6 * t_max:g}"
+    tw = _suggested_tw(r.params)
     command = str(r.meta.get("command_line", ""))
     if command.startswith(("dmft solve", "dmft simulate")):
         return f"re-run it with waiting times, e.g.: {command} --tw {tw}"
@@ -373,6 +385,9 @@ def cmd_scan(args) -> int:
                            progress=args.progress, force=args.force, allow_large=args.allow_large)
     except (ScanConfigError, ConnectionError, FolderBusy, ForeignFiles) as exc:
         raise UsageError(str(exc)) from None
+    except RunAborted as exc:   # the scheduler lost, no worker left: a runtime failure
+        print(f"dmft scan: error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     print("scan -> " + summary.describe())
     return 0 if summary.failed == 0 else 1
 
@@ -600,6 +615,13 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the environment failed (stdout on a full disk, a folder gone, ...)
+        where = f" ('{exc.filename}')" if getattr(exc, "filename", None) else ""
+        print(f"dmft {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return EXIT_FAILURE
+    except MemoryError:
+        print(f"dmft {args.command}: error: out of memory{resources.memory_limit_note()}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:
         logger = logging.getLogger("dmft")
         logger.removeHandler(handler)

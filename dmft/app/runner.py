@@ -8,10 +8,15 @@ recomputes a finished point.  Tasks run in a local process pool or on a Dask dis
 scheduler; in both, each task runs under the same thread limits (:func:`thread_limits`:
 threadpoolctl for BLAS, ``numba.set_num_threads`` for the solver), so workers do not
 oversubscribe the cores.  Local workers die with the process that started them (SIGKILL
-included), and SIGTERM / SIGINT end them before the runner exits.  One run at a time writes into
-a folder (:func:`folder_lock`), so two runs never compute the same point; a file under a
-point's name that holds something else is refused (:class:`ForeignFiles`), never used as that
-point.
+included), and SIGTERM / SIGINT end them before the runner exits; a worker that dies or stalls
+fails only its own point (:mod:`dmft.app.workers`).  One run at a time writes into a folder
+(:func:`folder_lock`), so two runs never compute the same point; a file under a point's name
+that holds something else is refused (:class:`ForeignFiles`), never used as that point.  A run
+marks the folder as its own (:data:`OWNER`); a task renames its file into the folder only while
+its run still owns it, so a task left running by a scan that died (a Dask worker goes on after
+its client was killed) never writes into a folder that a resume has taken over.  Waits are
+bounded: a Dask scan stops (:class:`RunAborted`, exit 1) when its scheduler is lost or no worker
+has been connected for :data:`DASK_NO_WORKER_S` seconds.
 """
 
 from __future__ import annotations
@@ -19,16 +24,15 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
-import glob
 import logging
-import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
 import time
 import uuid
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, CancelledError, wait
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 
@@ -36,19 +40,25 @@ import numba
 from threadpoolctl import threadpool_limits
 
 from ..core.io import FileFormatError, load, read_header, save
-from ..core.manifest import write_manifest
+from ..core.manifest import MANIFEST, write_manifest
 from ..core.methods import Method, point_hash, split_settings
+from ..core.outputs import OutputPathError, write_atomic
 from ..core.params import Params
 from ..core.progress import Heartbeat, heartbeat_interval, tqdm_bar
 from ..core.resources import estimate
 from ..core.provenance import command_line
 from ..core.status import Status
 from .api import run
+from .workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
 #: seconds to reach a Dask scheduler before giving up
 DASK_TIMEOUT = 5.0
+#: seconds a Dask scan waits with no worker connected to its scheduler before it stops
+DASK_NO_WORKER_S = 60.0
+#: the file (in the output folder) naming the run that owns the folder
+OWNER = ".dmft-owner"
 #: statuses a finished file can have (never recomputed)
 FINAL_STATUSES = tuple(s.value for s in Status)
 
@@ -59,6 +69,15 @@ class FolderBusy(RuntimeError):
 
 class ForeignFiles(RuntimeError):
     """Files under points' names hold something else (the CLI exits with status 2)."""
+
+
+class RunAborted(RuntimeError):
+    """The run cannot go on (its Dask scheduler was lost, no Dask worker is left); the points
+    written so far are kept and a re-run resumes (the CLI exits with status 1)."""
+
+
+class FolderTaken(RuntimeError):
+    """A task's run no longer owns the output folder: its file is not written."""
 
 
 @dataclass(frozen=True)
@@ -113,19 +132,68 @@ def thread_limits(threads: int):
 
 
 def compute_task(task: Task, path: str, threads: int = 1, command: str = "",
-                 store_kernels: bool = False) -> tuple:
+                 store_kernels: bool = False, owner: tuple | None = None) -> tuple:
     """Compute ``task`` and write it to ``path`` atomically; returns (path, status, seconds).
 
     Runs inside a worker (process pool or Dask) or in the calling process.  A diverged run is a
-    result and is written with its status; an exception propagates to the caller.
+    result and is written with its status; an exception propagates to the caller.  ``owner``
+    (folder, run id): the file is renamed into place only while that run owns the folder
+    (:func:`check_owner`), else :class:`FolderTaken` and nothing is written.
     """
     start = time.perf_counter()
     with thread_limits(threads):
         result = task.compute(store_kernels)
     if command:
         result.meta["command_line"] = command
-    save(result, path)
+    if owner is None:
+        save(result, path)
+    else:
+        save(result, path, before_replace=lambda: check_owner(*owner))
     return path, result.status.value, time.perf_counter() - start
+
+
+def claim_folder(folder: str) -> str:
+    """Mark ``folder`` as owned by a new run (:data:`OWNER`); returns the run's id.  Called with
+    the folder lock held."""
+    run_id = uuid.uuid4().hex
+    write_atomic(os.path.join(folder, OWNER), run_id.encode())
+    return run_id
+
+
+def check_owner(folder: str, run_id: str) -> None:
+    """:class:`FolderTaken` unless the run ``run_id`` still owns ``folder`` and, inside a Dask
+    worker, the task is still wanted (the scheduler cancels the tasks of a client that is gone)."""
+    try:
+        with open(os.path.join(folder, OWNER), "rb") as fh:
+            current = fh.read(64).decode(errors="replace")
+    except OSError:
+        current = ""
+    if current != run_id or _dask_task_cancelled():
+        raise FolderTaken(f"the scan that started this point has ended and '{folder}' is no longer its "
+                          "folder; the result is not written")
+
+
+def _dask_task_cancelled() -> bool:
+    """Whether this code runs as a Dask task that its scheduler has cancelled or released (its
+    client disconnected: a scan killed with ``kill -9``)."""
+    distributed = sys.modules.get("distributed")
+    if distributed is None:   # not in a Dask worker
+        return False
+    try:
+        worker = distributed.get_worker()
+        task = worker.state.tasks.get(worker.get_current_task())
+    except (ValueError, AttributeError, KeyError):
+        return False
+    return task is None or task.state in ("cancelled", "released", "forgotten")
+
+
+def release_folder(folder: str, run_id: str) -> None:
+    """Remove the ownership mark of ``run_id`` (a run that ended), if it is still there."""
+    try:
+        check_owner(folder, run_id)
+        os.remove(os.path.join(folder, OWNER))
+    except (FolderTaken, OSError):
+        pass
 
 
 def file_state(path: str, task: Task) -> str:
@@ -240,13 +308,22 @@ class _Reporter:
             self.bar.close()
 
 
-def clean_stale_temporaries(folder: str) -> None:
-    """Remove temporary files a killed run left behind (never a file under a final name)."""
-    for tmp in glob.glob(os.path.join(folder, ".*.tmp")):
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+#: a temporary file of :func:`dmft.core.outputs.write_atomic`: ``.NAME.XXXXXXXX.tmp``
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+
+
+def clean_stale_temporaries(folder: str, names=()) -> None:
+    """Remove the temporary files a killed run left behind while writing one of ``names`` (the
+    files of this run: its points, ``scan.json``, :data:`OWNER`); never any other file, so a
+    user's ``.notes.tmp`` stays."""
+    names = set(names)
+    for entry in os.listdir(folder):
+        match = _TEMPORARY.fullmatch(entry)
+        if match and match["name"] in names:
+            try:
+                os.remove(os.path.join(folder, entry))
+            except OSError:
+                pass
 
 
 def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str | None = None,
@@ -267,13 +344,18 @@ def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str 
     tasks = list(tasks)
     with ExitStack() as stack:
         client = stack.enter_context(connect_dask(dask_address)) if dask_address else None
-        os.makedirs(folder, exist_ok=True)
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise OutputPathError(f"cannot create the output folder '{folder}': {exc.strerror or exc}") from None
         stack.enter_context(folder_lock(folder))
         start = time.perf_counter()
         todo, skipped = _plan(tasks, folder)
         if manifest is not None:
             write_manifest(folder, manifest)
-        clean_stale_temporaries(folder)
+        owner = (os.path.abspath(folder), claim_folder(folder))
+        stack.callback(release_folder, *owner)
+        clean_stale_temporaries(folder, [t.filename for t in tasks] + [MANIFEST, OWNER])
         summary = RunSummary(output=folder, total=len(tasks), skipped=skipped)
         reporter = _Reporter([t for t, _ in todo], progress, log)
         cmd = command_line()
@@ -294,14 +376,14 @@ def run_tasks(tasks, folder: str, workers: int | None = None, dask_address: str 
 
         try:
             if client is not None:
-                _run_dask(todo, client, cmd, record, store_kernels, threads or 1, reporter.idle)
+                _run_dask(todo, client, cmd, record, store_kernels, threads or 1, reporter.idle, owner)
             else:
                 workers = max(1, min(workers or os.cpu_count() or 1, len(todo) or 1))
                 per_task = threads or max(1, (os.cpu_count() or 1) // workers)
                 if workers == 1:
-                    _run_here(todo, cmd, record, store_kernels, per_task)
+                    _run_here(todo, cmd, record, store_kernels, per_task, owner)
                 else:
-                    _run_local(todo, workers, cmd, record, store_kernels, per_task, reporter.idle)
+                    _run_local(todo, workers, cmd, record, store_kernels, per_task, reporter.idle, owner)
         finally:
             reporter.close()
     summary.seconds = time.perf_counter() - start
@@ -328,10 +410,10 @@ def _plan(tasks, folder: str) -> tuple:
     return todo, skipped
 
 
-def _run_here(todo, cmd, record, store_kernels, threads) -> None:
+def _run_here(todo, cmd, record, store_kernels, threads, owner=None) -> None:
     for t, path in todo:
         try:
-            record(t, path, compute_task(t, path, threads, cmd, store_kernels), None)
+            record(t, path, compute_task(t, path, threads, cmd, store_kernels, owner), None)
         except Exception as exc:  # a crashed point is recorded, the run goes on
             record(t, path, None, exc)
 
@@ -362,7 +444,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 @contextmanager
-def _terminate_on_signals(pool: ProcessPoolExecutor):
+def _terminate_on_signals(pool):
     """SIGTERM and SIGINT kill the pool's workers at once; the block gets the list of signals
     received and stops at its next safe point.  The handler itself raises nothing: an exception
     raised from a signal handler can land between a lock's acquire and the ``try`` that releases
@@ -411,27 +493,22 @@ def _dask_wait(futures, timeout):
     return set(done), set(not_done)
 
 
-def _run_local(todo, workers, cmd, record, store_kernels, threads, idle=lambda pending: None) -> None:
-    ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_die_with_parent,
-                               initargs=(os.getpid(),))
+def _run_local(todo, workers, cmd, record, store_kernels, threads, idle=lambda pending: None,
+               owner=None) -> None:
+    """``todo`` on ``workers`` local processes (:class:`~dmft.app.workers.WorkerPool`): a worker
+    that dies or stalls fails its own point only; at the end the workers get a bounded time to
+    exit."""
+    pool = WorkerPool(workers, initializer=_die_with_parent, initargs=(os.getpid(),))
+    jobs = [((t, path), compute_task, (t, path, threads, cmd, store_kernels, owner)) for t, path in todo]
     with _terminate_on_signals(pool) as stop:
         try:
-            futures = {pool.submit(compute_task, t, path, threads, cmd, store_kernels): (t, path)
-                       for t, path in todo}
-            for fut in _as_completed(futures, idle):
-                if stop:
-                    break
-                t, path = futures[fut]
-                try:
-                    record(t, path, fut.result(), None)
-                except Exception as exc:  # a crashed point is recorded, the run goes on
-                    record(t, path, None, exc)
+            pool.run(jobs, lambda job, outcome, error: record(*job, outcome, error), idle=idle,
+                     interval=heartbeat_interval(), stop=stop)
         except BaseException:
             if not stop:
                 raise
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.shutdown()
         if stop:   # the workers are dead; end like the default action of the signal would
             raise SystemExit(128 + stop[0])
 
@@ -448,18 +525,59 @@ def connect_dask(address: str, timeout: float = DASK_TIMEOUT):
         raise ConnectionError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from None
 
 
-def _run_dask(todo, client, cmd, record, store_kernels, threads, idle=lambda pending: None) -> None:
+def _run_dask(todo, client, cmd, record, store_kernels, threads, idle=lambda pending: None,
+              owner=None) -> None:
     if not todo:
         return
     run_id = uuid.uuid4().hex[:8]   # keys unique to this run: two scans never share a task
     futures = {}
     for t, path in todo:
-        fut = client.submit(compute_task, t, os.path.abspath(path), threads, cmd, store_kernels,
+        fut = client.submit(compute_task, t, os.path.abspath(path), threads, cmd, store_kernels, owner,
                             pure=False, key=f"dmft-{t.key}-{run_id}")
         futures[fut] = (t, path)
-    for fut in _as_completed(futures, idle, wait_some=_dask_wait):
-        t, path = futures[fut]
+    workers = _DaskWorkers(client, len(todo))
+
+    def idle_check(pending: int) -> None:
+        idle(pending)
+        workers.check(pending)
+
+    try:
+        for fut in _as_completed(futures, idle_check, wait_some=_dask_wait):
+            t, path = futures[fut]
+            try:
+                outcome = fut.result()
+            except CancelledError:
+                raise
+            except Exception as exc:
+                record(t, path, None, exc)
+            else:
+                record(t, path, outcome, None)
+            workers.pending -= 1
+    except (CancelledError, OSError) as exc:   # OSError: distributed's CommClosedError
+        raise RunAborted(f"lost the Dask scheduler ({type(exc).__name__}); {workers.describe()}") from None
+
+
+class _DaskWorkers:
+    """Watches that the scheduler still has workers: :class:`RunAborted` once none has been
+    connected for :data:`DASK_NO_WORKER_S` seconds, or when the scheduler does not answer."""
+
+    def __init__(self, client, total: int):
+        self.client, self.total = client, total
+        self.pending = total   # points not finished yet (the runner counts them down)
+        self.seen = time.monotonic()
+
+    def describe(self) -> str:
+        return (f"{self.pending} of {self.total} point(s) not computed; the points written are kept: run "
+                "the scan again to resume")
+
+    def check(self, pending: int) -> None:
         try:
-            record(t, path, fut.result(), None)
-        except Exception as exc:
-            record(t, path, None, exc)
+            count = len(self.client.nthreads(callback_timeout=DASK_TIMEOUT))
+        except (OSError, TimeoutError, CancelledError) as exc:
+            raise RunAborted(f"the Dask scheduler does not answer ({type(exc).__name__}); {self.describe()}") from None
+        now = time.monotonic()
+        if count:
+            self.seen = now
+        elif now - self.seen >= DASK_NO_WORKER_S:
+            raise RunAborted(f"no Dask worker has been connected to the scheduler for {DASK_NO_WORKER_S:g} s; "
+                             f"{self.describe()}")

@@ -20,8 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..core.manifest import MANIFEST, ManifestError, load_manifest
+from ..core.checks import check_settings
+from ..core.inputfiles import InputFileError, read_text
+from ..core.manifest import MANIFEST, SCALARS, ManifestError, load_manifest
 from ..core.methods import METHODS
+from ..core.outputs import OutputPathError, check_output_folder
 from ..core.params import PARAM_NAMES, ParameterError
 from ..core.resources import check, estimate
 from .measure import MeasureError, MeasureSettings, MeasureTask, parse_budget
@@ -83,10 +86,9 @@ class ScanConfig:
             settings = {**self.base, **dict(zip(names, values))}
             label = ", ".join(f"{k}={v}" for k, v in zip(names, values))
             for kind in kinds:
-                task = Task.from_settings(_keep(settings, kind, strict), kind, label)
-                out.append(ScanTask(task.params, task.method, label, tuple(values)))
+                params, method = check_settings(_keep(settings, kind, strict), kind)
+                out.append(ScanTask(params, method, label, tuple(values)))
         return out
-
 
     def _measure_tasks(self) -> list:
         """``mode = "measure"``: one measurement per point (its first horizon ``t_max``)."""
@@ -99,9 +101,9 @@ class ScanConfig:
             if settings.quantity == "distance":
                 point["replicas"] = 2
             point = {k: v for k, v in point.items() if k not in ("replicates", "n_samples")}
-            task = Task.from_settings(point, kind)
+            params, method = check_settings(point, kind)
             label = ", ".join(f"{k}={v}" for k, v in zip(names, values))
-            out.append(MeasureTask(task.params, task.method, label, settings, tuple(values)))
+            out.append(MeasureTask(params, method, label, settings, tuple(values)))
         return out
 
 
@@ -138,11 +140,35 @@ def _number(name: str, key: str, value):
     return value
 
 
+def unique_values(values) -> tuple:
+    """``values`` in their order without repeats: numbers equal as numbers are one value
+    (``1`` and ``1.0``, ``0.0`` and ``-0.0``: one point, one file, one row), ``-0.0`` written
+    ``0.0``; a boolean is never a number."""
+    out, seen = [], set()
+    for v in values:
+        if isinstance(v, float):
+            v = v + 0.0
+        key = (type(v) is bool, v)
+        if key not in seen:
+            seen.add(key)
+            out.append(v)
+    return tuple(out)
+
+
 def _axis_values(name: str, spec) -> tuple:
-    """An axis as a list of values, or a table {start, stop, num} (linspace) / {start, stop, step}."""
+    """An axis as a list of values, or a table {start, stop, num} (linspace) / {start, stop, step};
+    repeated values are one (:func:`unique_values`)."""
+    return unique_values(_axis_spec(name, spec))
+
+
+def _axis_spec(name: str, spec) -> tuple:
     if isinstance(spec, list):
         if not spec:
             raise ScanConfigError(f"axis '{name}' is empty")
+        for value in spec:
+            if not isinstance(value, SCALARS):
+                raise ScanConfigError(f"axis '{name}': every value must be a number, a string or a boolean (got "
+                                      f"{value!r}); a list shared by every point goes in [base]")
         return tuple(spec)
     if isinstance(spec, dict):
         keys = set(spec)
@@ -205,13 +231,16 @@ def parse_config(data: dict) -> ScanConfig:
 
 
 def load_config(path: str) -> ScanConfig:
+    """The scan configuration in the TOML file ``path`` (a regular UTF-8 file), checked by
+    :func:`parse_config`."""
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        data = tomllib.loads(read_text(path, "config"))
     except FileNotFoundError:
         raise ScanConfigError(f"config file '{path}' does not exist") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ScanConfigError(f"cannot read config '{path}': {exc}") from None
+    except InputFileError as exc:
+        raise ScanConfigError(str(exc)) from None
+    except (tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise ScanConfigError(f"cannot read config '{path}': {str(exc)[:200]}") from None
     return parse_config(data)
 
 
@@ -230,10 +259,10 @@ def manifest_of(config: ScanConfig, tasks: list) -> dict:
 def check_folder(output: str, manifest: dict, force: bool = False) -> None:
     """Refuse (:class:`ScanConfigError`) an output that is not a folder, or a folder whose
     ``scan.json`` is not a manifest or describes another configuration (``force``: replace it)."""
-    if output == "":
-        raise ScanConfigError("the output folder name is empty")
-    if os.path.lexists(output) and not os.path.isdir(output):
-        raise ScanConfigError(f"output '{output}' exists and is not a folder")
+    try:
+        check_output_folder(output)   # a folder, or one that can be created (tried for real)
+    except OutputPathError as exc:
+        raise ScanConfigError(str(exc)) from None
     if force or not os.path.lexists(os.path.join(output, MANIFEST)):
         return
     try:
@@ -251,6 +280,8 @@ def _differences(old: dict, new: dict) -> list:
     out = [] if old.get("mode") == new["mode"] else ["mode"]
     for part in ("base", "axes", "measure"):
         a, b = old.get(part) or {}, new.get(part) or {}
+        if part == "axes":   # a folder scanned when repeated axis values were kept
+            a = {k: list(unique_values(v)) if isinstance(v, list) else v for k, v in a.items()}
         out += [f"{part}.{key}" for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
     return out
 

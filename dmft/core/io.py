@@ -14,7 +14,10 @@ them also as its own attribute, provenance (``package_version``, ``git_commit``,
 ``frac_unsat``, ``nu``, ``tw``, ``C``, ``chi``, ``distance`` (two replicas), ``<name>_sem``
 (standard errors; root attributes ``errors_source``, ``errors_count``), the batch averages
 under ``batches/`` (with ``batch_size``), further observables (``norm``, ``gap_*``) at the root
-and the optional two-time kernels under ``kernels/``.
+and the optional two-time kernels under ``kernels/``.  New files are in the HDF5 1.10 file
+format (:data:`LIBVER`: checksummed headers and chunk indices), every array dataset carries a
+fletcher32 checksum that HDF5 verifies on each read, and ``config_json`` is a fixed-length string
+in the checksummed header; files written before are read as they are.
 """
 
 from __future__ import annotations
@@ -26,16 +29,22 @@ import os
 import h5py
 import numpy as np
 
+from .averaging import N_BATCHES
 from .methods import METHODS, point_hash, split_settings
 from .outputs import write_atomic
 from .provenance import stamp
-from .result import Errors, Result
+from .resources import available_memory
+from .result import TEACHER_OBSERVABLES, Errors, Result
 from .schema import added_coordinate, describe_h5
 from .status import Status
 
 FORMAT_VERSION = 2
 #: formats this reader understands
 READABLE_VERSIONS = (1, 2)
+#: HDF5 file format of new files (readable by HDF5 >= 1.10): checksums on the metadata, so that
+#: a flipped bit in a header or a chunk index is found when read, as the fletcher32 filter finds
+#: one in the data
+LIBVER = ("v110", "v110")
 
 #: Datasets read into the named fields of a Result.
 _FIELDS = ("t", "energy", "frac_unsat", "nu", "tw", "C", "chi", "distance")
@@ -67,7 +76,8 @@ def write_h5(result: Result, f: h5py.File) -> None:
     f.attrs["kind"] = result.kind
     f.attrs["status"] = result.status.value
     f.attrs["point_hash"] = point_hash(result.params, result.method)
-    f.attrs["config_json"] = json.dumps(settings, sort_keys=True)
+    config = json.dumps(settings, sort_keys=True).encode()   # fixed length: kept in the checksummed header
+    f.attrs.create("config_json", data=np.array(config, dtype=h5py.string_dtype("utf-8", len(config))))
     for name, value in settings.items():
         f.attrs[name] = _attr_value(value)
     for key, value in meta.items():
@@ -82,39 +92,48 @@ def write_h5(result: Result, f: h5py.File) -> None:
     for name in _FIELDS:
         value = getattr(result, name)
         if value is not None:
-            f.create_dataset(name, data=np.asarray(value, dtype=float))
+            _write_dataset(f, name, np.asarray(value, dtype=float))
     if result.errors is not None:
         f.attrs["errors_source"] = result.errors.source
         f.attrs["errors_count"] = int(result.errors.count)
         for name, value in result.errors.sem.items():
-            f.create_dataset(f"{name}_sem", data=np.asarray(value, dtype=float))
+            _write_dataset(f, f"{name}_sem", np.asarray(value, dtype=float))
         if result.errors.batches:
             g = f.create_group("batches")
-            g.create_dataset("batch_size", data=np.asarray(result.errors.batch_size, dtype=int))
+            _write_dataset(g, "batch_size", np.asarray(result.errors.batch_size, dtype=int))
             for name, value in result.errors.batches.items():
-                g.create_dataset(name, data=np.asarray(value, dtype=float))
+                _write_dataset(g, name, np.asarray(value, dtype=float))
     for name, value in result.extra.items():
-        f.create_dataset(name, data=np.asarray(value))
+        _write_dataset(f, name, np.asarray(value))
     if result.kernels:
         g = f.create_group("kernels")
         for name, value in result.kernels.items():
-            g.create_dataset(name, data=np.asarray(value), compression="gzip")
+            _write_dataset(g, name, np.asarray(value), compression="gzip")
     describe_h5(f)
+
+
+def _write_dataset(group, name: str, data: np.ndarray, **options) -> None:
+    """One dataset, with HDF5's fletcher32 checksum (verified by the library on every read)
+    wherever the data are an array (a scalar dataset takes no filter)."""
+    if data.ndim:
+        options["fletcher32"] = True
+    group.create_dataset(name, data=data, **options)
 
 
 def to_bytes(result: Result) -> bytes:
     """The HDF5 file of ``result`` as bytes, built in memory (so that a failing disk is met by
-    plain Python writes, never inside the HDF5 library)."""
+    plain Python writes, never inside the HDF5 library).  Written in the HDF5 1.10 file format
+    (:data:`LIBVER`), whose object headers and chunk indices carry checksums."""
     buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as f:
+    with h5py.File(buffer, "w", libver=LIBVER) as f:
         write_h5(result, f)
     return buffer.getvalue()
 
 
-def save(result: Result, path: str | os.PathLike) -> str:
-    """Write ``result`` to ``path`` atomically (:func:`dmft.core.outputs.write_atomic`); returns
-    the path written."""
-    return write_atomic(path, to_bytes(result))
+def save(result: Result, path: str | os.PathLike, before_replace=None) -> str:
+    """Write ``result`` to ``path`` atomically (:func:`dmft.core.outputs.write_atomic`, which calls
+    ``before_replace()`` just before the rename); returns the path written."""
+    return write_atomic(path, to_bytes(result), before_replace)
 
 
 def _open(path: str) -> h5py.File:
@@ -134,9 +153,11 @@ def _version(f: h5py.File, path: str) -> int:
         raise FileFormatError(f"'{path}' has no status attribute")
     version = f.attrs.get("format_version")
     try:
+        if isinstance(version, (bool, np.bool_)) or float(version) != int(version):
+            raise ValueError(version)
         version = int(version)
-    except (TypeError, ValueError):
-        raise FileFormatError(f"'{path}' has no valid format_version attribute") from None
+    except (TypeError, ValueError, OverflowError):
+        raise FileFormatError(f"'{path}' has no valid format_version attribute (an integer; got {version!r})") from None
     if version not in READABLE_VERSIONS:
         raise FileFormatError(
             f"'{path}' has format_version {version}; this sgd-dmft reads "
@@ -158,8 +179,9 @@ def load(path: str | os.PathLike) -> Result:
         result = _read(path)
     except FileFormatError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else ""
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OSError, RuntimeError) as exc:
+        # RuntimeError: HDF5's own (a link loop, a damaged header) and RecursionError (nested JSON)
+        text = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise FileFormatError(f"'{path}': unreadable content ({type(exc).__name__}: {text})") from None
     check_layout(result, path)
     return result
@@ -178,28 +200,35 @@ def _read(path: str) -> Result:
             _legacy_defaults(settings, kind)
             params, method = split_settings(settings, kind, strict=True)
             status = Status.parse(_str(f.attrs["status"]))
-        except (ValueError, TypeError, AttributeError) as exc:
-            raise FileFormatError(f"'{path}': invalid settings or status ({exc})") from None
-        data = {name: _values(f[name], path) for name in _FIELDS if name in f}
+        except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+            raise FileFormatError(f"'{path}': invalid settings or status ({str(exc)[:200]})") from None
+        limit = _size_limit(params)
+
+        def values(obj):
+            return _values(obj, path, limit)
+
+        data = {name: values(_member(f, name, path)) for name in _FIELDS if name in f}
         missing = [name for name in _FIELDS[:-1] if name not in data]
         if missing:
             raise FileFormatError(f"'{path}' lacks the dataset(s) {', '.join(missing)}")
         sem, extra, kernels, batches, batch_size = {}, {}, {}, {}, None
-        for name, obj in f.items():
+        for name in f:
+            obj = _member(f, name, path)
             if added_coordinate(obj):
                 continue
+            if name in ("kernels", "batches"):
+                group = {k: _member(obj, k, path) for k in _group(obj, path)}
             if name == "kernels":
-                kernels = {k: _values(v, path) for k, v in _group(obj, path).items() if not added_coordinate(v)}
+                kernels = {k: values(v) for k, v in group.items() if not added_coordinate(v)}
             elif name == "batches":
-                batches = {k: _values(v, path) for k, v in _group(obj, path).items()
-                           if k != "batch_size" and not added_coordinate(v)}
-                batch_size = _values(obj["batch_size"], path) if "batch_size" in obj else None
+                batches = {k: values(v) for k, v in group.items() if k != "batch_size" and not added_coordinate(v)}
+                batch_size = values(group["batch_size"]) if "batch_size" in group else None
             elif name in _FIELDS:
                 continue
             elif name.endswith("_sem"):
-                sem[name[: -len("_sem")]] = _values(obj, path)
+                sem[name[: -len("_sem")]] = values(obj)
             else:
-                extra[name] = _values(obj, path)
+                extra[name] = values(obj)
         meta = {}
         for key, value in f.attrs.items():
             if key in settings or key in _STRUCTURAL:
@@ -235,11 +264,34 @@ def _read(path: str) -> Result:
         raise FileFormatError(f"'{path}': inconsistent datasets ({exc})") from None
 
 
-def _values(obj, path: str):
-    """The contents of the dataset ``obj``; a group in its place is a :class:`FileFormatError`."""
+def _size_limit(params) -> int:
+    """Most elements a dataset of a result of ``params`` can hold: the two-time kernels (T x T) or
+    the batch averages of ``C`` (batches x K x T), with room for the gap histograms."""
+    T = params.n_steps + 1
+    return max(T * T, N_BATCHES * (len(params.tw) + 1) * T) + 10**6
+
+
+def _values(obj, path: str, limit: int | None = None):
+    """The contents of the dataset ``obj``; a group in its place, or a declared size above
+    ``limit`` elements or above the available memory, is a :class:`FileFormatError` (checked
+    before anything is read: a file may declare a huge dataset and store nothing)."""
     if not isinstance(obj, h5py.Dataset):
         raise FileFormatError(f"'{path}': '{obj.name}' is a {type(obj).__name__.lower()}, expected a dataset")
+    memory = available_memory()
+    if (limit is not None and obj.size > limit) or (memory is not None and obj.size * obj.dtype.itemsize > memory):
+        raise FileFormatError(f"'{path}': dataset '{obj.name}' declares {obj.shape} = {obj.size} values, more than "
+                              "a result of its settings holds or the memory can take")
     return obj[()]
+
+
+def _member(group, name: str, path: str):
+    """``group[name]``; a link that cannot be followed (a loop, a dangling link, a damaged
+    header) is a :class:`FileFormatError` naming it."""
+    try:
+        return group[name]
+    except (KeyError, RuntimeError, OSError, ValueError) as exc:
+        where = f"{group.name.rstrip('/')}/{name}"
+        raise FileFormatError(f"'{path}': '{where}' cannot be opened ({str(exc)[:120]})") from None
 
 
 def _group(obj, path: str):
@@ -272,6 +324,12 @@ def check_layout(result: Result, path: str = "result") -> None:
     for name, value in arrays.items():
         if np.asarray(value).dtype.kind not in "fiub":
             raise FileFormatError(f"'{path}': dataset '{name}' is not numeric ({np.asarray(value).dtype})")
+    if p.teacher:
+        for name in TEACHER_OBSERVABLES:
+            if name not in result.extra:
+                raise FileFormatError(f"'{path}': the dataset '{name}' is missing (teacher data has {name}(t))")
+    if result.status == Status.OK and np.size(result.energy) and np.all(np.isnan(result.energy)):
+        raise FileFormatError(f"'{path}': status ok but the energy is NaN at every time (damaged)")
     if np.shape(result.t) != (T,):
         raise _shape_error(path, "t", np.shape(result.t), (T,))
     if not np.allclose(result.t, np.arange(T) * p.dt, rtol=1e-9, atol=1e-9 * p.dt):
@@ -300,7 +358,10 @@ def check_layout(result: Result, path: str = "result") -> None:
         B = result.errors.n_batches
         for name, value in result.errors.batches.items():
             ref = result.extra[name] if name in result.extra else getattr(result, name, None)
-            if ref is None or np.shape(value) != (B,) + np.shape(ref):
+            if ref is None:
+                raise FileFormatError(f"'{path}': dataset 'batches/{name}' has no dataset '{name}' beside it "
+                                      f"('{name}' is missing)")
+            if np.shape(value) != (B,) + np.shape(ref):
                 raise _shape_error(path, f"batches/{name}", np.shape(value),
                                    (B,) + (np.shape(ref) if ref is not None else ()))
         if B and not np.all(np.asarray(result.errors.batch_size) >= 1):
@@ -337,7 +398,7 @@ def read_header(path: str | os.PathLike) -> dict | None:
                     "config_hash": _config_hash(attrs, kind),
                     "measure_key": _str(attrs["measure_key"]) if "measure_key" in attrs else None,
                     "format_version": int(attrs.get("format_version", 0))}
-    except (OSError, ValueError, TypeError):
+    except (OSError, ValueError, TypeError, RuntimeError):   # RuntimeError: HDF5's, RecursionError
         return None
 
 
@@ -358,5 +419,5 @@ def _config_hash(attrs, kind: str) -> str | None:
             settings = _settings_v1(settings, kind, attrs)
         _legacy_defaults(settings, kind)
         return point_hash(*split_settings(settings, kind, strict=True))
-    except (KeyError, ValueError, TypeError, AttributeError):
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError):
         return None

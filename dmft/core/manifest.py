@@ -10,9 +10,12 @@ from __future__ import annotations
 import json
 import os
 
+from .inputfiles import InputFileError, read_text
 from .outputs import write_atomic
 
 MANIFEST = "scan.json"
+#: the types an axis value may have (a point of the grid is one value per axis)
+SCALARS = (bool, int, float, str)
 
 
 class ManifestError(ValueError):
@@ -28,13 +31,14 @@ def write_manifest(folder: str, manifest: dict) -> str:
 def load_manifest(folder: str) -> dict:
     """The manifest of a scan folder, checked for the keys and types the readers use."""
     path = os.path.join(folder, MANIFEST)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise ManifestError(f"'{folder}' has no {MANIFEST}: not a scan folder")
     try:
-        with open(path) as fh:
-            manifest = json.load(fh)
-    except (OSError, ValueError) as exc:
-        raise ManifestError(f"cannot read '{path}': {exc}") from None
+        manifest = json.loads(read_text(path, MANIFEST))
+    except (InputFileError, FileNotFoundError) as exc:
+        raise ManifestError(str(exc)) from None
+    except (ValueError, RecursionError) as exc:
+        raise ManifestError(f"cannot read '{path}': {str(exc)[:200]}") from None
     ok = (isinstance(manifest, dict) and isinstance(manifest.get("axes"), dict)
           and isinstance(manifest.get("files"), list)
           and isinstance(manifest.get("base", {}), dict)
@@ -42,4 +46,8 @@ def load_manifest(folder: str) -> dict:
                   and isinstance(e.get("coords"), dict) for e in manifest["files"]))
     if not ok:
         raise ManifestError(f"'{path}' is not a scan manifest (expected axes, files with file/kind/coords)")
+    for name, values in manifest["axes"].items():
+        if not isinstance(values, list) or not all(isinstance(v, SCALARS) for v in values):
+            raise ManifestError(f"'{path}': axis '{name}' is not a list of numbers, strings or booleans "
+                                f"(got {str(values)[:80]})")
     return manifest

@@ -24,6 +24,8 @@ AUTO_BAND = 64
 
 #: Settings that do not change the numbers a method produces (left out of the point hash).
 NOT_HASHED = {"not_hashed": True}
+#: most BLAS threads a simulation may ask for (the thread libraries take a C int)
+MAX_THREADS = 4096
 
 
 class _Method:
@@ -162,8 +164,8 @@ class ParticleMethod(_Method):
             raise ParameterError("n_samples", f"must be >= 1 (got {self.n_samples})")
         if not 0 < self.field_eps <= 1e-2:
             raise ParameterError("field_eps", f"must lie in (0, 0.01] (got {self.field_eps})")
-        if self.threads < 1:
-            raise ParameterError("threads", f"must be >= 1 (got {self.threads})")
+        if not 1 <= self.threads <= MAX_THREADS:
+            raise ParameterError("threads", f"must lie in [1, {MAX_THREADS}] (got {self.threads})")
 
     def describe(self) -> str:
         return f"simulation, N = {self.n}, {self.n_samples} samples"
@@ -180,6 +182,11 @@ def method_class(kind: str):
         return METHODS[kind]
     except KeyError:
         raise ValueError(f"unknown kind {kind!r} (expected one of {', '.join(METHODS)})") from None
+
+
+def n_patterns(alpha: float, n: int) -> int:
+    """The number of patterns ``P = round(alpha N)`` (at least 1) of a simulation with ``N = n``."""
+    return max(1, int(round(alpha * n)))
 
 
 def point_hash(params: Params, method: Method) -> str:

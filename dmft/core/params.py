@@ -38,6 +38,10 @@ AUTO_TW = (0.4, 0.6)
 #: Largest absolute value accepted for a real parameter: beyond it no run is meaningful, and
 #: squares of it would overflow.
 MAX_ABS = 1e6
+#: Most time steps ``t_max / dt`` of a grid (beyond it no run fits, and the count overflows).
+MAX_STEPS = 1e9
+#: Largest seed: a file stores the seed as an unsigned 64-bit integer.
+MAX_SEED = 2**64 - 1
 
 
 def omit_at(settings: dict, omitted_at: Mapping[str, Any]) -> dict:
@@ -72,7 +76,7 @@ def as_float(name: str, value: Any) -> float:
         raise ParameterError(name, f"must be finite (got {value})")
     if abs(value) > MAX_ABS:
         raise ParameterError(name, f"must lie within +-{MAX_ABS:g} (got {value:g})")
-    return value
+    return value + 0.0   # -0.0 becomes 0.0: one value, one point hash
 
 
 def as_int(name: str, value: Any) -> int:
@@ -82,6 +86,19 @@ def as_int(name: str, value: Any) -> int:
     if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
         raise ParameterError(name, f"must be an integer (got {value!r})")
     return int(value)
+
+
+def parse_times(value: Any, name: str = "tw") -> tuple:
+    """Times given as a sequence, one number or a comma-separated string, as floats (unchecked)."""
+    times = value
+    if isinstance(times, str):
+        times = [x for x in times.split(",") if x.strip()]
+    elif isinstance(times, (int, float)):
+        times = [times]
+    try:
+        return tuple(float(x) for x in times)
+    except (TypeError, ValueError):
+        raise ParameterError(name, f"must be a list of times (got {value!r})") from None
 
 
 @dataclass(frozen=True)
@@ -201,13 +218,16 @@ class Params:
             raise ParameterError("dt", f"must be > 0 (got {self.dt})")
         if self.t_max < self.dt:
             raise ParameterError("t_max", f"must be >= dt = {self.dt} (got {self.t_max})")
+        if not self.t_max / self.dt <= MAX_STEPS:   # round(t_max/dt) would overflow or never end
+            raise ParameterError("dt", f"t_max/dt = {self.t_max / self.dt:.3g} steps, more than {MAX_STEPS:g} "
+                                 f"(dt = {self.dt:g} is too small)")
         if self.dynamics == "psgd" and self.dt > self.b * self.tau:
             # switching probabilities dt/tau and (1-b)dt/(b tau) must be <= 1 (their sum is dt/(b tau))
             raise ParameterError(
                 "tau", f"psgd needs dt <= b*tau so that switching probabilities are <= 1 (b*tau = {self.b * self.tau})"
             )
-        if self.seed < 0:
-            raise ParameterError("seed", f"must be >= 0 (got {self.seed})")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ParameterError("seed", f"must lie in [0, 2^64 - 1], what a file can store (got {self.seed})")
         if not 0 <= self.label_noise <= 0.5:
             raise ParameterError("label_noise", f"must lie in [0, 0.5] (got {self.label_noise})")
         if self.label_noise > 0 and self.data != "teacher":
@@ -229,14 +249,7 @@ class Params:
         tw = self.tw
         if tw is None:
             tw = [f * self.t_max for f in AUTO_TW]
-        if isinstance(tw, str):
-            tw = [x for x in tw.split(",") if x.strip()]
-        elif isinstance(tw, (int, float)):
-            tw = [tw]
-        try:
-            tw = tuple(float(x) for x in tw)
-        except (TypeError, ValueError):
-            raise ParameterError("tw", f"must be a list of times (got {self.tw!r})") from None
+        tw = parse_times(tw)
         snapped = []
         for x in tw:
             if not math.isfinite(x) or x < 0 or x > self.n_steps * self.dt + 1e-9:

@@ -50,10 +50,16 @@ def utc_now() -> str:
 _CLI_COMMAND: list = []
 
 
+def printable(text: str) -> str:
+    """``text`` with what UTF-8 cannot hold (the undecodable bytes of a file name, kept by Python
+    as surrogates) written as backslash escapes: any string can then be stored in a file."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 @contextlib.contextmanager
 def cli_command(text: str):
     """Inside the block, files record ``text`` (``dmft solve ...``) as their command line."""
-    _CLI_COMMAND.append(text)
+    _CLI_COMMAND.append(printable(text))
     try:
         yield
     finally:
@@ -73,7 +79,7 @@ def command_line() -> str:
         entry = "Jupyter kernel"
     else:
         entry = " ".join(shlex.quote(a) for a in [script] + argv[1:])
-    return f"python: {entry} (API)"
+    return printable(f"python: {entry} (API)")
 
 
 def stamp(meta: dict) -> dict:

@@ -38,6 +38,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from .methods import n_patterns
+
 #: floating-point operations per second assumed for the time estimate (optimistic)
 FLOP_RATE = 1e10
 #: longest estimated run time accepted without ``--allow-large`` (one week)
@@ -85,7 +87,7 @@ def estimate(params, method) -> Estimate:
             work += method.replicates * nr * 2.0 * n * T ** 3 / 3
         return Estimate(f"the DMFT ({method.n_paths} paths, {T} times)", memory, work)
     N, K = method.n, len(params.tw)
-    P = max(1, round(params.alpha * N))
+    P = n_patterns(params.alpha, N)
     m = nr * (1 + K)
     B = min(method.n_samples, 10)
     memory = 8.0 * (min(2, method.n_samples) * P * N + m * N * (2 + K) + 6 * m * P) + 8.0 * T * (5 + 2 * K) * (5 + 2 * B)
@@ -136,6 +138,20 @@ def available_memory() -> float | None:
     except (OSError, ValueError):
         pass
     return max(avail, 0.0)
+
+
+def memory_limit_note() -> str:
+    """`` (the address-space limit, ulimit -v, is X)`` when the process has one, else empty: what
+    to say beside an out-of-memory failure."""
+    try:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    except (ImportError, OSError, ValueError):
+        return ""
+    if limit == resource.RLIM_INFINITY:
+        return ""
+    return f" (the address-space limit, ulimit -v, is {_size(limit)}; raise it)"
 
 
 def _size(nbytes: float) -> str:
