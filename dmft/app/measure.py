@@ -28,19 +28,21 @@ average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
    so there is no stationary fluctuating state; its noise measure is the distance) or
    ``diverged``.  Never a bare n/a, never a number from a window that still moves.
 
-**Cost.**  A longer horizon is a new run (the march restarts).  A DMFT with at least 8192 paths
-looks for its horizon with an eighth of them (the scouts: the horizon is the relaxation time of
-the physics, which the number of paths changes only by its O(1/n) bias) and then measures with
-every path at the horizon found, judging the quantity again.  With the horizon doubling, the
-scouts' tries together cost ``r (1 + 1/2 + 1/4 + ...) <= 2 r`` of one run at the final horizon
-for a cost ``~ T`` (``4 r / 3`` for ``~ T^2``), ``r`` the cost of a scout run relative to the full
-one at the same horizon: 1/8 for a cost proportional to the paths, measured 0.34 for a quarter of
-the paths at ``alpha = 0.5, b = 0.3`` (two replicas, ``t = 80``; a part of the cost, the weight
-side and the per-step overheads, does not scale with the paths), which made 1/4 too large.
-Simulations (cost ``~ T``) triple the horizon: at most ``1 + 1/3 + 1/9 + ... = 3/2``.  Both hold
-as long as the shorter tries used no more repetitions than the final one, which the two phases
-guarantee; repetitions added at the final horizon are part of the final run.
-``benchmarks/bench_measure.py`` measures the ratio (``wall_s / final_wall_s``).
+**Cost.**  The DMFT's horizon tries continue their marches (:class:`~dmft.solver.march.March`,
+continued to a longer horizon exactly as a single march to it): no step is computed twice, and
+the measurement costs its final run plus the evaluations.  The marches are kept in memory for
+that (about 1.3 GB per replicate of 16384 paths at 1600 steps), as long as they fit in half of
+the memory available; otherwise a larger DMFT looks for its horizon with an eighth of its paths
+(the scouts, continued too: the horizon is the relaxation time of the physics, which the number
+of paths changes only by its O(1/n) bias) and then measures with every path at the horizon
+found, judging the quantity again; and a run that must restart doubles the horizon, so that the
+restarts cost at most ``1 + 1/4 + 1/16 + ... = 4/3`` of the final run for a cost ``~ T^2``.
+Simulations (cost ``~ T``) restart with the horizon tripled: at most
+``1 + 1/3 + 1/9 + ... = 3/2``.  Repetitions added at the final horizon are part of the final
+run.  ``benchmarks/bench_measure.py`` measures the ratio (``wall_s / final_wall_s``); restarted
+scouts came to 1.54-1.68 of the final run under a load of 6 on 2 cores (a scout of an eighth of
+the paths cost 0.4-0.7 of a full run there: the per-step overheads do not scale with the paths),
+which is why the marches are continued.
 
 Everything the measurement did is recorded: :class:`Measurement` (``to_dict``) lists every try
 (horizon, waiting times, repetitions, wall time, what was seen and why it went on) and the
@@ -64,11 +66,11 @@ from ..analysis.stationarity import AGREE_FLOOR
 from ..analysis.teff import fit_teff
 from ..core.methods import DMFTMethod, ParticleMethod, point_hash
 from ..core.params import Params
-from ..core.resources import FLOP_RATE
+from ..core.resources import FLOP_RATE, available_memory
 from ..core.resources import estimate as resource_estimate
 from ..core.status import Status
 from ..simulations.simulate import combine as combine_samples, simulate_sample
-from ..solver.assemble import combine as combine_replicates, solve_replicate
+from ..solver.assemble import combine as combine_replicates, continuable_replicate, replicate_of, solve_replicate
 from .runner import Task as _Task
 
 logger = logging.getLogger(__name__)
@@ -315,12 +317,18 @@ def point_at(params: Params, horizon: float, settings: MeasureSettings, fixed_tw
 class Repetitions:
     """Independent repetitions (DMFT replicates or simulated systems) of one point, computed on
     demand and kept: repetition ``i`` is the same whatever the count, so adding repetitions
-    never recomputes one."""
+    never recomputes one.  ``continuable`` (DMFT): each replicate is a
+    :class:`~dmft.solver.march.March` that :meth:`extend` continues to a longer horizon without
+    redoing a step (the memory of at most ``continuable`` marches is kept meanwhile; beyond that
+    count they are released and a longer horizon restarts)."""
 
-    def __init__(self, params: Params, method):
+    def __init__(self, params: Params, method, continuable: int = 0):
         self.params, self.method = params, method
         self.dmft = isinstance(method, DMFTMethod)
+        self.continuable = bool(continuable) and self.dmft
+        self.keep = int(continuable)     # at most this many marches are kept for continuation
         self.items = []
+        self.marches = []
         self.wall = 0.0
 
     @property
@@ -347,7 +355,13 @@ class Repetitions:
                 break
             start = time.monotonic()
             i = self.count
-            if self.dmft:
+            if self.continuable and i >= self.keep:
+                self.release()               # more repetitions than the memory was sized for
+            if self.continuable:
+                march = continuable_replicate(self.params, self.method, i).run()
+                self.marches.append(march)
+                item = replicate_of(self.params, i, march.output())
+            elif self.dmft:
                 item = solve_replicate(self.params, self.method, i)
             else:
                 item = simulate_sample(self.params, self.method, i)
@@ -356,10 +370,39 @@ class Repetitions:
             added += 1
         return added
 
+    def can_extend(self, params: Params) -> bool:
+        """Whether every repetition can be continued to the horizon of ``params``."""
+        return (self.continuable and bool(self.items) and not self.diverged and params.t_max >= self.params.t_max
+                and len(self.marches) == len(self.items))
+
+    def extend(self, params: Params) -> None:
+        """Continue every repetition to the horizon (and waiting times) of ``params``."""
+        start = time.monotonic()
+        for i, march in enumerate(self.marches):
+            march.extend(params).run()
+            self.items[i] = replicate_of(params, i, march.output())
+        self.params = params
+        self.wall += time.monotonic() - start
+
+    def release(self) -> None:
+        """Free the marches' memory: the repetitions can no longer be continued."""
+        self.marches = []
+        self.continuable = False
+
     def result(self):
         if self.dmft:
             return combine_replicates(self.params, self.method, self.items)
         return combine_samples(self.params, self.method, self.items)
+
+
+def _continuable(params: Params, method, count: int) -> bool:
+    """Keep ``count`` DMFT marches of ``method`` for continuation when their memory at twice the
+    horizon of ``params`` fits within half of the memory available now."""
+    if not isinstance(method, DMFTMethod) or method.response == "exact":
+        return False
+    one = resource_estimate(params.replace(t_max=2 * params.t_max, tw=()), method.replace(replicates=1))
+    free = available_memory()
+    return free is None or count * one.memory <= 0.5 * free
 
 
 def _first_seconds(params: Params, method) -> float:
@@ -588,7 +631,9 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             result.meta["measurement"] = m.to_dict()
         return m
 
-    scout = _scout_method(method)     # the horizon tries of a large DMFT: an eighth of the paths
+    # the horizon tries: the DMFT's marches continued (none redone) when their memory fits; else, for
+    # a large DMFT, scouts with an eighth of the paths (then the final run with every path)
+    scout = None if _continuable(params, method, settings.start) else _scout_method(method)
     if scout is not None and params.n_steps > _steps_limit(params, scout):
         scout = None
     current = scout or method
@@ -601,26 +646,38 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
 
     while True:
         p = point_at(params, horizon, settings, fixed_tw)
-        if reps is None or reps.params != p or reps.method != current:
+        left = deadline - time.monotonic()
+        extended = 0.0
+        if reps is not None and reps.method == current and reps.params != p and reps.can_extend(p):
+            # the same repetitions, marched on from their horizon: only the new steps cost
+            cost = reps.wall * ((p.t_max / reps.params.t_max) ** 2 - 1)
+            if cost > left:
+                status = "not_reached"
+                reason = (f"continuing to t_max = {p.t_max:g} (about {cost:.0f} s) does not fit in the "
+                          f"{left:.0f} s left of the budget; {_still(verdict)}")
+                break
+            t0 = time.monotonic()
+            reps.extend(p)
+            extended = time.monotonic() - t0
+        elif reps is None or reps.params != p or reps.method != current:
             previous = last = reps
-            reps = Repetitions(p, current)
+            if previous is not None:
+                previous.release()
+            reps = Repetitions(p, current, continuable=count if _continuable(p, current, count) else 0)
             if previous is not None and previous.count:   # cost ~ T^2 (DMFT) or T (simulations), ~ paths
                 per = (previous.per_item() * (p.t_max / previous.params.t_max) ** (2 if reps.dmft else 1)
                        * _size(current) / _size(previous.method))
             else:
                 per = _first_seconds(p, current)
-        else:
-            per = reps.per_item()
-        need = max(count - reps.count, 0)
-        left = deadline - time.monotonic()
-        if need and reps.count == 0 and per * min(need, 2) > left and tries:
-            status = "not_reached"
-            reason = (f"the next try (t_max = {p.t_max:g}, about {per * need:.0f} s) does not fit in the "
-                      f"{left:.0f} s left of the budget; {_still(verdict)}")
-            break
+            need = max(count - reps.count, 0)
+            if need and per * min(need, 2) > left and tries:
+                status = "not_reached"
+                reason = (f"the next try (t_max = {p.t_max:g}, about {per * need:.0f} s) does not fit in the "
+                          f"{left:.0f} s left of the budget; {_still(verdict)}")
+                break
         t0 = time.monotonic()
         added = reps.add(count, deadline, minimum=0 if tries else 2)
-        wall = time.monotonic() - t0
+        wall = time.monotonic() - t0 + extended
         if reps.count < 2 and not reps.diverged:
             status, reason = "not_reached", f"the budget ended before two repetitions at t_max = {p.t_max:g}"
             seen = "fewer than 2 repetitions"

@@ -26,7 +26,7 @@ from ..core.progress import progress_bar
 from ..core.model import generalisation_error
 from ..core.result import TEACHER_OBSERVABLES, Result
 from ..core.status import Status
-from .march import MarchOutput, march
+from .march import March, MarchOutput, march
 
 #: full kernels are stored in the result when the grid has at most this many points
 KERNELS_MAX_T = 600
@@ -102,10 +102,23 @@ def solve_replicate(params, method: DMFTMethod, index: int, store_kernels: bool 
     """Replicate ``index`` of the solve of ``params`` with ``method`` (``method.replicates`` is not
     used); ``progress(k)`` after each step."""
     out = march(params, method, root=replicate_root(params.seed, index), progress=progress)
+    return replicate_of(params, index, out, store_kernels)
+
+
+def replicate_of(params, index: int, out: MarchOutput, store_kernels: bool = False) -> Replicate:
+    """The :class:`Replicate` ``index`` of a march's output (:func:`solve_replicate`, or a
+    continued :class:`~dmft.solver.march.March`)."""
     obs = observables(params, out)
     aux = {"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"], **(kernels_of(out) if store_kernels else {})}
     return Replicate(index=index, obs=obs, aux=aux, t=out.t, gap_edges=out.gap_edges, status=out.status,
                      message=out.message, wall_time_s=out.wall_time_s, frozen_at=out.frozen_at)
+
+
+def continuable_replicate(params, method: DMFTMethod, index: int) -> March:
+    """Replicate ``index`` as a :class:`~dmft.solver.march.March` that can be continued to a longer
+    horizon (``March.extend``, then ``run``); :func:`replicate_of` of its output is the same as
+    :func:`solve_replicate` at that horizon with the band width resolved at the first one."""
+    return March(params, method, root=replicate_root(params.seed, index), continuable=True)
 
 
 def combine(params, method: DMFTMethod, replicates) -> Result:

@@ -73,12 +73,14 @@ def stratified_normal(rng: np.random.Generator, n: int) -> np.ndarray:
 class GaussianInputs:
     """Blocks of orthonormal Gaussian-like vectors; ``next()`` returns the next (n,) vector.
 
-    ``total`` is the number of vectors that will be requested (sizes the epoch buffer); ``base``
-    is a vector (or a sequence of vectors) the inputs are made orthogonal to, besides the
-    constant one: ``u(0)``, and the teacher variables ``t`` of teacher data.
+    The vectors drawn do not depend on how many are asked for in all (``total`` is only a hint for
+    the first allocation), so a march continued to a longer horizon draws exactly the inputs a
+    single march to that horizon draws.  ``base`` is a vector (or a sequence of vectors) the inputs
+    are made orthogonal to, besides the constant one: ``u(0)``, and the teacher variables ``t`` of
+    teacher data.
     """
 
-    def __init__(self, rng: np.random.Generator, n: int, total: int, base=None,
+    def __init__(self, rng: np.random.Generator, n: int, total: int = 0, base=None,
                  orthogonal: bool = True, block: int = 64):
         self.rng, self.n, self.orthogonal = rng, n, orthogonal
         cols = [np.full(n, 1.0 / math.sqrt(n))]
@@ -91,11 +93,18 @@ class GaussianInputs:
         self.fixed = np.array(cols)                      # (c, n), orthonormal
         self.max_epoch = max(1, n - len(cols) - 1)       # vectors per epoch
         self.block = max(1, min(block, self.max_epoch))
-        cap = min(self.max_epoch, max(1, total)) if orthogonal else 0
-        self.epoch = np.zeros((cap, n))                  # orthonormal rows of the current epoch
+        cap = min(self.max_epoch, max(self.block, total)) if orthogonal else 0
+        self.epoch = np.zeros((cap, n))                  # orthonormal rows of the current epoch (grows)
         self.m = 0                                       # rows used in the epoch
         self.buf = np.zeros((0, n))
         self.pos = 0
+
+    def _room(self, rows: int) -> None:
+        """Make the epoch buffer hold ``rows`` rows (doubling, at most an epoch)."""
+        if rows > self.epoch.shape[0]:
+            grown = np.zeros((min(self.max_epoch, max(rows, 2 * self.epoch.shape[0])), self.n))
+            grown[: self.m] = self.epoch[: self.m]
+            self.epoch = grown
 
     def _refill(self):
         n = self.n
@@ -103,9 +112,10 @@ class GaussianInputs:
             self.buf = self.rng.standard_normal((self.block, n)) / math.sqrt(n)
             self.pos = 0
             return
-        if self.m >= self.epoch.shape[0]:
+        if self.m >= self.max_epoch:
             self.m = 0                                   # new epoch
-        b = min(self.block, self.epoch.shape[0] - self.m)
+        b = min(self.block, self.max_epoch - self.m)
+        self._room(self.m + b)
         G = self.rng.standard_normal((b, n))
         E = self.epoch[: self.m]
         for _ in range(2):                               # block Gram-Schmidt, twice
@@ -120,21 +130,31 @@ class GaussianInputs:
         self.buf = B
         self.pos = 0
 
-    def generate(self, count: int, out: np.ndarray | None = None, dtype=np.float64) -> np.ndarray:
+    def generate(self, count: int, out: np.ndarray | None = None, dtype=np.float64, keep: bool = False) -> np.ndarray:
         """The next ``count`` vectors as rows of a (count, n) array (written into ``out`` if given).
 
         Generating everything before the march keeps multithreaded BLAS (used here) from
-        competing for the cores with the numba kernels of the march.
+        competing for the cores with the numba kernels of the march.  ``keep``: keep the current
+        epoch's basis, so that more vectors can be drawn later (a march that may be continued);
+        otherwise it is released.
         """
         if out is None:
             out = np.empty((count, self.n), dtype)
         for i in range(count):
             out[i] = self.next()
-        self.epoch = np.zeros((0, self.n))  # release the basis
+        if not keep:
+            self.release()
         return out
+
+    def release(self) -> None:
+        """Free the epoch's basis; no vector can be drawn afterwards."""
+        self.epoch = None
+        self.buf = np.zeros((0, self.n))
 
     def next(self) -> np.ndarray:
         if self.pos >= self.buf.shape[0]:
+            if self.epoch is None and self.orthogonal:
+                raise RuntimeError("the inputs were released: no more vectors can be drawn")
             self._refill()
         v = self.buf[self.pos] * math.sqrt(self.n)
         self.pos += 1

@@ -18,7 +18,7 @@ from ..core.methods import DMFTMethod
 from ..core.status import Status
 from . import steps
 from .response import ExactResponse, make_estimator
-from .state import STREAMS, new_state
+from .state import STREAMS, grow, new_state
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,107 @@ class MarchOutput:
     frozen_at: Optional[float] = None
 
 
+class March:
+    """A causal march that can be continued: :meth:`run` advances it to the horizon of its
+    parameters, :meth:`output` gives the :class:`MarchOutput` of the steps done, and
+    :meth:`extend` moves the horizon further (a larger ``t_max``, other waiting times) without
+    redoing a step.  A march made ``continuable`` draws exactly the random numbers of a single
+    march to the final horizon with the same band width (``method.exact_lags`` resolved at the
+    first horizon and kept), so a continued march equals a single one; ``continuable`` keeps the
+    input generators and the gap histogram of every step.
+    """
+
+    def __init__(self, params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
+                 continuable: bool = False, stream_seeds: dict | None = None):
+        if method.response == "exact":  # refuse an impossible grid before allocating anything
+            ExactResponse.check_size(params.replicas, method.n_paths, params.n_steps + 1)
+        root = np.random.SeedSequence(params.seed) if root is None else root
+        if stream_seeds:
+            root = _with_streams(root, stream_seeds)
+        self.method = method if method.exact_lags != -1 else method.replace(exact_lags=method.band(params.n_steps))
+        self.continuable = continuable
+        self.state = new_state(params, self.method, root, continuable=continuable)
+        s = self.state
+        self.estimator = make_estimator(self.method, s.nr, s.n, s.T, params.dt, params.alpha, s.rng_probe)
+        self.status, self.message = Status.OK, ""
+        self.frozen_at = None
+        self.wall_time_s = 0.0
+
+    @property
+    def params(self):
+        return self.state.params
+
+    def run(self, progress=None) -> "March":
+        """March to the horizon of the parameters (``progress(k)`` after each step)."""
+        t0 = time.perf_counter()
+        state, estimator, method = self.state, self.estimator, self.method
+        if self.status == Status.OK and self.frozen_at is None:
+            k0 = state.k_done                         # the last step observed (-1 before the first)
+            with np.errstate(over="ignore", invalid="ignore"):
+                try:
+                    for k in range(max(k0, 0), state.T):
+                        if k > k0:
+                            steps.observe(state, k)
+                            state.k_done = k
+                        if k == state.K:
+                            break
+                        if steps.frozen(state, k):
+                            steps.freeze(state, k)
+                            self.frozen_at = k * state.params.dt
+                            break
+                        steps.memory_kernels(state, k, estimator)
+                        steps.extend_cholesky(state, k, method.chol_rtol)
+                        steps.step_weight_side(state, k)
+                        steps.advance_paths(state, k, estimator)
+                        if progress is not None:
+                            progress(k)
+                except steps.Diverged as exc:
+                    self.status, self.message = Status.DIVERGED, str(exc)
+                    _blank_after(state, state.k_done + 1)
+        self.wall_time_s += time.perf_counter() - t0
+        return self
+
+    def extend(self, params) -> "March":
+        """Move the horizon to that of ``params`` (the same point, a larger or equal ``t_max``);
+        :meth:`run` then marches on.  A diverged march cannot be extended; a frozen one is filled."""
+        if not self.continuable:
+            raise ValueError("this march was not made continuable (March(..., continuable=True))")
+        if self.status != Status.OK:
+            raise ValueError(f"a {self.status.value} march cannot be continued")
+        if params.replace(t_max=self.params.t_max, tw=self.params.tw) != self.params:
+            raise ValueError("a march can only be continued at the same point (t_max and tw may change)")
+        t0 = time.perf_counter()
+        grow(self.state, params)
+        self.estimator.grow(self.state.T)
+        if self.frozen_at is not None:
+            steps.freeze(self.state, int(round(self.frozen_at / params.dt)))
+        self.wall_time_s += time.perf_counter() - t0
+        return self
+
+    def output(self, keep_histories: bool = False) -> MarchOutput:
+        """The :class:`MarchOutput` of the steps done (copies: the march may go on)."""
+        state, params = self.state, self.state.params
+        w, obs = state.weights, state.obs
+        histories = None
+        if keep_histories:
+            histories = Histories(U=state.paths.U, F=state.paths.F, Z=state.paths.Z, L=w.L)
+        C, C12 = w.C.copy(), None if w.X is None else w.X.copy()
+        if w.m is not None:   # the full correlations: the parts along and orthogonal to the teacher
+            C = C + w.m[:, :, None] * w.m[:, None, :]
+            if C12 is not None:
+                C12 = C12 + np.outer(w.m[0], w.m[1])
+        wanted = set(params.tw_index) | {state.K}
+        return MarchOutput(
+            t=np.arange(state.T) * params.dt, energy=obs.energy.copy(), frac_unsat=obs.frac_unsat.copy(),
+            nu=obs.nu.copy(), distance=None if obs.distance is None else obs.distance.copy(), C=C, R=w.R.copy(),
+            M_C=w.M_C.copy(), M_R=w.M_R.copy(), A=w.A.copy(), C12=C12,
+            m=None if w.m is None else w.m.copy(),
+            hists={k: h for k, h in obs.hists.items() if k in wanted}, gap_edges=obs.gap_edges,
+            status=self.status, message=self.message, wall_time_s=self.wall_time_s, min_pivot2=w.min_pivot2,
+            histories=histories, frozen_at=self.frozen_at,
+        )
+
+
 def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
           progress=None, keep_histories: bool = False, stream_seeds: dict | None = None) -> MarchOutput:
     """Run the causal march of ``params`` with the settings of ``method``.
@@ -76,53 +177,8 @@ def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequenc
     ``stream_seeds``: debugging, ``{stream name: seed}`` replaces single random streams
     (:data:`dmft.solver.state.STREAMS`), to vary one source of noise at a time.
     """
-    t0 = time.perf_counter()
-    if method.response == "exact":  # refuse an impossible grid before allocating anything
-        ExactResponse.check_size(params.replicas, method.n_paths, params.n_steps + 1)
-    root = np.random.SeedSequence(params.seed) if root is None else root
-    if stream_seeds:
-        root = _with_streams(root, stream_seeds)
-    state = new_state(params, method, root)
-    estimator = make_estimator(method, state.nr, state.n, state.T, params.dt, params.alpha,
-                               state.rng_probe)
-    status, message = Status.OK, ""
-    frozen_at = None
-    with np.errstate(over="ignore", invalid="ignore"):
-        try:
-            for k in range(state.T):
-                steps.observe(state, k)
-                state.k_done = k
-                if k == state.K:
-                    break
-                if steps.frozen(state, k):
-                    steps.freeze(state, k)
-                    frozen_at = k * params.dt
-                    break
-                steps.memory_kernels(state, k, estimator)
-                steps.extend_cholesky(state, k, method.chol_rtol)
-                steps.step_weight_side(state, k)
-                steps.advance_paths(state, k, estimator)
-                if progress is not None:
-                    progress(k)
-        except steps.Diverged as exc:
-            status, message = Status.DIVERGED, str(exc)
-            _blank_after(state, state.k_done + 1)
-    w, obs = state.weights, state.obs
-    histories = None
-    if keep_histories:
-        histories = Histories(U=state.paths.U, F=state.paths.F, Z=state.paths.Z, L=w.L)
-    C, C12 = w.C, w.X
-    if w.m is not None:   # the full correlations: the parts along and orthogonal to the teacher
-        C = C + w.m[:, :, None] * w.m[:, None, :]
-        if C12 is not None:
-            C12 = C12 + np.outer(w.m[0], w.m[1])
-    return MarchOutput(
-        t=np.arange(state.T) * params.dt, energy=obs.energy, frac_unsat=obs.frac_unsat, nu=obs.nu,
-        distance=obs.distance, C=C, R=w.R, M_C=w.M_C, M_R=w.M_R, A=w.A, C12=C12, m=w.m,
-        hists=obs.hists, gap_edges=obs.gap_edges, status=status, message=message,
-        wall_time_s=time.perf_counter() - t0, min_pivot2=w.min_pivot2, histories=histories,
-        frozen_at=frozen_at,
-    )
+    m = March(params, method, root, stream_seeds=stream_seeds).run(progress)
+    return m.output(keep_histories)
 
 
 def _blank_after(state, last: int) -> None:

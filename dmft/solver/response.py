@@ -58,6 +58,10 @@ class ResponseEstimator:
         """Step the copies of replica ``a`` to ``k + 1`` (projection ``A``, memory ``c``)."""
         raise NotImplementedError
 
+    def grow(self, T: int) -> None:
+        """Room for ``T`` steps, for a march continued to a longer horizon."""
+        raise NotImplementedError(f"{type(self).__name__} cannot be continued")
+
 
 class ProbeResponse(ResponseEstimator):
     """``n_probes`` linearised copies per path (derivation section 4).
@@ -73,15 +77,37 @@ class ProbeResponse(ResponseEstimator):
         self.nr, self.n, self.dt, self.alpha = nr, n, dt, alpha
         self.n_probes = n_probes
         self.signal = probe_signal
-        N2 = _next_pow2(max(n, T))
+        self.rng = rng
+        self.N2 = _next_pow2(n)
         self.eps_p = rng.choice([-1.0, 1.0], size=(n_probes, n))
-        self.eps_t = rng.choice([-1.0, 1.0], size=(n_probes, T))
-        self.codes = np.stack([rng.permutation(N2)[:T] for _ in range(n_probes)]).astype(np.int64)
+        # the design of the probe columns, drawn an epoch of N2 steps at a time (so that it does not
+        # depend on the horizon: a continued march uses the design of a single one)
+        self.eps_t = np.zeros((n_probes, 0))
+        self.codes = np.zeros((n_probes, 0), dtype=np.int64)
+        self._design(T)
         self.Y = np.zeros((nr, n_probes, T, n), history_dtype)
         self.y = np.zeros((nr, n_probes, n))
         self.mem_y = np.zeros((nr, n_probes, n))
         self.sigma = np.zeros((n_probes, n))
-        self.wh = np.zeros(N2)
+        self.wh = np.zeros(self.N2)
+
+    def _design(self, T: int) -> None:
+        """Draw the probe design (signs ``eps'_j`` and distinct Walsh codes ``c_j``) for the steps
+        below ``T``: per epoch of ``N2 = next_pow2(n)`` steps, the signs then one permutation of
+        the codes per probe."""
+        while self.eps_t.shape[1] < T:
+            eps = self.rng.choice([-1.0, 1.0], size=(self.n_probes, self.N2))
+            codes = np.stack([self.rng.permutation(self.N2) for _ in range(self.n_probes)]).astype(np.int64)
+            self.eps_t = np.concatenate([self.eps_t, eps], axis=1)
+            self.codes = np.concatenate([self.codes, codes], axis=1)
+
+    def grow(self, T: int) -> None:
+        """Room for ``T`` steps (a continued march): the design and the copies' histories."""
+        self._design(T)
+        if T > self.Y.shape[2]:
+            Y = np.zeros(self.Y.shape[:2] + (T,) + self.Y.shape[3:], self.Y.dtype)
+            Y[:, :, : self.Y.shape[2]] = self.Y
+            self.Y = Y
 
     def begin_step(self, k: int) -> None:
         for r in range(self.n_probes):

@@ -103,6 +103,8 @@ class MarchState:
     obs: Observables
     rng_probe: np.random.Generator
     k_done: int = -1
+    #: the generators of the Gaussian inputs (omega, thermal), kept when the march may be continued
+    inputs: tuple = ()
 
     @property
     def T(self) -> int:
@@ -122,9 +124,10 @@ def streams(root: np.random.SeedSequence) -> dict:
     return gens
 
 
-def new_state(params, method, root: np.random.SeedSequence) -> MarchState:
+def new_state(params, method, root: np.random.SeedSequence, continuable: bool = False) -> MarchState:
     """Allocate the march for ``params`` with the settings of ``method`` (a DMFTMethod), drawing
-    the initial fields and every Gaussian input from the streams of ``root``."""
+    the initial fields and every Gaussian input from the streams of ``root``.  ``continuable``:
+    keep the input generators, so that :func:`grow` can extend the march to a longer horizon."""
     p = params
     nr, n, K = int(p.replicas), int(method.n_paths), p.n_steps
     T = K + 1
@@ -151,9 +154,10 @@ def new_state(params, method, root: np.random.SeedSequence) -> MarchState:
     Z = np.zeros((nr * T, n), hd)
     # all Gaussian inputs are drawn before the march (rows of Z; ETA for temperature > 0)
     base = u0 if t is None else (u0, t)
-    GaussianInputs(rng["omega"], n, nr * K, base=base, orthogonal=orth).generate(nr * K, out=Z[:nr * K])
-    ETA = (GaussianInputs(rng["thermal"], n, nr * K, base=t, orthogonal=orth).generate(nr * K)
-           if p.temperature > 0 else None)
+    omega_inputs = GaussianInputs(rng["omega"], n, nr * K, base=base, orthogonal=orth)
+    omega_inputs.generate(nr * K, out=Z[:nr * K], keep=continuable)
+    thermal_inputs = GaussianInputs(rng["thermal"], n, nr * K, base=t, orthogonal=orth) if p.temperature > 0 else None
+    ETA = thermal_inputs.generate(nr * K, keep=continuable) if thermal_inputs is not None else None
     selection_rngs = [rng["selection"], rng["selection_1"]][:nr]
     paths = Paths(
         U=np.zeros((nr, T, n), hd), F=np.zeros((nr, T, n), hd), Z=Z, ETA=ETA,
@@ -167,8 +171,51 @@ def new_state(params, method, root: np.random.SeedSequence) -> MarchState:
     obs = Observables(
         energy=np.full(T, np.nan), frac_unsat=np.full(T, np.nan), nu=np.full(T, np.nan),
         distance=np.full(T, np.nan) if nr == 2 else None, gap_edges=gap_edges(p.delta),
-        hist_steps=tuple(sorted(set(p.tw_index) | {K})),
+        # a continued march may be asked for the gaps at any earlier step: it keeps them all
+        hist_steps=tuple(range(T)) if continuable else tuple(sorted(set(p.tw_index) | {K})),
     )
     return MarchState(params=p, model=Perceptron.of(p), n=n, nr=nr, K=K, weights=weights,
-                      paths=paths, obs=obs, rng_probe=rng["probe"])
+                      paths=paths, obs=obs, rng_probe=rng["probe"],
+                      inputs=(omega_inputs, thermal_inputs) if continuable else ())
+
+
+def _grown(a: np.ndarray, shape: tuple, fill: float = 0.0) -> np.ndarray:
+    """``a`` copied into the leading corner of a new array of ``shape`` (the rest ``fill``)."""
+    out = np.full(shape, fill, a.dtype)
+    out[tuple(slice(0, s) for s in a.shape)] = a
+    return out
+
+
+def grow(state: MarchState, params) -> None:
+    """Extend ``state`` (made ``continuable``) to the horizon of ``params`` (the same point with a
+    larger ``t_max``, other waiting times): every array on the time grid is enlarged, the steps
+    already done kept, and the Gaussian inputs of the new steps drawn from the kept generators,
+    exactly as a single march to that horizon draws them."""
+    if not state.inputs:
+        raise ValueError("this march was not made continuable")
+    K_new = params.n_steps
+    if K_new < state.K:
+        raise ValueError(f"cannot shorten a march (from {state.K} to {K_new} steps)")
+    nr, n, K = state.nr, state.n, state.K
+    T = K_new + 1
+    w, paths, obs = state.weights, state.paths, state.obs
+    w.C, w.R, w.M_R = (_grown(x, (nr, T, T)) for x in (w.C, w.R, w.M_R))
+    w.M_C = _grown(w.M_C, (nr, nr, T, T))
+    w.X = None if w.X is None else _grown(w.X, (T, T))
+    w.L = _grown(w.L, (nr * T, nr * T))
+    w.A = _grown(w.A, (nr, T), np.nan)
+    w.c, w.D_buf, w.G_buf = np.zeros((nr, T)), np.zeros(T), np.zeros(T)
+    w.chol_row = np.zeros(nr * T)
+    if w.m is not None:
+        w.m = _grown(w.m, (nr, T), np.nan)
+    paths.U, paths.F = (_grown(x, (nr, T, n)) for x in (paths.U, paths.F))
+    Z = _grown(paths.Z, (nr * T, n))
+    state.inputs[0].generate(nr * (K_new - K), out=Z[nr * K:nr * K_new], keep=True)
+    paths.Z = Z
+    if paths.ETA is not None:
+        paths.ETA = np.concatenate([paths.ETA, state.inputs[1].generate(nr * (K_new - K), keep=True)])
+    for name in ("energy", "frac_unsat", "nu") + (("distance",) if obs.distance is not None else ()):
+        setattr(obs, name, _grown(getattr(obs, name), (T,), np.nan))
+    obs.hist_steps = tuple(range(T))
+    state.params, state.K = params, K_new
 
