@@ -165,4 +165,4 @@ def test_teacher_file_without_m_says_m_is_missing(tmp_path, capsys):
 def test_written_files_carry_checksums(good):
     with h5py.File(good) as f:
         assert f["energy"].fletcher32 and f["batches/energy"].fletcher32 and f["gap_hist"].fletcher32
-        assert json.loads(f.attrs["config_json"])["alpha"] == 3.0
+        assert json.loads(f.attrs["config_json"])["alpha"] == POINT.alpha

@@ -18,10 +18,11 @@ so one march is in memory)::
 **Simulation** (:class:`~dmft.core.methods.ParticleMethod`: ``N`` weights, ``P = alpha N``
 patterns, ``m = nr (1 + K)`` weight copies, ``B = min(n_samples, 10)`` batches)::
 
-    memory = 8 (s P N + m N (2 + K) + 6 m P)             patterns (s = min(2, n_samples): the
-                                                       next sample's are drawn before the last
-                                                       one's are freed), copies, gaps, forces
+    memory = 8 (P N + m N (2 + K) + 6 m P)               patterns (one sample at a time), copies,
+                                                       gaps, forces
            + 8 T (5 + 2 K) (5 + 2 B)                   stored observables, their sums and batches
+           + 8 n_samples T (5 + 2 K)                   each sample's observables (kept, so that
+                                                       a measurement can add samples)
     work   = n_samples n_steps 4 m P N                  two matrix products per step
 
 The terms are the arrays the code allocates (checked against the measured peak in
@@ -90,7 +91,9 @@ def estimate(params, method) -> Estimate:
     P = n_patterns(params.alpha, N)
     m = nr * (1 + K)
     B = min(method.n_samples, 10)
-    memory = 8.0 * (min(2, method.n_samples) * P * N + m * N * (2 + K) + 6 * m * P) + 8.0 * T * (5 + 2 * K) * (5 + 2 * B)
+    S = method.n_samples
+    memory = (8.0 * (P * N + m * N * (2 + K) + 6 * m * P) + 8.0 * T * (5 + 2 * K) * (5 + 2 * B)
+              + 8.0 * S * T * (5 + 2 * K))
     work = 4.0 * method.n_samples * params.n_steps * m * P * N
     return Estimate(f"the simulation (N = {N}, P = {P}, {method.n_samples} samples, {T} times)", memory, work)
 
