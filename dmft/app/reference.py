@@ -212,7 +212,7 @@ def measure_quotes(folder: str) -> dict:
             f"{row['cost_ratio']:.2f} times its final run{load}")
     z = [f"{c['value']} {c['z']:+.2f}" for c in rec.get("comparisons", [])]
     if z:
-        out["bench.measure.z"] = ", ".join(z) + f" ({_measured(rec)})"
+        out["bench.measure.z"] = ", ".join(z) + f" (recorded {rec['date']})"
     return out
 
 

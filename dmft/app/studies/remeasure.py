@@ -9,7 +9,7 @@ measures each such cell with :func:`dmft.app.measure.measure` -- same point, sam
 study's horizon as the first one -- to a relative error of 3% (``teff``, the headline
 ``T_static``; ``distance``, ``d_inf``) within a budget per cell.  Run::
 
-    python -m dmft.app.studies.remeasure -o docs/study [--workers 2] [--parts scans,map] [--budget 20m]
+    python -m dmft.app.studies.remeasure -o docs/study [--workers 2] [--parts scans,map] [--budget 20m] [--sim-n 2000]
 
 Every measurement is a resumable task (:class:`~dmft.app.measure.MeasureTask`) cached in
 ``<output>/measured``; it writes ``remeasured.csv`` (one row per cell: the old value, the new
@@ -79,22 +79,23 @@ def missing_cells(output: str, parts) -> list:
     return cells
 
 
-def tasks(output: str, parts, budget: float) -> list:
+def tasks(output: str, parts, budget: float, sim_n: int = 2000) -> list:
     """One measurement per missing cell, with the study's methods (DMFT 8192 paths, simulations
-    N = 2000) and its horizon as the first one."""
+    of size ``sim_n``; the study's N = 2000 by default) and its horizon as the first one."""
     out = []
     for label, phase, kind, p, _ in missing_cells(output, parts):
         quantity = "teff" if phase == "unsat" else "distance"
         if quantity == "teff":
             p = p.replace(tw=())    # the waiting times follow the horizon
-        method = DMFTMethod(n_paths=8192) if kind == "dmft" else ParticleMethod(n=2000)
+        method = DMFTMethod(n_paths=8192) if kind == "dmft" else ParticleMethod(n=sim_n)
         settings = MeasureSettings(quantity, rel_error=REL_ERROR, budget=budget).resolved(method.kind)
         out.append(MeasureTask(p, method, f"{label} {kind}", settings))
     return out
 
 
-def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", compute: bool = True) -> list:
-    todo = tasks(output, parts, parse_budget(budget))
+def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", compute: bool = True,
+        sim_n: int = 2000) -> list:
+    todo = tasks(output, parts, parse_budget(budget), sim_n)
     cache = os.path.join(output, "measured")
     if compute:
         run_tasks(todo, cache, workers=workers)
@@ -136,11 +137,13 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--budget", default="20m", help="budget of each measurement (default 20m)")
+    parser.add_argument("--sim-n", type=int, default=2000, help="N of the simulations (default 2000, the study's)")
     parser.add_argument("--no-compute", action="store_true", help="only the tables from finished measurements")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parts = tuple(p for p in args.parts.split(",") if p)
-    run(args.output, workers=args.workers, parts=parts, budget=args.budget, compute=not args.no_compute)
+    run(args.output, workers=args.workers, parts=parts, budget=args.budget, compute=not args.no_compute,
+        sim_n=args.sim_n)
 
 
 if __name__ == "__main__":
