@@ -20,8 +20,8 @@ import pytest
 from dmft import DMFTMethod, Params, ParticleMethod, load
 from dmft.core.status import Status
 from dmft.analysis import fit_teff, long_time_distance
-from dmft.app.measure import (MeasureError, MeasureSettings, judge, measure, parse_budget, point_at,
-                              relaxation_time)
+from dmft.analysis.verdict import judge, relaxation_time
+from dmft.app.measure import MeasureError, MeasureSettings, measure, parse_budget, point_at
 from dmft.app.scan import parse_config, run_scan
 
 #: a cheap stationary UNSAT point: deep in UNSAT (delta = 1), coarse step; T_static exists from t = 40
@@ -43,6 +43,7 @@ def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0):
     import time as _time
 
     from dmft.app import measure as measure_module
+    from dmft.app import repetitions as repetitions_module
     from dmft.solver.assemble import Replicate
     from test_teff import FAST, SLOW
 
@@ -65,8 +66,8 @@ def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0):
         return Replicate(index=index, obs=obs, aux={"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"]}, t=t,
                          gap_edges=np.arange(5.0), status=Status.OK, message="", wall_time_s=seconds)
 
-    monkeypatch.setattr(measure_module, "solve_replicate", fake)
-    monkeypatch.setattr(measure_module, "_continuable", lambda *args: False)
+    monkeypatch.setattr(repetitions_module, "solve_replicate", fake)
+    monkeypatch.setattr(measure_module, "continuable", lambda *args: False)
 
 
 def test_short_first_horizon_is_extended_until_a_number(extended):

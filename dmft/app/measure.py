@@ -31,7 +31,8 @@ average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
 **Cost.**  The DMFT's horizon tries continue their marches (:class:`~dmft.solver.march.March`,
 continued to a longer horizon exactly as a single march to it): no step is computed twice, and
 the measurement costs its final run plus the evaluations.  The marches are kept in memory for
-that (about 1.3 GB per replicate of 16384 paths at 1600 steps), as long as they fit in half of
+that (1.35 GB per replicate of 16384 paths at 1600 steps, by the resource estimate), as long as
+they fit in half of
 the memory available; otherwise a larger DMFT looks for its horizon with an eighth of its paths
 (the scouts, continued too: the horizon is the relaxation time of the physics, which the number
 of paths changes only by its O(1/n) bias) and then measures with every path at the horizon
@@ -60,17 +61,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..analysis.distance import SAT_ENERGY, long_time_distance
-from ..analysis.resampling import estimate, leave_one_out
 from ..analysis.stationarity import AGREE_FLOOR
-from ..analysis.teff import fit_teff
+from ..analysis.verdict import judge
 from ..core.methods import DMFTMethod, ParticleMethod, point_hash
 from ..core.params import Params
-from ..core.resources import FLOP_RATE, available_memory
-from ..core.resources import estimate as resource_estimate
-from ..core.status import Status
-from ..simulations.simulate import combine as combine_samples, simulate_sample
-from ..solver.assemble import combine as combine_replicates, continuable_replicate, replicate_of, solve_replicate
+from .repetitions import Repetitions, continuable, first_seconds
 from .runner import Task as _Task
 
 logger = logging.getLogger(__name__)
@@ -314,244 +309,9 @@ def point_at(params: Params, horizon: float, settings: MeasureSettings, fixed_tw
     return params.replace(t_max=horizon, tw=tw)
 
 
-class Repetitions:
-    """Independent repetitions (DMFT replicates or simulated systems) of one point, computed on
-    demand and kept: repetition ``i`` is the same whatever the count, so adding repetitions
-    never recomputes one.  ``continuable`` (DMFT): each replicate is a
-    :class:`~dmft.solver.march.March` that :meth:`extend` continues to a longer horizon without
-    redoing a step (the memory of at most ``continuable`` marches is kept meanwhile; beyond that
-    count they are released and a longer horizon restarts)."""
-
-    def __init__(self, params: Params, method, continuable: int = 0):
-        self.params, self.method = params, method
-        self.dmft = isinstance(method, DMFTMethod)
-        self.continuable = bool(continuable) and self.dmft
-        self.keep = int(continuable)     # at most this many marches are kept for continuation
-        self.items = []
-        self.marches = []
-        self.wall = 0.0
-
-    @property
-    def count(self) -> int:
-        return len(self.items)
-
-    @property
-    def diverged(self) -> bool:
-        return bool(self.items) and self._diverged(self.items[-1])
-
-    def _diverged(self, item) -> bool:
-        return item.status != Status.OK if self.dmft else item.diverged_at is not None
-
-    def per_item(self) -> float:
-        """Measured seconds per repetition (NaN before the first)."""
-        return self.wall / self.count if self.count else math.nan
-
-    def add(self, count: int, deadline: float, minimum: int = 0) -> int:
-        """Compute repetitions up to ``count`` in all while time is left before ``deadline``
-        (``time.monotonic``; the first ``minimum`` regardless); returns how many were added."""
-        added = 0
-        while self.count < count and not self.diverged:
-            if self.count >= minimum and time.monotonic() + self.per_item() > deadline:
-                break
-            start = time.monotonic()
-            i = self.count
-            if self.continuable and i >= self.keep:
-                self.release()               # more repetitions than the memory was sized for
-            if self.continuable:
-                march = continuable_replicate(self.params, self.method, i).run()
-                self.marches.append(march)
-                item = replicate_of(self.params, i, march.output())
-            elif self.dmft:
-                item = solve_replicate(self.params, self.method, i)
-            else:
-                item = simulate_sample(self.params, self.method, i)
-            self.items.append(item)
-            self.wall += time.monotonic() - start
-            added += 1
-        return added
-
-    def can_extend(self, params: Params) -> bool:
-        """Whether every repetition can be continued to the horizon of ``params``."""
-        return (self.continuable and bool(self.items) and not self.diverged and params.t_max >= self.params.t_max
-                and len(self.marches) == len(self.items))
-
-    def extend(self, params: Params) -> None:
-        """Continue every repetition to the horizon (and waiting times) of ``params``."""
-        start = time.monotonic()
-        for i, march in enumerate(self.marches):
-            march.extend(params).run()
-            self.items[i] = replicate_of(params, i, march.output())
-        self.params = params
-        self.wall += time.monotonic() - start
-
-    def release(self) -> None:
-        """Free the marches' memory: the repetitions can no longer be continued."""
-        self.marches = []
-        self.continuable = False
-
-    def result(self):
-        if self.dmft:
-            return combine_replicates(self.params, self.method, self.items)
-        return combine_samples(self.params, self.method, self.items)
-
-
-def _continuable(params: Params, method, count: int) -> bool:
-    """Keep ``count`` DMFT marches of ``method`` for continuation when their memory at twice the
-    horizon of ``params`` fits within half of the memory available now."""
-    if not isinstance(method, DMFTMethod) or method.response == "exact":
-        return False
-    one = resource_estimate(params.replace(t_max=2 * params.t_max, tw=()), method.replace(replicates=1))
-    free = available_memory()
-    return free is None or count * one.memory <= 0.5 * free
-
-
-def _first_seconds(params: Params, method) -> float:
-    """A first guess of one repetition's seconds (the resource estimate, optimistic)."""
-    one = method.replace(replicates=1) if isinstance(method, DMFTMethod) else method.replace(n_samples=1)
-    return resource_estimate(params, one).work / FLOP_RATE
-
-
-# --------------------------------------------------------------------------- verdicts
-@dataclass(frozen=True)
-class Verdict:
-    """What one result shows for the quantity.  ``need``: ``none`` (a number), ``horizon`` (run
-    longer), ``statistics`` (more repetitions), or a final status (``frozen``, ``diverged``);
-    ``aging``: the relative aging signal ``(x_early - x_late)/x_early`` with its error when the
-    aging test failed; ``tau``: relaxation time estimated from the energy (NaN if none)."""
-
-    need: str
-    value: float
-    error: float
-    seen: str
-    estimate: object = None
-    aging: tuple = ()
-    tau: float = math.nan
-
-
-def relaxation_time(result) -> float:
-    """The relaxation time of the energy over the second half of the run (NaN when it cannot be
-    told): for an energy that vanishes (SAT) from the slope of ``log e(t)``; otherwise from three
-    consecutive window means ``m1, m2, m3`` of width ``D`` (exponential approach:
-    ``(m2 - m3)/(m1 - m2) = exp(-D/tau)``, Aitken's ratio)."""
-    t = np.asarray(result.t, float)
-    e = np.asarray(result.energy, float)
-    n = len(t)
-    half = np.arange(n // 2, n)
-    if len(half) < 6 or not np.all(np.isfinite(e[half])):
-        return math.nan
-    if e[-1] < SAT_ENERGY * e[0] * 100 and np.all(e[half] > 0):
-        slope = np.polyfit(t[half], np.log(e[half]), 1)[0]
-        return -1.0 / slope if slope < 0 else math.nan
-    thirds = np.array_split(half, 3)
-    m = [float(np.mean(e[j])) for j in thirds]
-    d1, d2 = m[0] - m[1], m[1] - m[2]
-    if d1 == 0 or d2 / d1 <= 0 or d2 / d1 >= 1:
-        return math.nan
-    D = float(np.mean(t[thirds[1]]) - np.mean(t[thirds[0]]))
-    return -D / math.log(d2 / d1)
-
-
-def aging_signal(result, stationarity) -> tuple:
-    """``(A, error)``: the mean over the lags of the second half of the window's common lag range of
-    ``(x_early(s) - x_late(s))/x_early(s)``, the relative slowing-down of the later waiting times
-    (0 in a stationary state; in an aging state it does not shrink as the horizon grows)."""
-    wt = stationarity.waiting_times
-    if wt is None or not wt.early:
-        return (math.nan, math.nan)
-    n = wt.n_lag
-    make = wt.lag_functions(result)
-    late, early = make(wt.late, n), make(wt.early, n)
-    lo = n // 2
-
-    def stat(c):
-        xe, xl = early(c)[0][lo:], late(c)[0][lo:]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return float(np.mean((xe - xl) / xe))
-
-    value, err = estimate(result, stat, leave_one_out(result))
-    return (float(value), float(err))
-
-
-#: a SAT state is freezing when the energy falls by more than this factor over the second half of
-#: the run (an exponential approach to zero; a marginal, aging state decays as a power law)
-FREEZE_FACTOR = 10.0
-#: ... and is below this fraction of its initial value (or below SAT_ENERGY: vanished)
-FREEZE_LEVEL = 1e-2
-#: aging needs the energy to fall by less than this factor over the second half (no collapse)
-AGING_ENERGY_FACTOR = 3.0
-
-
-def energy_fall(result) -> float:
-    """The factor by which the energy falls over the second half of the run (the mean over its
-    first tenth over the mean over its last tenth)."""
-    e = np.asarray(result.energy, float)
-    n = len(e)
-    w = max(1, n // 20)
-    a, b = float(np.mean(e[n // 2:n // 2 + w])), float(np.mean(e[n - w:]))
-    return a / b if b > 0 else math.inf
-
-
-def freezing(result) -> bool:
-    """A SAT state on its way to zero energy: the energy has vanished (below ``SAT_ENERGY`` of its
-    initial value), or fell by more than :data:`FREEZE_FACTOR` over the second half of the run and
-    is below :data:`FREEZE_LEVEL` of its initial value."""
-    e = np.asarray(result.energy, float)
-    if e[-1] < SAT_ENERGY * e[0]:
-        return True
-    return bool(energy_fall(result) > FREEZE_FACTOR and e[-1] < FREEZE_LEVEL * e[0])
-
-
-def judge(result, quantity: str) -> Verdict:
-    """What ``result`` shows for ``quantity`` (see :class:`Verdict`)."""
-    if result.status != Status.OK:
-        return Verdict("diverged", math.nan, math.nan, f"diverged ({result.meta.get('message', '')})")
-    tau = relaxation_time(result)
-    e = np.asarray(result.energy, float)
-    frozen = freezing(result)
-    energy_text = f"e = {e[-1]:.2g} at t = {result.t[-1]:g}, {e[-1] / e[0]:.1e} of e(0)"
-    if quantity == "teff":
-        if frozen:
-            return Verdict("frozen", math.nan, math.nan,
-                           f"SAT: the energy goes to zero ({energy_text}, relaxation time {tau:.3g}): the noise "
-                           "stops and the state freezes, so there is no stationary fluctuating state and T_eff is "
-                           "not defined (its noise measure is the replica distance: dmft measure distance)", tau=tau)
-        est = fit_teff(result, warn=False)
-        st = est.stationarity
-        if not st.stationary:
-            aging = ()
-            if st.aging is not None and energy_fall(result) < AGING_ENERGY_FACTOR:
-                aging = aging_signal(result, st)
-            return Verdict("horizon", est.T_static, est.T_static_err,
-                           "not stationary: " + "; ".join(st.reasons), est, aging, tau)
-        if not math.isfinite(est.T_static):
-            return Verdict("horizon", math.nan, math.nan, f"stationary, but {est.notes.get('T_static', 'no plateau')}",
-                           est, (), tau)
-        if not math.isfinite(est.T_static_err):
-            return Verdict("statistics", est.T_static, est.T_static_err, "T_static without an error bar", est, (), tau)
-        return Verdict("none", est.T_static, est.T_static_err,
-                       f"stationary, T_static = {est.T_static:.5g} +/- {est.T_static_err:.2g}", est, (), tau)
-    est = long_time_distance(result, warn=False)
-    if not est.converged:
-        return Verdict("horizon", math.nan, math.nan, est.note, est, (), tau)
-    if not frozen:
-        # UNSAT: d(t) is a stationary fluctuating quantity; accepted once the energy is flat too
-        third = np.array_split(np.arange(len(e) // 2, len(e)), 3)
-        a, b = float(np.mean(e[third[0]])), float(np.mean(e[third[-1]]))
-        drift = (b - a) / max(abs(a), abs(b), 1e-300)
-        if abs(drift) > 0.01:
-            return Verdict("horizon", est.d_inf, est.d_inf_err,
-                           f"d(t) flat but the energy still changes by {100 * drift:+.1f}% over the second half "
-                           f"({energy_text}): neither frozen nor stationary yet", est, (), tau)
-    if not math.isfinite(est.d_inf_err):
-        return Verdict("statistics", est.d_inf, est.d_inf_err, "d_inf without an error bar", est, (), tau)
-    phase = f"SAT, freezing ({energy_text})" if frozen else "UNSAT, energy flat"
-    return Verdict("none", est.d_inf, est.d_inf_err,
-                   f"{phase}, d flat: d_inf = {est.d_inf:.5g} +/- {est.d_inf_err:.2g}", est, (), tau)
-
-
 def _is_aging(history: list) -> tuple:
     """(aging, why) from the aging signals ``(t_max, A, err)`` of the consecutive horizons that
-    failed the aging test while the energy did not collapse (:data:`AGING_ENERGY_FACTOR`; a SAT
+    failed the aging test while the energy did not collapse (:data:`~dmft.analysis.verdict.AGING_ENERGY_FACTOR`; a SAT
     state freezing exponentially also relaxes slower and slower): at least :data:`AGING_TRIES`,
     each significant (more than 3 errors and more than half the agreement floor) and the last at
     least half the first (an approach to a stationary state shrinks it by orders of magnitude when
@@ -633,7 +393,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
 
     # the horizon tries: the DMFT's marches continued (none redone) when their memory fits; else, for
     # a large DMFT, scouts with an eighth of the paths (then the final run with every path)
-    scout = None if _continuable(params, method, settings.start) else _scout_method(method)
+    scout = None if continuable(params, method, settings.start) else _scout_method(method)
     if scout is not None and params.n_steps > _steps_limit(params, scout):
         scout = None
     current = scout or method
@@ -663,12 +423,12 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             previous = last = reps
             if previous is not None:
                 previous.release()
-            reps = Repetitions(p, current, continuable=count if _continuable(p, current, count) else 0)
+            reps = Repetitions(p, current, continuable=count if continuable(p, current, count) else 0)
             if previous is not None and previous.count:   # cost ~ T^2 (DMFT) or T (simulations), ~ paths
                 per = (previous.per_item() * (p.t_max / previous.params.t_max) ** (2 if reps.dmft else 1)
                        * _size(current) / _size(previous.method))
             else:
-                per = _first_seconds(p, current)
+                per = first_seconds(p, current)
             need = max(count - reps.count, 0)
             if need and per * min(need, 2) > left and tries:
                 status = "not_reached"
@@ -856,5 +616,5 @@ class MeasureTask(_Task):
         return result
 
 
-__all__ = ["MeasureTask", "MeasureError", "MeasureSettings", "Measurement", "QUANTITIES", "STATUSES", "Try", "judge",
-           "measure", "parse_budget", "relaxation_time"]
+__all__ = ["MeasureError", "MeasureSettings", "MeasureTask", "Measurement", "QUANTITIES", "STATUSES", "Try",
+           "measure", "parse_budget"]

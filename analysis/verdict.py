@@ -1,0 +1,165 @@
+"""What one result shows for a quantity that is asked for (``dmft measure``).
+
+:func:`judge` reads a result the way a physicist would before quoting a number: has the run
+diverged; is it a SAT state that freezes (the energy goes to zero, so there is no stationary
+fluctuating state and no effective temperature: :func:`freezing`); for ``teff`` is it stationary
+and do ``x`` and ``chi`` reach their plateau (:func:`~dmft.analysis.teff.fit_teff`), and if it
+ages, by how much the later waiting times relax slower (:func:`aging_signal`); for ``distance``
+has ``d(t)`` stopped moving (:func:`~dmft.analysis.distance.long_time_distance`) with the energy
+freezing or flat.  The :class:`Verdict` says what is needed next -- nothing, a longer run, more
+statistics -- or the final status, with the relaxation time of the energy
+(:func:`relaxation_time`) for the messages.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..core.status import Status
+from .distance import SAT_ENERGY, long_time_distance
+from .resampling import estimate, leave_one_out
+from .teff import fit_teff
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one result shows for the quantity.  ``need``: ``none`` (a number), ``horizon`` (run
+    longer), ``statistics`` (more repetitions), or a final status (``frozen``, ``diverged``);
+    ``aging``: the relative aging signal ``(x_early - x_late)/x_early`` with its error when the
+    aging test failed; ``tau``: relaxation time estimated from the energy (NaN if none)."""
+
+    need: str
+    value: float
+    error: float
+    seen: str
+    estimate: object = None
+    aging: tuple = ()
+    tau: float = math.nan
+
+
+def relaxation_time(result) -> float:
+    """The relaxation time of the energy over the second half of the run (NaN when it cannot be
+    told): for an energy that vanishes (SAT) from the slope of ``log e(t)``; otherwise from three
+    consecutive window means ``m1, m2, m3`` of width ``D`` (exponential approach:
+    ``(m2 - m3)/(m1 - m2) = exp(-D/tau)``, Aitken's ratio)."""
+    t = np.asarray(result.t, float)
+    e = np.asarray(result.energy, float)
+    n = len(t)
+    half = np.arange(n // 2, n)
+    if len(half) < 6 or not np.all(np.isfinite(e[half])):
+        return math.nan
+    if e[-1] < SAT_ENERGY * e[0] * 100 and np.all(e[half] > 0):
+        slope = np.polyfit(t[half], np.log(e[half]), 1)[0]
+        return -1.0 / slope if slope < 0 else math.nan
+    thirds = np.array_split(half, 3)
+    m = [float(np.mean(e[j])) for j in thirds]
+    d1, d2 = m[0] - m[1], m[1] - m[2]
+    if d1 == 0 or d2 / d1 <= 0 or d2 / d1 >= 1:
+        return math.nan
+    D = float(np.mean(t[thirds[1]]) - np.mean(t[thirds[0]]))
+    return -D / math.log(d2 / d1)
+
+
+def aging_signal(result, stationarity) -> tuple:
+    """``(A, error)``: the mean over the lags of the second half of the window's common lag range of
+    ``(x_early(s) - x_late(s))/x_early(s)``, the relative slowing-down of the later waiting times
+    (0 in a stationary state; in an aging state it does not shrink as the horizon grows)."""
+    wt = stationarity.waiting_times
+    if wt is None or not wt.early:
+        return (math.nan, math.nan)
+    n = wt.n_lag
+    make = wt.lag_functions(result)
+    late, early = make(wt.late, n), make(wt.early, n)
+    lo = n // 2
+
+    def stat(c):
+        xe, xl = early(c)[0][lo:], late(c)[0][lo:]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return float(np.mean((xe - xl) / xe))
+
+    value, err = estimate(result, stat, leave_one_out(result))
+    return (float(value), float(err))
+
+
+#: a SAT state is freezing when the energy falls by more than this factor over the second half of
+#: the run (an exponential approach to zero; a marginal, aging state decays as a power law)
+FREEZE_FACTOR = 10.0
+#: ... and is below this fraction of its initial value (or below SAT_ENERGY: vanished)
+FREEZE_LEVEL = 1e-2
+#: aging needs the energy to fall by less than this factor over the second half (no collapse)
+AGING_ENERGY_FACTOR = 3.0
+
+
+def energy_fall(result) -> float:
+    """The factor by which the energy falls over the second half of the run (the mean over its
+    first tenth over the mean over its last tenth)."""
+    e = np.asarray(result.energy, float)
+    n = len(e)
+    w = max(1, n // 20)
+    a, b = float(np.mean(e[n // 2:n // 2 + w])), float(np.mean(e[n - w:]))
+    return a / b if b > 0 else math.inf
+
+
+def freezing(result) -> bool:
+    """A SAT state on its way to zero energy: the energy has vanished (below ``SAT_ENERGY`` of its
+    initial value), or fell by more than :data:`FREEZE_FACTOR` over the second half of the run and
+    is below :data:`FREEZE_LEVEL` of its initial value."""
+    e = np.asarray(result.energy, float)
+    if e[-1] < SAT_ENERGY * e[0]:
+        return True
+    return bool(energy_fall(result) > FREEZE_FACTOR and e[-1] < FREEZE_LEVEL * e[0])
+
+
+def judge(result, quantity: str) -> Verdict:
+    """What ``result`` shows for ``quantity`` (see :class:`Verdict`)."""
+    if result.status != Status.OK:
+        return Verdict("diverged", math.nan, math.nan, f"diverged ({result.meta.get('message', '')})")
+    tau = relaxation_time(result)
+    e = np.asarray(result.energy, float)
+    frozen = freezing(result)
+    energy_text = f"e = {e[-1]:.2g} at t = {result.t[-1]:g}, {e[-1] / e[0]:.1e} of e(0)"
+    if quantity == "teff":
+        if frozen:
+            return Verdict("frozen", math.nan, math.nan,
+                           f"SAT: the energy goes to zero ({energy_text}, relaxation time {tau:.3g}): the noise "
+                           "stops and the state freezes, so there is no stationary fluctuating state and T_eff is "
+                           "not defined (its noise measure is the replica distance: dmft measure distance)", tau=tau)
+        est = fit_teff(result, warn=False)
+        st = est.stationarity
+        if not st.stationary:
+            aging = ()
+            if st.aging is not None and energy_fall(result) < AGING_ENERGY_FACTOR:
+                aging = aging_signal(result, st)
+            return Verdict("horizon", est.T_static, est.T_static_err,
+                           "not stationary: " + "; ".join(st.reasons), est, aging, tau)
+        if not math.isfinite(est.T_static):
+            return Verdict("horizon", math.nan, math.nan, f"stationary, but {est.notes.get('T_static', 'no plateau')}",
+                           est, (), tau)
+        if not math.isfinite(est.T_static_err):
+            return Verdict("statistics", est.T_static, est.T_static_err, "T_static without an error bar", est, (), tau)
+        return Verdict("none", est.T_static, est.T_static_err,
+                       f"stationary, T_static = {est.T_static:.5g} +/- {est.T_static_err:.2g}", est, (), tau)
+    est = long_time_distance(result, warn=False)
+    if not est.converged:
+        return Verdict("horizon", math.nan, math.nan, est.note, est, (), tau)
+    if not frozen:
+        # UNSAT: d(t) is a stationary fluctuating quantity; accepted once the energy is flat too
+        third = np.array_split(np.arange(len(e) // 2, len(e)), 3)
+        a, b = float(np.mean(e[third[0]])), float(np.mean(e[third[-1]]))
+        drift = (b - a) / max(abs(a), abs(b), 1e-300)
+        if abs(drift) > 0.01:
+            return Verdict("horizon", est.d_inf, est.d_inf_err,
+                           f"d(t) flat but the energy still changes by {100 * drift:+.1f}% over the second half "
+                           f"({energy_text}): neither frozen nor stationary yet", est, (), tau)
+    if not math.isfinite(est.d_inf_err):
+        return Verdict("statistics", est.d_inf, est.d_inf_err, "d_inf without an error bar", est, (), tau)
+    phase = f"SAT, freezing ({energy_text})" if frozen else "UNSAT, energy flat"
+    return Verdict("none", est.d_inf, est.d_inf_err,
+                   f"{phase}, d flat: d_inf = {est.d_inf:.5g} +/- {est.d_inf_err:.2g}", est, (), tau)
+
+
+__all__ = ["AGING_ENERGY_FACTOR", "FREEZE_FACTOR", "FREEZE_LEVEL", "Verdict", "aging_signal", "energy_fall",
+           "freezing", "judge", "relaxation_time"]
