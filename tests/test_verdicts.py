@@ -75,7 +75,7 @@ def test_distance_still_moving_says_by_how_many_errors(make_result):
 def test_teff_strict_exit_status_and_header(tmp_path, capsys, make_result):
     """dmft teff: status 0 when the file was measured, T_eff or not; with --strict 3 when T_eff is
     not available; the header names the method once and a missing plateau is 'no plateau'."""
-    from dmft.app.cli import EXIT_NO_TEFF, main
+    from dmft.app.cli import EXIT_NO_VALUE, main
     from dmft.core.io import save
 
     path = save(make_result(kind="simulation", tw=(20.0,), t_max=40.0), tmp_path / "one_tw.h5")
@@ -83,7 +83,7 @@ def test_teff_strict_exit_status_and_header(tmp_path, capsys, make_result):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{path} (simulation, N = 1000, 4 samples)"
     assert "T_eff = not available" in out and "no plateau" in out and "nan" not in out
-    assert main(["teff", path, "--strict"]) == EXIT_NO_TEFF == 3
+    assert main(["teff", path, "--strict"]) == EXIT_NO_VALUE == 3
     assert main(["teff", path, "--strict", "--json"]) == 3
     good = save(make_result(kind="simulation", tw=(10.0, 20.0), t_max=40.0), tmp_path / "good.h5")
     assert main(["teff", good, "--strict"]) == 0

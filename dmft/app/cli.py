@@ -46,9 +46,10 @@ from .scan import ScanConfigError, load_config, run_scan
 EXIT_BAD_INPUT = 2
 #: a runtime failure (a write that failed: disk full)
 EXIT_FAILURE = 1
-#: ``dmft teff --strict``: the file was read and measured, but T_eff is not available (not
-#: stationary, no plateau); without --strict that is a result and the status is 0
-EXIT_NO_TEFF = 3
+#: ``dmft teff --strict`` / ``dmft measure --strict``: the file was read and measured (or the
+#: measurement ran), but the value is not available (not stationary, no plateau, a measurement's
+#: status other than ok); without --strict that is a result and the status is 0
+EXIT_NO_VALUE = 3
 #: the conventions page, named in the help
 CONVENTIONS = "docs/conventions.md"
 #: the end of ``dmft --help``: two worked examples and where the conventions are
@@ -174,8 +175,6 @@ def _run_point(args, method_cls) -> int:
     return 0
 
 
-#: exit status of ``dmft measure --strict`` (and ``teff --strict``) when there is no value
-EXIT_NO_VALUE = 3
 #: first horizon of ``dmft measure`` when --t-max is not given (time units)
 MEASURE_FIRST_T = 20.0
 #: settings ``dmft measure`` chooses itself
@@ -186,7 +185,7 @@ def cmd_measure(args) -> int:
     """``measure``: choose the horizon and statistics, then report and write the final result."""
     method_cls = DMFTMethod if args.method == "dmft" else ParticleMethod
     other = ParticleMethod if method_cls is DMFTMethod else DMFTMethod
-    given_other = [f.name for f in fields(other) if f.name not in fields_of(method_cls)
+    given_other = [f.name for f in fields(other) if f.name not in _fields_of(method_cls)
                    and getattr(args, f.name, None) is not None]
     if given_other:
         raise UsageError(f"{_flag(given_other[0])} is a setting of the other method (--method "
@@ -220,7 +219,7 @@ def cmd_measure(args) -> int:
     return EXIT_NO_VALUE if args.strict and m.status != "ok" else 0
 
 
-def fields_of(cls) -> set:
+def _fields_of(cls) -> set:
     return {f.name for f in fields(cls)}
 
 
@@ -349,8 +348,8 @@ def cmd_teff(args) -> int:
 
 
 def _teff_status(est, strict: bool) -> int:
-    """0, or with ``strict`` :data:`EXIT_NO_TEFF` when T_eff is not available."""
-    return EXIT_NO_TEFF if strict and not math.isfinite(est.T_eff) else 0
+    """0, or with ``strict`` :data:`EXIT_NO_VALUE` when T_eff is not available."""
+    return EXIT_NO_VALUE if strict and not math.isfinite(est.T_eff) else 0
 
 
 def cmd_compare(args) -> int:
@@ -513,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
                 f"(docs/effective-temperature.md, {CONVENTIONS}). The file needs two waiting times "
                 "(solve/simulate give them by default). Exit status: 0 when the file was measured, "
                 "whether or not T_eff is available (a missing T_eff is a result: the reason and the "
-                f"remedy are printed); {EXIT_NO_TEFF} for a missing T_eff with --strict; 2 for a file that "
+                f"remedy are printed); {EXIT_NO_VALUE} for a missing T_eff with --strict; 2 for a file that "
                 "cannot be read or measured.")
     p.add_argument("file", metavar="FILE.h5", help="a result file written by solve or simulate (with --tw)")
     p.add_argument("--tw", type=float, default=None, metavar="TW",
@@ -528,7 +527,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="print one JSON object (T_eff, T_eff_err, tw, window, definition, stationary, "
                         "T_short, T_static, T_slow with errors, ...). Default: text")
     p.add_argument("--strict", action="store_true",
-                   help=f"exit with status {EXIT_NO_TEFF} when T_eff is not available (not stationary, no "
+                   help=f"exit with status {EXIT_NO_VALUE} when T_eff is not available (not stationary, no "
                         "plateau; the reason is printed). Default: status 0, since a missing T_eff is a "
                         "result; 2 for a file that cannot be read or measured")
 
