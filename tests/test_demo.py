@@ -24,7 +24,7 @@ def _same(stored, value) -> bool:
 
 
 def test_demo_small(tmp_path, caplog, monkeypatch):
-    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.5)
+    monkeypatch.setattr(progress, "HEARTBEAT_S", 0.02)  # shorter than starting a worker process
     caplog.set_level("INFO", logger="dmft")
     out = run_demo(str(tmp_path), points=SMALL_POINTS, methods=SMALL_METHODS)
     printed = "\n".join(report(out, str(tmp_path)))

@@ -60,7 +60,7 @@ def no_computing(monkeypatch):
     (["solve", "--n-paths", "1000000000"], ["GB of memory", "available", "--allow-large"]),
     (["solve", "--t-max", "1e6"], ["GB of memory", "available"]),
     (["simulate", "--n", "1000000"], ["GB of memory", "available"]),
-    (["simulate", "--n-samples", "1000000000"], ["years", "limit of 7 days", "--allow-large"]),
+    (["simulate", "--n", "3000", "--n-samples", "20000"], ["days", "limit of 7 days", "--allow-large"]),
 ])
 def test_cli_refuses_what_cannot_fit_before_computing(tmp_path, capsys, no_computing, argv, words):
     out = str(tmp_path / "o.h5")

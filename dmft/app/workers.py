@@ -157,7 +157,7 @@ class WorkerPool:
                     except OSError:
                         pass   # it died: its sentinel says so below
             handles = [w.conn for w in self.slots] + [w.proc.sentinel for w in self.slots]
-            ready = set(wait_any(handles, timeout=TICK_S))
+            ready = set(wait_any(handles, timeout=min(TICK_S, interval)))
             if stop:
                 break
             now = time.monotonic()
