@@ -146,6 +146,27 @@ def test_time_left_excludes_compilation_and_says_estimating_first(monkeypatch, c
     assert beat.left(clock.now) == pytest.approx(500 * 0.01, rel=1e-9)
 
 
+def test_a_long_run_says_its_time_left_within_a_minute(monkeypatch, caplog):
+    """A run of about 50 hours (1e6 steps at 0.18 s): after 100 steps (0.01% of the work, 18 s)
+    it is still 'estimating'; after 400 steps (72 s) it states the days left."""
+    clock = Clock()
+    monkeypatch.setattr(progress.time, "monotonic", clock)
+    caplog.set_level(logging.INFO, logger="dmft")
+    beat = progress.Heartbeat(1_000_000, "simulate", interval=1e9)
+    clock.now += 5.0
+    beat.update()
+    for _ in range(100):
+        clock.now += 0.18
+        beat.update()
+    assert beat.left(clock.now) is None
+    for _ in range(300):
+        clock.now += 0.18
+        beat.update()
+    assert beat.left(clock.now) == pytest.approx((1_000_000 - 401) * 0.18, rel=1e-6)
+    beat.beat()
+    assert "about 2.1 days left" in caplog.records[-1].getMessage()
+
+
 def test_time_left_weighs_dearer_later_steps(monkeypatch):
     """Step k costs k (the DMFT sweeps its history): at a quarter of the steps the time left is
     15 times the time spent since the first step, as the costs say (not 3 times, as a count would)."""

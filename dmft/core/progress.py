@@ -9,7 +9,7 @@ The time left is estimated from the rate since the first unit finished, so the c
 the numba kernels (during the first step) does not enter it, and weighted by the cost of each
 unit when the caller knows it (:func:`unit_costs`: a DMFT step costs in proportion to the steps
 before it); until :data:`MIN_WORK` of the work and :data:`MIN_SECONDS` have passed since then
-the line says ``estimating``.
+the line says ``estimating`` (at most :data:`ENOUGH_SECONDS` when some work has been done).
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ HEARTBEAT_S = 10.0
 MIN_WORK = 0.02
 #: seconds (after the first unit) before the time left is estimated
 MIN_SECONDS = 2.0
+#: seconds (after the first unit) after which the time left is estimated even below MIN_WORK
+#: (a run of many hours says how many within a minute)
+ENOUGH_SECONDS = 60.0
 
 #: the relative costs of the units of the next progress bar of that many units (:func:`unit_costs`)
 _COSTS: contextvars.ContextVar = contextvars.ContextVar("dmft_unit_costs", default=None)
@@ -40,7 +43,11 @@ def heartbeat_interval() -> float:
 
 
 def _duration(seconds: float) -> str:
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    """Seconds below 2 minutes, minutes below 2 hours, hours below 2 days, then days."""
+    for unit, length in (("days", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * length:
+            return f"{seconds / length:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 @contextmanager
@@ -98,7 +105,8 @@ class Heartbeat:
             return None
         t0, f0 = self.first
         done = self.fraction - f0
-        if done < MIN_WORK or now - t0 < MIN_SECONDS:
+        waited = now - t0
+        if done <= 0 or waited < MIN_SECONDS or (done < MIN_WORK and waited < ENOUGH_SECONDS):
             return None
         return (now - t0) * (1.0 - self.fraction) / done
 
