@@ -120,3 +120,30 @@ def test_gap_moments_of_a_known_histogram():
     r.extra = {"gap_edges": edges, "gap_hist": hist}
     mean, std, near = gap_moments(r)
     assert abs(mean - 0.5) < 1e-9 and abs(std - 0.55) < 1e-9 and abs(near - 0.5) < 1e-12
+
+
+def test_remeasure_follows_up_disagreements_at_the_longer_horizon_and_twice_n():
+    """A DMFT value at t_max = 125 and a simulation at 375 that differ by 4 combined errors: the
+    DMFT runs again at 375 (its own 16 waiting times) and the simulation at 2N with half its
+    systems; a pair within 2 errors, or a cell with one method only, gets nothing."""
+    from dmft import DMFTMethod, ParticleMethod, Params
+    from dmft.app.studies.remeasure import CHECK_Z, Value, check_tasks, pairs, z_score
+
+    p = Params(alpha=4.0, delta=0.25, dynamics="sgd", b=0.5, dt=0.1, t_max=125.0, tw=(50.0, 75.0))
+    dm = Value(0.0100, 0.0003, p, DMFTMethod(n_paths=1024, replicates=4))
+    sim = Value(0.0095, 0.0004, p.replace(t_max=375.0, tw=(131.2, 206.2)), ParticleMethod(n=500, n_samples=6))
+    close = Value(0.0101, 0.0003, p, DMFTMethod(n_paths=1024, replicates=4))
+    assert z_score(dm, Value(0.0088, 0.0004, None, None)) == pytest.approx(2.4)
+    found = pairs({("unsat x=1 bernoulli", "dmft"): dm, ("unsat x=2 bernoulli", "dmft"): close,
+                   ("unsat x=3 bernoulli", "dmft"): dm},
+                  {("unsat x=1 bernoulli", "simulation"): Value(0.0088, 0.0004, sim.params, sim.method),
+                   ("unsat x=2 bernoulli", "simulation"): sim})
+    assert set(found) == {"unsat x=1 bernoulli", "unsat x=2 bernoulli"}   # x=3 has one method only
+    assert abs(z_score(close, sim)) < CHECK_Z
+    follow = check_tasks(found)
+    assert [(label, role) for label, role, _ in follow] == [
+        ("unsat x=1 bernoulli", "dmft at t_max = 375"), ("unsat x=1 bernoulli", "simulation N = 1000 at t_max = 375")]
+    rerun, bigger = follow[0][2], follow[1][2]
+    assert rerun.params.t_max == 375.0 and len(rerun.params.tw) == 16 and rerun.method == dm.method
+    assert min(rerun.params.tw) >= 0.35 * 375 - 0.1 and max(rerun.params.tw) <= 0.55 * 375 + 0.1
+    assert bigger.params.t_max == 375.0 and bigger.method.n == 1000 and bigger.method.n_samples == 3

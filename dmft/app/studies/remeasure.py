@@ -10,10 +10,15 @@ study's horizon as the first one -- to a relative error of 3% (``teff``, the hea
 ``T_static``; ``distance``, ``d_inf``) within a budget per cell.  Run::
 
     python -m dmft.app.studies.remeasure -o docs/study [--workers 2] [--parts scans,map] [--budget 20m] [--sim-n 2000]
+                                         [--checks-only | --no-checks] [--no-compute]
 
 Every measurement is a resumable task (:class:`~dmft.app.measure.MeasureTask`) cached in
-``<output>/measured``; it writes ``remeasured.csv`` (one row per cell: the old value, the new
-value or status, the horizon and repetitions reached) and ``remeasured.md``.
+``<output>/measured``.  Where DMFT and simulation then differ by more than :data:`CHECK_Z`
+combined errors, :func:`check_tasks` runs the follow-ups (the shorter horizon again at the longer
+one, the simulation at twice its ``N``; cached in ``<output>/checks``).  It writes
+``remeasured.csv`` (one row per cell: the old note, the new value or status, ``T_short``,
+``T_slow``, the horizon and repetitions reached), ``remeasured_checks.csv`` and
+``remeasured.md`` (the cells, DMFT against simulation in combined errors, the follow-ups).
 """
 
 from __future__ import annotations
@@ -21,17 +26,25 @@ from __future__ import annotations
 import csv
 import math
 import os
+from dataclasses import dataclass, replace
 
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
-from ..measure import MeasureSettings, MeasureTask, parse_budget
-from ..runner import load_task, run_tasks
+from ...analysis import fit_teff, long_time_distance
+from ..measure import MeasureSettings, MeasureTask, parse_budget, point_at
+from ..runner import Task, load_task, run_tasks
 from .common import write_csv
 from .effective_noise import SAT, SIM_SEED, UNSAT
 
 PARTS = ("scans", "map")
 #: target relative error of every cell
 REL_ERROR = 0.03
+#: the study's methods (docs/effective-noise.md)
+STUDY_DMFT = DMFTMethod(n_paths=8192, replicates=4)
+STUDY_SIMULATION = ParticleMethod(n=2000, n_samples=6)
+#: DMFT and simulation differing by more than this many combined errors get the checks of
+#: :func:`check_tasks`
+CHECK_Z = 2.0
 
 
 def _float(text) -> float:
@@ -48,6 +61,22 @@ def _rows(path: str) -> list:
         return list(csv.DictReader(fh))
 
 
+def _study_point(r: dict) -> Params:
+    """The point of a row of the study's ``results.csv`` (the study's horizon and waiting times)."""
+    point = dict(UNSAT if r["phase"] == "unsat" else SAT)
+    point.update(alpha=_float(r["alpha"]), delta=_float(r["delta"]), dynamics=r["dynamics"],
+                 b=_float(r["b"]), noise_class=r["noise_class"])
+    if r["dynamics"] == "psgd":
+        point["tau"] = _float(r["tau"])
+    if r["kind"] == "simulation":
+        point["seed"] = SIM_SEED
+    return Params(**point)
+
+
+def _label(r: dict) -> str:
+    return f"{r['phase']} {r['scan']}={r['x']} {r['noise_class']}"
+
+
 def missing_cells(output: str, parts) -> list:
     """(label, phase, kind, Params, old note) of every cell of the study's tables without a value:
     ``T_static`` in UNSAT, ``d_inf`` in SAT."""
@@ -55,18 +84,9 @@ def missing_cells(output: str, parts) -> list:
     if "scans" in parts:
         for r in _rows(os.path.join(output, "results.csv")):
             name = "T_static" if r["phase"] == "unsat" else "d_inf"
-            if math.isfinite(_float(r[name])):
-                continue
-            point = dict(UNSAT if r["phase"] == "unsat" else SAT)
-            point.update(alpha=_float(r["alpha"]), delta=_float(r["delta"]), dynamics=r["dynamics"],
-                         b=_float(r["b"]), noise_class=r["noise_class"])
-            if r["dynamics"] == "psgd":
-                point["tau"] = _float(r["tau"])
-            if r["kind"] == "simulation":
-                point["seed"] = SIM_SEED
-            note = r["teff_notes"] if r["phase"] == "unsat" else r["distance_note"]
-            label = f"{r['phase']} {r['scan']}={r['x']} {r['noise_class']}"
-            cells.append((label, r["phase"], r["kind"], Params(**point), note))
+            if not math.isfinite(_float(r[name])):
+                note = r["teff_notes"] if r["phase"] == "unsat" else r["distance_note"]
+                cells.append((_label(r), r["phase"], r["kind"], _study_point(r), note))
     if "map" in parts:
         for r in _rows(os.path.join(output, "map.csv")):
             name = "T_eff" if r["phase"] == "unsat" else "d_inf"
@@ -93,35 +113,172 @@ def tasks(output: str, parts, budget: float, sim_n: int = 2000) -> list:
     return out
 
 
+@dataclass(frozen=True)
+class Value:
+    """A headline value of one cell and method, with the point (its final horizon and waiting
+    times) and the method that gave it."""
+
+    value: float
+    error: float
+    params: Params
+    method: object
+
+
+def study_values(output: str) -> dict:
+    """``{(label, kind): (value, error, params, method)}`` of every scan cell the study did measure
+    (the headline: ``T_static`` in UNSAT, ``d_inf`` in SAT), labelled as :func:`missing_cells`
+    labels them, with the study's point and method."""
+    values = {}
+    for r in _rows(os.path.join(output, "results.csv")):
+        name = "T_static" if r["phase"] == "unsat" else "d_inf"
+        if math.isfinite(_float(r[name])):
+            method = STUDY_DMFT if r["kind"] == "dmft" else STUDY_SIMULATION
+            values[(_label(r), r["kind"])] = Value(_float(r[name]), _float(r[f"{name}_err"]), _study_point(r), method)
+    return values
+
+
+def z_score(a: Value, b: Value) -> float:
+    """``(a - b)`` in combined standard errors (NaN when either is missing)."""
+    z = (a.value - b.value) / math.hypot(a.error, b.error)
+    return z if math.isfinite(z) else math.nan
+
+
+def pairs(measured: dict, study: dict) -> dict:
+    """``{label: {"dmft": Value, "simulation": Value}}`` for every scan cell measured here by at
+    least one method and with a value from both (the other from the study)."""
+    out = {}
+    for label in sorted({label for label, _ in measured if not label.startswith("map ")}):
+        both = {k: measured.get((label, k)) or study.get((label, k)) for k in ("dmft", "simulation")}
+        if all(both.values()):
+            out[label] = both
+    return out
+
+
+def check_tasks(found: dict) -> list:
+    """The follow-up of every cell whose DMFT and simulation differ by more than :data:`CHECK_Z`
+    combined errors: ``T_static`` depends on the waiting times where the relaxation is slow (and
+    ``d(t)`` may still fall), so the method that ended at the shorter horizon runs again at the
+    longer one (with its own design of waiting times), and the simulation runs at twice its ``N``
+    at that horizon (the finite-size part), with half its systems.  ``[(label, role, Task)]``."""
+    out = []
+    for label, both in found.items():
+        if not abs(z_score(both["dmft"], both["simulation"])) > CHECK_Z:
+            continue
+        quantity = "teff" if label.startswith("unsat ") else "distance"
+        horizon = max(v.params.t_max for v in both.values())
+        for kind, v in both.items():
+            if v.params.t_max < horizon:
+                settings = MeasureSettings(quantity).resolved(kind)
+                p = point_at(v.params.replace(tw=()), horizon, settings, ())
+                out.append((label, f"{kind} at t_max = {horizon:g}", Task(p, v.method, f"{label} {kind} check")))
+        sim = both["simulation"]
+        p = point_at(sim.params.replace(tw=()), horizon, MeasureSettings(quantity).resolved("simulation"), ())
+        big = ParticleMethod(n=2 * sim.method.n, n_samples=max(2, sim.method.n_samples // 2))
+        out.append((label, f"simulation N = {big.n} at t_max = {horizon:g}", Task(p, big, f"{label} simulation 2N")))
+    return out
+
+
 def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", compute: bool = True,
-        sim_n: int = 2000) -> list:
+        sim_n: int = 2000, checks: bool = True, measure: bool = True) -> list:
+    """Measure the study's missing cells (``measure``), then (``checks``) run :func:`check_tasks`
+    on those finished; write the tables (``compute=False``: only the tables).  Returns the rows
+    of ``remeasured.csv``."""
     todo = tasks(output, parts, parse_budget(budget), sim_n)
     cache = os.path.join(output, "measured")
-    if compute:
+    if compute and measure:
         run_tasks(todo, cache, workers=workers)
-    old = {label: note for label, _, kind, _, note in missing_cells(output, parts) for label in [f"{label} {kind}"]}
-    rows = []
+    old = {f"{label} {kind}": note for label, _, kind, _, note in missing_cells(output, parts)}
+    rows, measured = [], {}
     for task in todo:
-        path = os.path.join(cache, task.filename)
-        if not os.path.exists(path):
+        if not os.path.exists(os.path.join(cache, task.filename)):
             continue
         r = load_task(cache, task)
         m = r.measurement
+        teff = m.get("teff") or {}
         rows.append({"cell": task.label, "quantity": m["quantity"], "status": m["status"],
                      "value": _num(m["value"]), "error": _num(m["error"]), "rel_error": _num(m["rel_error"]),
+                     **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
                      "t_max": m["t_max"], "repetitions": m["repetitions"], "tries": len(m["tries"]),
                      "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
                      "old_note": old.get(task.label, ""), "file": task.filename})
+        if m["status"] == "ok":
+            label, kind = task.label.rsplit(" ", 1)
+            method = (replace(r.method, replicates=m["repetitions"]) if kind == "dmft"
+                      else replace(r.method, n_samples=m["repetitions"]))
+            measured[(label, kind)] = Value(_num(m["value"]), _num(m["error"]), r.params, method)
+    found = pairs(measured, study_values(output))
+    follow = check_tasks(found) if checks else []
+    check_cache = os.path.join(output, "checks")
+    if compute and follow:
+        run_tasks([t for _, _, t in follow], check_cache, workers=workers)
+    check_rows = []
+    for label, role, task in follow:
+        if os.path.exists(os.path.join(check_cache, task.filename)):
+            value, error = _headline(load_task(check_cache, task), label)
+            check_rows.append({"cell": label, "run": role, "value": value, "error": error, "file": task.filename})
     write_csv(rows, os.path.join(output, "remeasured.csv"))
-    lines = ["| cell | quantity | status | value | t_max | repetitions |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        value = (f"{row['value']:.4g} ± {row['error']:.2g}" if math.isfinite(row["value"]) and row["status"] == "ok"
-                 else row["status"])
-        lines.append(f"| {row['cell']} | {row['quantity']} | {row['status']} | {value} | {row['t_max']:g} | "
-                     f"{row['repetitions']} |")
+    write_csv(check_rows, os.path.join(output, "remeasured_checks.csv"))
+    lines = _cells_table(rows) + [""] + _agreement_table(found) + [""] + _checks_table(found, check_rows)
     with open(os.path.join(output, "remeasured.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     return rows
+
+
+def _headline(result, label: str) -> tuple:
+    """(value, error) of the cell's quantity in ``result``: ``T_static`` in UNSAT, ``d_inf`` in SAT."""
+    if label.startswith("unsat "):
+        est = fit_teff(result, warn=False)
+        return _num(est.T_static), _num(est.T_static_err)
+    est = long_time_distance(result, warn=False)
+    return _num(est.d_inf), _num(est.d_inf_err)
+
+
+def _pm(value: float, error: float) -> str:
+    return f"{value:.4g} ± {error:.2g}" if math.isfinite(value) else "n/a"
+
+
+def _cells_table(rows) -> list:
+    lines = ["| cell | method | status | value (rel. error) | T_short | T_slow | t_max | repetitions | minutes |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        label, kind = row["cell"].rsplit(" ", 1)
+        value = (f"{_pm(row['value'], row['error'])} ({100 * row['rel_error']:.1f}%)"
+                 if row["status"] == "ok" and math.isfinite(row["value"]) else f"{row['status']}: {row['reason']}")
+        teff = row["quantity"] == "teff"
+        lines.append(f"| {label} | {kind} | {row['status']} | {value} | "
+                     f"{_pm(row['T_short'], row['T_short_err']) if teff else ''} | "
+                     f"{_pm(row['T_slow'], row['T_slow_err']) if teff else ''} | {row['t_max']:g} | "
+                     f"{row['repetitions']} | {row['wall_s'] / 60:.1f} |")
+    return lines
+
+
+def _describe(v: Value) -> str:
+    size = f"{v.method.n_paths} paths x {v.method.replicates}" if v.method.kind == "dmft" else \
+        f"N = {v.method.n} x {v.method.n_samples}"
+    return f"{_pm(v.value, v.error)} (t_max {v.params.t_max:g}, {size})"
+
+
+def _agreement_table(found: dict) -> list:
+    """DMFT against simulation at every scan cell measured here by at least one method (the other
+    from this run or from the study), ``z`` in combined standard errors."""
+    lines = ["| cell | DMFT | simulation | z (combined errors) |", "|---|---|---|---|"]
+    for label, both in found.items():
+        lines.append(f"| {label} | {_describe(both['dmft'])} | {_describe(both['simulation'])} | "
+                     f"{z_score(both['dmft'], both['simulation']):+.2f} |")
+    return lines
+
+
+def _checks_table(found: dict, check_rows: list) -> list:
+    """The follow-up runs of :func:`check_tasks`, each against the value it checks."""
+    if not check_rows:
+        return []
+    lines = ["| cell | run | value | against DMFT (z) | against simulation (z) |", "|---|---|---|---|---|"]
+    for row in check_rows:
+        both = found[row["cell"]]
+        v = Value(row["value"], row["error"], None, None)
+        lines.append(f"| {row['cell']} | {row['run']} | {_pm(v.value, v.error)} | "
+                     f"{z_score(v, both['dmft']):+.2f} | {z_score(v, both['simulation']):+.2f} |")
+    return lines
 
 
 def _num(x) -> float:
@@ -139,11 +296,16 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", default="20m", help="budget of each measurement (default 20m)")
     parser.add_argument("--sim-n", type=int, default=2000, help="N of the simulations (default 2000, the study's)")
     parser.add_argument("--no-compute", action="store_true", help="only the tables from finished measurements")
+    parser.add_argument("--checks-only", action="store_true",
+                        help="only the follow-up runs, of the cells measured so far")
+    parser.add_argument("--no-checks", action="store_true",
+                        help="without the follow-up runs of the cells where DMFT and simulation disagree")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parts = tuple(p for p in args.parts.split(",") if p)
     run(args.output, workers=args.workers, parts=parts, budget=args.budget, compute=not args.no_compute,
-        sim_n=args.sim_n)
+        sim_n=args.sim_n, checks=not args.no_checks,
+        measure=not args.checks_only)
 
 
 if __name__ == "__main__":
