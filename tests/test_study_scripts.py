@@ -147,3 +147,26 @@ def test_remeasure_follows_up_disagreements_at_the_longer_horizon_and_twice_n():
     assert rerun.params.t_max == 375.0 and len(rerun.params.tw) == 16 and rerun.method == dm.method
     assert min(rerun.params.tw) >= 0.35 * 375 - 0.1 and max(rerun.params.tw) <= 0.55 * 375 + 0.1
     assert bigger.params.t_max == 375.0 and bigger.method.n == 1000 and bigger.method.n_samples == 3
+
+
+def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budget(tmp_path):
+    """A study table with one UNSAT cell without T_static and one SAT map cell without d_inf: one
+    measurement each (the UNSAT one with waiting times that follow the horizon), and the cell named
+    in ``more`` a second time with its larger budget (another key, so the first stays cached)."""
+    from dmft.app.studies.remeasure import missing_cells, tasks
+
+    header = "phase,scan,x,noise_class,kind,alpha,delta,dynamics,b,tau,T_static,T_static_err,d_inf,d_inf_err,teff_notes,distance_note"
+    (tmp_path / "results.csv").write_text(
+        header + "\nunsat,b,0.3,bernoulli,dmft,4,0.5,sgd,0.3,nan,,,,,no plateau,\n"
+        "unsat,b,0.5,bernoulli,dmft,4,0.5,sgd,0.5,nan,0.0078,0.0001,,,,\n")
+    (tmp_path / "map.csv").write_text("alpha,b,phase,d_inf,T_eff,teff_notes,distance_note\n"
+                                      "0.75,0.3,sat,,,,d(t) still moving\n0.75,0.5,sat,0.0003,,,\n")
+    cells = missing_cells(str(tmp_path), ("scans", "map"))
+    assert [(c[0], c[2], c[4]) for c in cells] == [("unsat b=0.3 bernoulli", "dmft", "no plateau"),
+                                                    ("map alpha=0.75 b=0.3", "dmft", "d(t) still moving")]
+    todo = tasks(str(tmp_path), ("scans", "map"), 900.0, more={"map alpha=0.75 b=0.3 dmft": 3600.0})
+    assert [(t.label, t.settings.budget) for t in todo] == [
+        ("unsat b=0.3 bernoulli dmft", 900.0), ("map alpha=0.75 b=0.3 dmft", 900.0),
+        ("map alpha=0.75 b=0.3 dmft", 3600.0)]
+    assert todo[0].params.tw == () and todo[0].params.b == 0.3 and todo[1].params.alpha == 0.75
+    assert todo[1].key != todo[2].key and todo[1].params == todo[2].params

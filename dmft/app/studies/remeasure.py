@@ -99,17 +99,21 @@ def missing_cells(output: str, parts) -> list:
     return cells
 
 
-def tasks(output: str, parts, budget: float, sim_n: int = 2000) -> list:
+def tasks(output: str, parts, budget: float, sim_n: int = 2000, more: dict | None = None) -> list:
     """One measurement per missing cell, with the study's methods (DMFT 8192 paths, simulations
-    of size ``sim_n``; the study's N = 2000 by default) and its horizon as the first one."""
+    of size ``sim_n``; the study's N = 2000 by default) and its horizon as the first one; a cell
+    named in ``more`` (``{"<cell> <method>": budget in s}``) is measured a second time with that
+    budget (after the first, which stays cached), and its table row is the second."""
     out = []
     for label, phase, kind, p, _ in missing_cells(output, parts):
         quantity = "teff" if phase == "unsat" else "distance"
         if quantity == "teff":
             p = p.replace(tw=())    # the waiting times follow the horizon
         method = DMFTMethod(n_paths=8192) if kind == "dmft" else ParticleMethod(n=sim_n)
-        settings = MeasureSettings(quantity, rel_error=REL_ERROR, budget=budget).resolved(method.kind)
-        out.append(MeasureTask(p, method, f"{label} {kind}", settings))
+        extra = (more or {}).get(f"{label} {kind}")
+        for b in (budget,) if extra is None else (budget, extra):
+            settings = MeasureSettings(quantity, rel_error=REL_ERROR, budget=b).resolved(method.kind)
+            out.append(MeasureTask(p, method, f"{label} {kind}", settings))
     return out
 
 
@@ -179,11 +183,12 @@ def check_tasks(found: dict) -> list:
 
 
 def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", compute: bool = True,
-        sim_n: int = 2000, checks: bool = True, measure: bool = True) -> list:
+        sim_n: int = 2000, checks: bool = True, measure: bool = True, more: dict | None = None) -> list:
     """Measure the study's missing cells (``measure``), then (``checks``) run :func:`check_tasks`
     on those finished; write the tables (``compute=False``: only the tables).  Returns the rows
     of ``remeasured.csv``."""
-    todo = tasks(output, parts, parse_budget(budget), sim_n)
+    todo = tasks(output, parts, parse_budget(budget), sim_n,
+                 {cell: parse_budget(b) for cell, b in (more or {}).items()})
     cache = os.path.join(output, "measured")
     if compute and measure:
         run_tasks(todo, cache, workers=workers)
@@ -195,12 +200,17 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
         r = load_task(cache, task)
         m = r.measurement
         teff = m.get("teff") or {}
+        first = next((row for row in rows if row["cell"] == task.label), None)
+        if first is not None:   # measured again with a larger budget: that row replaces the first
+            rows.remove(first)
         rows.append({"cell": task.label, "quantity": m["quantity"], "status": m["status"],
                      "value": _num(m["value"]), "error": _num(m["error"]), "rel_error": _num(m["rel_error"]),
                      **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
                      "t_max": m["t_max"], "repetitions": m["repetitions"], "tries": len(m["tries"]),
                      "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
-                     "old_note": old.get(task.label, ""), "file": task.filename})
+                     "budget_s": task.settings.budget, "old_note": old.get(task.label, ""),
+                     "first_try": "" if first is None else f"{first['status']} within {first['budget_s'] / 60:g} min",
+                     "file": task.filename})
         if m["status"] == "ok":
             label, kind = task.label.rsplit(" ", 1)
             method = (replace(r.method, replicates=m["repetitions"]) if kind == "dmft"
@@ -244,6 +254,8 @@ def _cells_table(rows) -> list:
         label, kind = row["cell"].rsplit(" ", 1)
         value = (f"{_pm(row['value'], row['error'])} ({100 * row['rel_error']:.1f}%)"
                  if row["status"] == "ok" and math.isfinite(row["value"]) else f"{row['status']}: {row['reason']}")
+        if row["first_try"]:
+            value += f"; with {row['budget_s'] / 60:g} min (first try: {row['first_try']})"
         teff = row["quantity"] == "teff"
         lines.append(f"| {label} | {kind} | {row['status']} | {value} | "
                      f"{_pm(row['T_short'], row['T_short_err']) if teff else ''} | "
@@ -296,6 +308,9 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", default="20m", help="budget of each measurement (default 20m)")
     parser.add_argument("--sim-n", type=int, default=2000, help="N of the simulations (default 2000, the study's)")
     parser.add_argument("--no-compute", action="store_true", help="only the tables from finished measurements")
+    parser.add_argument("--more", action="append", default=[], metavar="CELL=BUDGET",
+                        help="measure the cell (its label with the method, as in remeasured.md) again with "
+                             "that budget, e.g. 'map alpha=0.75 b=0.3 dmft=60m'")
     parser.add_argument("--checks-only", action="store_true",
                         help="only the follow-up runs, of the cells measured so far")
     parser.add_argument("--no-checks", action="store_true",
@@ -305,7 +320,7 @@ def main(argv=None) -> None:
     parts = tuple(p for p in args.parts.split(",") if p)
     run(args.output, workers=args.workers, parts=parts, budget=args.budget, compute=not args.no_compute,
         sim_n=args.sim_n, checks=not args.no_checks,
-        measure=not args.checks_only)
+        measure=not args.checks_only, more=dict(m.rsplit("=", 1) for m in args.more))
 
 
 if __name__ == "__main__":
