@@ -323,6 +323,61 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
     )
 
 
+@dataclass(frozen=True)
+class StaticDrift:
+    """``T_static`` of the early and of the late half of a window of waiting times, on the same
+    plateau lags, and their difference ``early - late`` with its jackknife error (the halves
+    share each run, so the error of the difference is estimated as one quantity)."""
+
+    early: float
+    late: float
+    difference: float
+    error: float
+    early_tws: tuple
+    late_tws: tuple
+
+    @property
+    def z(self) -> float:
+        """The difference in units of its error (NaN without one)."""
+        return self.difference / self.error if self.error > 0 else math.nan
+
+    def describe(self) -> str:
+        e, l = self.early_tws, self.late_tws
+        return (f"T_static still changes with the waiting time: {self.early:.5g} at tw in [{e[0]:g}, {e[-1]:g}], "
+                f"{self.late:.5g} at tw in [{l[0]:g}, {l[-1]:g}] (difference {self.difference:.2g}, "
+                f"{abs(self.z):.1f} times its error {self.error:.2g})")
+
+
+def static_drift(result, est: "TeffEstimate") -> StaticDrift | None:
+    """Whether ``T_static`` of ``est`` (a window of waiting times of ``result``) still depends on
+    the waiting time: the plateau ratio ``x/chi`` over the plateau lags of ``est``, averaged over
+    the early and over the late half of the window.  A relaxation slower than the stationarity
+    test can see leaves the lag functions alike and ``T_static`` drifting with ``tw``; the
+    windows of a longer horizon then give another value.  None without a window or a plateau."""
+    wt = est.stationarity.waiting_times
+    if wt is None or not wt.window or not math.isfinite(est.T_static):
+        return None
+    dt = result.params.dt
+    s_a, s_b = est.lag_window
+    first, last = int(round(s_a / dt)) - 1, int(round(s_b / dt)) - 1   # x[i] is at lag (i + 1) dt
+    n = last + 1
+    if first < 0 or n > wt.n_lag:
+        return None
+    make = wt.lag_functions(result)
+    early, late = make(wt.early, n), make(wt.late, n)
+
+    def ratios(c):
+        (xe, ce), (xl, cl) = early(c), late(c)
+        a = np.mean(xe[first:]) / np.mean(ce[first:])
+        b = np.mean(xl[first:]) / np.mean(cl[first:])
+        return np.array([a, b, a - b])
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value, err = estimate(result, ratios, leave_one_out(result))
+    return StaticDrift(float(value[0]), float(value[1]), float(value[2]), float(err[2]),
+                       tuple(wt.early_tws), tuple(wt.late_tws))
+
+
 def _plateau_changes(result, x_chi, win: np.ndarray, loo) -> list:
     """[(name, relative change, its jackknife error)] of chi and x between the two halves of the
     plateau window ``win`` (indices on the curve's lags; ``x_chi`` as :func:`_lag_slicer`)."""

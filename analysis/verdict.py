@@ -3,8 +3,10 @@
 :func:`judge` reads a result the way a physicist would before quoting a number: has the run
 diverged; is it a SAT state that freezes (the energy goes to zero, so there is no stationary
 fluctuating state and no effective temperature: :func:`freezing`); for ``teff`` is it stationary
-and do ``x`` and ``chi`` reach their plateau (:func:`~dmft.analysis.teff.fit_teff`), and if it
-ages, by how much the later waiting times relax slower (:func:`aging_signal`); for ``distance``
+and do ``x`` and ``chi`` reach their plateau (:func:`~dmft.analysis.teff.fit_teff`), does
+``T_static`` still drift across the window of waiting times
+(:func:`~dmft.analysis.teff.static_drift`: more repetitions decide a drift of 3 to 5 errors, a
+longer run follows a larger one), and if it ages, by how much the later waiting times relax slower (:func:`aging_signal`); for ``distance``
 has ``d(t)`` stopped moving (:func:`~dmft.analysis.distance.long_time_distance`) with the energy
 freezing or flat.  The :class:`Verdict` says what is needed next -- nothing, a longer run, more
 statistics -- or the final status, with the relaxation time of the energy
@@ -21,7 +23,15 @@ import numpy as np
 from ..core.status import Status
 from .distance import SAT_ENERGY, long_time_distance
 from .resampling import estimate, leave_one_out
-from .teff import fit_teff
+from .remedies import NOISE_SIGMAS
+from .teff import fit_teff, static_drift
+
+#: a drift of T_static across the window of waiting times beyond this many errors is looked at ...
+DRIFT_SIGMAS = 3.0
+#: ... and decided by more repetitions below NOISE_SIGMAS, unless there are this many already
+#: (the jackknife error of a few repetitions is itself uncertain: |t| > 3 has a chance of 6%
+#: with 4 repetitions, 0.9% with 16)
+DRIFT_DECIDING_REPETITIONS = 16
 
 
 @dataclass(frozen=True)
@@ -113,6 +123,12 @@ def freezing(result) -> bool:
     return bool(energy_fall(result) > FREEZE_FACTOR and e[-1] < FREEZE_LEVEL * e[0])
 
 
+def _repetitions(result) -> int:
+    """The independent repetitions behind ``result``'s error bars (DMFT replicates, systems)."""
+    m = result.method
+    return int(getattr(m, "replicates", None) or getattr(m, "n_samples", 1))
+
+
 def judge(result, quantity: str) -> Verdict:
     """What ``result`` shows for ``quantity`` (see :class:`Verdict`)."""
     if result.status != Status.OK:
@@ -140,6 +156,14 @@ def judge(result, quantity: str) -> Verdict:
                            est, (), tau)
         if not math.isfinite(est.T_static_err):
             return Verdict("statistics", est.T_static, est.T_static_err, "T_static without an error bar", est, (), tau)
+        drift = static_drift(result, est)
+        if drift is not None and abs(drift.z) > DRIFT_SIGMAS:
+            if abs(drift.z) > NOISE_SIGMAS or _repetitions(result) >= DRIFT_DECIDING_REPETITIONS:
+                return Verdict("horizon", est.T_static, est.T_static_err,
+                               f"stationary, but {drift.describe()}: a real change, run longer", est, (), tau)
+            return Verdict("statistics", est.T_static, est.T_static_err,
+                           f"stationary, but {drift.describe()}: within {NOISE_SIGMAS:g} errors, so more "
+                           "repetitions decide", est, (), tau)
         return Verdict("none", est.T_static, est.T_static_err,
                        f"stationary, T_static = {est.T_static:.5g} +/- {est.T_static_err:.2g}", est, (), tau)
     est = long_time_distance(result, warn=False)

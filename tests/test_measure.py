@@ -191,6 +191,43 @@ def test_judge_on_synthetic_states():
     assert aging.need == "horizon" and aging.aging and aging.aging[0] > 3 * aging.aging[1]
 
 
+def test_a_drifting_t_static_is_not_a_number():
+    """chi grows by 0.5% per waiting time across a window of 8 (C does not move, so the
+    stationarity test passes): T_static of the early half is higher than of the late half by the
+    ratio the drift gives, far beyond its error, and the verdict asks for a longer run; without the
+    drift the two halves agree and the number stands."""
+    from dmft.analysis.teff import static_drift
+    from test_teff import modes_result
+
+    tws = tuple(np.linspace(20, 40, 8))
+    drifting = modes_result(tws=tws, batches=6, noise=1e-6, chi_drift=0.005)
+    est = fit_teff(drifting, warn=False)
+    assert est.stationarity.stationary and np.isfinite(est.T_static)
+    d = static_drift(drifting, est)
+    # halves of 4 waiting times: mean chi factors 1.0075 and 1.0275
+    assert d.early / d.late == pytest.approx(1.0275 / 1.0075, rel=1e-3) and d.z > 100
+    v = judge(drifting, "teff")
+    assert v.need == "horizon" and "T_static still changes with the waiting time" in v.seen
+    steady = modes_result(tws=tws, batches=6, noise=1e-6)
+    d = static_drift(steady, fit_teff(steady, warn=False))
+    assert d.early == pytest.approx(d.late, rel=1e-4) and abs(d.z) < 3
+
+
+@pytest.mark.parametrize("z, samples, need", [(2.0, 4, "none"), (4.0, 4, "statistics"), (4.0, 16, "horizon"),
+                                              (6.0, 4, "horizon"), (-6.0, 4, "horizon")])
+def test_a_drift_within_noise_is_decided_by_more_repetitions(monkeypatch, z, samples, need):
+    """Between 3 and 5 errors with few repetitions (whose jackknife error is itself uncertain):
+    more repetitions decide; beyond 5 errors, or from 16 repetitions on, a longer run."""
+    from dmft.analysis import verdict
+    from dmft.analysis.teff import StaticDrift
+    from test_teff import modes_result
+
+    monkeypatch.setattr(verdict, "static_drift", lambda r, e: StaticDrift(1.0 + z * 1e-3, 1.0, z * 1e-3, 1e-3, (1,), (2,)))
+    r = modes_result(tws=tuple(np.linspace(20, 40, 8)), batches=6, noise=1e-6)
+    r = r.replace(method=ParticleMethod(n_samples=samples))
+    assert judge(r, "teff").need == need
+
+
 def test_relaxation_time_of_an_exponential():
     from test_teff import modes_result
 

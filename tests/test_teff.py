@@ -24,10 +24,11 @@ FAST, SLOW = (2.0, 1.0, 1.0), (0.2, 0.2, 1.0)   # (lambda, T, weight); lambda dt
 
 
 def modes_result(modes=(FAST, SLOW), tws=(20.0, 40.0), t_max=140.0, dt=0.1, aging=0.0, energy=None,
-                 batches=0, noise=0.0, seed=0, distance=None):
+                 batches=0, noise=0.0, seed=0, distance=None, chi_drift=0.0):
     """A result whose C and chi at every waiting time come from ``modes``; ``aging`` slows the
-    modes at later waiting times by a factor (1 + aging k); ``batches`` > 1 adds B noisy batch
-    curves (smooth errors, correlated in time) whose mean is the result."""
+    modes at later waiting times by a factor (1 + aging k); ``chi_drift`` multiplies chi at the
+    k-th waiting time by (1 + chi_drift k) (T_static drifts with tw, C does not); ``batches`` > 1
+    adds B noisy batch curves (smooth errors, correlated in time) whose mean is the result."""
     p = Params(dt=dt, t_max=t_max, tw=tws, replicas=2 if distance is not None else 1)
     t = np.arange(p.n_steps + 1) * dt
     K, T = len(p.tw), len(t)
@@ -37,7 +38,8 @@ def modes_result(modes=(FAST, SLOW), tws=(20.0, 40.0), t_max=140.0, dt=0.1, agin
         s = t[i:] - t[i]
         x = sum(w * Tk / lam * (1 - np.exp(-lam * s / (1 + aging * k))) for lam, Tk, w in modes)
         C[k, i:] = 1.0 - x
-        chi[k, i:] = sum(w / lam * (1 - np.exp(-lam * s / (1 + aging * k))) for lam, Tk, w in modes)
+        chi[k, i:] = (1 + chi_drift * k) * sum(w / lam * (1 - np.exp(-lam * s / (1 + aging * k)))
+                                               for lam, Tk, w in modes)
     e = np.full(T, 0.3) if energy is None else energy(t)
     d = None if distance is None else distance(t)
     errors = None

@@ -499,25 +499,27 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             status, reason = "ok", f"relative error {100 * rel:.2g}% <= {100 * settings.rel_error:g}%"
             criteria["stationary"] = seen
             break
-        if not math.isfinite(rel):
-            want = 2 * reps.count
+        if not math.isfinite(rel) or (verdict.need == "statistics" and rel <= settings.rel_error):
+            want = 2 * reps.count      # no error yet, or a test that more repetitions decide
         else:
             want = int(math.ceil(reps.count * (rel / settings.rel_error) ** 2 * 1.1))
         want = min(max(want, reps.count + 1), settings.max_repetitions)
         if reps.count >= settings.max_repetitions:
             record("stop: repetition limit")
             status = "not_reached"
-            reason = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}% with the most repetitions "
-                      f"allowed ({settings.max_repetitions})")
+            short = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}%" if rel > settings.rel_error
+                     else seen)
+            reason = f"{short} with the most repetitions allowed ({settings.max_repetitions})"
             break
         left = deadline - time.monotonic()
         affordable = reps.count + int(left // max(reps.per_item(), 1e-9))
         if affordable <= reps.count:
             record("stop: budget")
             status = "not_reached"
-            reason = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}% when the budget ran out "
-                      f"({reps.count} {'replicates' if reps.dmft else 'systems'} at t_max = {p.t_max:g}; about "
-                      f"{want} needed)")
+            short = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}%" if rel > settings.rel_error
+                     else seen)
+            reason = (f"{short} when the budget ran out ({reps.count} {'replicates' if reps.dmft else 'systems'} "
+                      f"at t_max = {p.t_max:g}; about {want} needed)")
             break
         record(f"add repetitions: {reps.count} -> {min(want, affordable)} (error {100 * rel:.2g}%)")
         log(_line(len(tries), tries[-1], reps))
@@ -578,13 +580,21 @@ def _line(i: int, t: Try, reps: Repetitions) -> str:
     return f"try {i}: t_max = {t.t_max:g}, {t.repetitions} {unit} (+{t.added}, {t.wall_s:.1f} s): {t.seen} -> {t.action}"
 
 
+#: the version of the rules that end a measurement (:func:`dmft.analysis.verdict.judge`): part of
+#: the key, so that a measurement cached under older rules is measured again, not reused.
+#: 2: the drift of T_static across the window of waiting times (analysis.teff.static_drift).
+RULES = 2
+
+
 def measurement_hash(params: Params, method, settings: MeasureSettings) -> str:
-    """The key of a measurement: its first point, method and settings (scans name files by it)."""
+    """The key of a measurement: its first point, method, settings and :data:`RULES` (scans name
+    files by it)."""
     import hashlib
     import json
 
     base = point_hash(params, method)
-    text = json.dumps({"point": base, "measure": settings.to_dict()}, sort_keys=True, separators=(",", ":"))
+    text = json.dumps({"point": base, "measure": settings.to_dict(), "rules": RULES}, sort_keys=True,
+                      separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[: len(base)]
 
 
