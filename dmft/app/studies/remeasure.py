@@ -288,8 +288,9 @@ def _checks_table(found: dict, check_rows: list) -> list:
     for row in check_rows:
         both = found[row["cell"]]
         v = Value(row["value"], row["error"], None, None)
+        z = [z_score(v, both[k]) for k in ("dmft", "simulation")]
         lines.append(f"| {row['cell']} | {row['run']} | {_pm(v.value, v.error)} | "
-                     f"{z_score(v, both['dmft']):+.2f} | {z_score(v, both['simulation']):+.2f} |")
+                     + " | ".join(f"{x:+.2f}" if math.isfinite(x) else "" for x in z) + " |")
     return lines
 
 
