@@ -45,6 +45,9 @@ STUDY_SIMULATION = ParticleMethod(n=2000, n_samples=6)
 #: DMFT and simulation differing by more than this many combined errors get the checks of
 #: :func:`check_tasks`
 CHECK_Z = 2.0
+#: fewest systems of a follow-up simulation: the jackknife error of two is meaningless (the
+#: delta = 0.25 follow-up at N = 2000 with 2 systems had 4e-7 where 1e-5 was right)
+MIN_SYSTEMS = 4
 
 
 def _float(text) -> float:
@@ -163,7 +166,7 @@ def check_tasks(found: dict) -> list:
     combined errors: ``T_static`` depends on the waiting times where the relaxation is slow (and
     ``d(t)`` may still fall), so the method that ended at the shorter horizon runs again at the
     longer one (with its own design of waiting times), and the simulation runs at twice its ``N``
-    at that horizon (the finite-size part), with half its systems.  ``[(label, role, Task)]``."""
+    at that horizon (the finite-size part), with half its systems (at least :data:`MIN_SYSTEMS`).  ``[(label, role, Task)]``."""
     out = []
     for label, both in found.items():
         if not abs(z_score(both["dmft"], both["simulation"])) > CHECK_Z:
@@ -177,7 +180,7 @@ def check_tasks(found: dict) -> list:
                 out.append((label, f"{kind} at t_max = {horizon:g}", Task(p, v.method, f"{label} {kind} check")))
         sim = both["simulation"]
         p = point_at(sim.params.replace(tw=()), horizon, MeasureSettings(quantity).resolved("simulation"), ())
-        big = ParticleMethod(n=2 * sim.method.n, n_samples=max(2, sim.method.n_samples // 2))
+        big = ParticleMethod(n=2 * sim.method.n, n_samples=max(MIN_SYSTEMS, sim.method.n_samples // 2))
         out.append((label, f"simulation N = {big.n} at t_max = {horizon:g}", Task(p, big, f"{label} simulation 2N")))
     return out
 
