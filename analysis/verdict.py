@@ -6,8 +6,8 @@ fluctuating state and no effective temperature: :func:`freezing`); for ``teff`` 
 and do ``x`` and ``chi`` reach their plateau (:func:`~dmft.analysis.teff.fit_teff`), does
 ``T_static`` still drift across the window of waiting times
 (:func:`~dmft.analysis.teff.static_drift`: more repetitions decide a drift of 3 to 5 errors, a
-longer run follows a larger one), and if it ages, by how much the later waiting times relax slower (:func:`aging_signal`); for ``distance``
-has ``d(t)`` stopped moving (:func:`~dmft.analysis.distance.long_time_distance`) with the energy
+longer run follows a larger one), and if it ages, by how much the later waiting times relax
+slower (:func:`aging_signal`); for ``distance`` has ``d(t)`` stopped moving (:func:`~dmft.analysis.distance.long_time_distance`) with the energy
 freezing or flat.  The :class:`Verdict` says what is needed next -- nothing, a longer run, more
 statistics -- or the final status, with the relaxation time of the energy
 (:func:`relaxation_time`) for the messages.
