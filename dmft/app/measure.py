@@ -504,11 +504,11 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         else:
             want = int(math.ceil(reps.count * (rel / settings.rel_error) ** 2 * 1.1))
         want = min(max(want, reps.count + 1), settings.max_repetitions)
+        short = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}%" if rel > settings.rel_error
+                 else seen)      # what more repetitions were for: the error, or a test they decide
         if reps.count >= settings.max_repetitions:
             record("stop: repetition limit")
             status = "not_reached"
-            short = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}%" if rel > settings.rel_error
-                     else seen)
             reason = f"{short} with the most repetitions allowed ({settings.max_repetitions})"
             break
         left = deadline - time.monotonic()
@@ -516,8 +516,6 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         if affordable <= reps.count:
             record("stop: budget")
             status = "not_reached"
-            short = (f"relative error {100 * rel:.2g}% > {100 * settings.rel_error:g}%" if rel > settings.rel_error
-                     else seen)
             reason = (f"{short} when the budget ran out ({reps.count} {'replicates' if reps.dmft else 'systems'} "
                       f"at t_max = {p.t_max:g}; about {want} needed)")
             break

@@ -39,6 +39,9 @@ from .effective_noise import SAT, SIM_SEED, UNSAT
 PARTS = ("scans", "map")
 #: target relative error of every cell
 REL_ERROR = 0.03
+#: the headline column of a phase in the study's results.csv, and the quantity that measures it
+HEADLINE = {"unsat": "T_static", "sat": "d_inf"}
+QUANTITY = {"unsat": "teff", "sat": "distance"}
 #: the study's methods (docs/effective-noise.md)
 STUDY_DMFT = DMFTMethod(n_paths=8192, replicates=4)
 STUDY_SIMULATION = ParticleMethod(n=2000, n_samples=6)
@@ -86,7 +89,7 @@ def missing_cells(output: str, parts) -> list:
     cells = []
     if "scans" in parts:
         for r in _rows(os.path.join(output, "results.csv")):
-            name = "T_static" if r["phase"] == "unsat" else "d_inf"
+            name = HEADLINE[r["phase"]]
             if not math.isfinite(_float(r[name])):
                 note = r["teff_notes"] if r["phase"] == "unsat" else r["distance_note"]
                 cells.append((_label(r), r["phase"], r["kind"], _study_point(r), note))
@@ -109,7 +112,7 @@ def tasks(output: str, parts, budget: float, sim_n: int = 2000, more: dict | Non
     budget (after the first, which stays cached), and its table row is the second."""
     out = []
     for label, phase, kind, p, _ in missing_cells(output, parts):
-        quantity = "teff" if phase == "unsat" else "distance"
+        quantity = QUANTITY[phase]
         if quantity == "teff":
             p = p.replace(tw=())    # the waiting times follow the horizon
         method = DMFTMethod(n_paths=8192) if kind == "dmft" else ParticleMethod(n=sim_n)
@@ -137,7 +140,7 @@ def study_values(output: str) -> dict:
     labels them, with the study's point and method."""
     values = {}
     for r in _rows(os.path.join(output, "results.csv")):
-        name = "T_static" if r["phase"] == "unsat" else "d_inf"
+        name = HEADLINE[r["phase"]]
         if math.isfinite(_float(r[name])):
             method = STUDY_DMFT if r["kind"] == "dmft" else STUDY_SIMULATION
             values[(_label(r), r["kind"])] = Value(_float(r[name]), _float(r[f"{name}_err"]), _study_point(r), method)
@@ -171,7 +174,7 @@ def check_tasks(found: dict) -> list:
     for label, both in found.items():
         if not abs(z_score(both["dmft"], both["simulation"])) > CHECK_Z:
             continue
-        quantity = "teff" if label.startswith("unsat ") else "distance"
+        quantity = QUANTITY[label.split()[0]]
         horizon = max(v.params.t_max for v in both.values())
         for kind, v in both.items():
             if v.params.t_max < horizon:
@@ -239,7 +242,7 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
 
 def _headline(result, label: str) -> tuple:
     """(value, error) of the cell's quantity in ``result``: ``T_static`` in UNSAT, ``d_inf`` in SAT."""
-    if label.startswith("unsat "):
+    if QUANTITY[label.split()[0]] == "teff":
         est = fit_teff(result, warn=False)
         return _num(est.T_static), _num(est.T_static_err)
     est = long_time_distance(result, warn=False)
