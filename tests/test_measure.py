@@ -235,6 +235,19 @@ def test_relaxation_time_of_an_exponential():
     assert relaxation_time(r) == pytest.approx(25.0, rel=1e-2)
 
 
+def test_a_change_of_the_rules_of_one_quantity_renews_only_its_keys(monkeypatch):
+    import dmft.app.measure as m
+
+    assert set(m.RULES) == set(m.QUANTITIES)
+    method = DMFTMethod(n_paths=256, replicates=2)
+    p = Params(t_max=10.0, **UNSAT)
+    keys = {q: m.measurement_hash(p, method, MeasureSettings(q)) for q in m.QUANTITIES}
+    assert keys["teff"] != keys["distance"]
+    monkeypatch.setitem(m.RULES, "teff", m.RULES["teff"] + 1)
+    assert m.measurement_hash(p, method, MeasureSettings("teff")) != keys["teff"]
+    assert m.measurement_hash(p, method, MeasureSettings("distance")) == keys["distance"]
+
+
 def test_settings_and_budget_validation():
     assert parse_budget("20m") == 1200 and parse_budget("1.5h") == 5400 and parse_budget(90) == 90
     for bad in ("abc", "-5", "0", "10d"):

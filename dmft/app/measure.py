@@ -578,21 +578,25 @@ def _line(i: int, t: Try, reps: Repetitions) -> str:
     return f"try {i}: t_max = {t.t_max:g}, {t.repetitions} {unit} (+{t.added}, {t.wall_s:.1f} s): {t.seen} -> {t.action}"
 
 
-#: the version of the rules that end a measurement (:func:`dmft.analysis.verdict.judge`): part of
-#: the key, so that a measurement cached under older rules is measured again, not reused.
-#: 2: the drift of T_static across the window of waiting times (analysis.teff.static_drift).
-RULES = 2
+#: the version of the rules that end a measurement of each quantity
+#: (:func:`dmft.analysis.verdict.judge`): part of the key, so that a measurement cached under
+#: older rules is measured again, not reused, while one whose rules did not change is kept.
+#: teff 2: the drift of T_static across the window of waiting times (analysis.teff.static_drift);
+#: distance 1: unchanged since the first rules.
+RULES = {"teff": 2, "distance": 1}
 
 
 def measurement_hash(params: Params, method, settings: MeasureSettings) -> str:
-    """The key of a measurement: its first point, method, settings and :data:`RULES` (scans name
-    files by it)."""
+    """The key of a measurement: its first point, method, settings and the :data:`RULES` of its
+    quantity (scans name files by it)."""
     import hashlib
     import json
 
     base = point_hash(params, method)
-    text = json.dumps({"point": base, "measure": settings.to_dict(), "rules": RULES}, sort_keys=True,
-                      separators=(",", ":"))
+    key = {"point": base, "measure": settings.to_dict()}
+    if RULES[settings.quantity] > 1:   # the first rules were not part of the key: their keys stay
+        key["rules"] = RULES[settings.quantity]
+    text = json.dumps(key, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[: len(base)]
 
 
