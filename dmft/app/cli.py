@@ -29,6 +29,7 @@ from ..analysis.fdt_line import fit_fdt_line
 from ..analysis.teff import fit_teff
 from ..core.checks import check_settings
 from ..core.fielddocs import field_docs
+from ..core.extrapolation import BIAS_SUFFIX, paths_corrections
 from ..core.io import FileFormatError, load, save
 from ..core import resources
 from ..core.manifest import ManifestError
@@ -177,8 +178,8 @@ def _run_point(args, method_cls) -> int:
 
 #: first horizon of ``dmft measure`` when --t-max is not given (time units)
 MEASURE_FIRST_T = 20.0
-#: settings ``dmft measure`` chooses itself
-MEASURE_CHOSEN = ("replicates", "n_samples")
+#: settings ``dmft measure`` chooses itself (repetitions) or does not offer (the n_paths extrapolation)
+MEASURE_CHOSEN = ("replicates", "n_samples", "extrapolation_paths")
 
 
 def cmd_measure(args) -> int:
@@ -258,6 +259,13 @@ def cmd_info(args) -> int:
     print(f"final: energy = {r.energy[-1]:.6g}, frac_unsat = {r.frac_unsat[-1]:.6g}, nu = {r.nu[-1]:.6g}")
     if r.distance is not None:
         print(f"final replica distance = {r.distance[-1]:.6g}")
+    bias = {name: r.extra[name + BIAS_SUFFIX][-1] for name in ("energy", "frac_unsat", "nu", "distance", "m",
+                                                                "gen_error") if name + BIAS_SUFFIX in r.extra}
+    if bias:
+        print(f"finite-n_paths correction at the end (value at {r.method.n_paths} paths - extrapolated, "
+              f"in errors of the extrapolation): "
+              + ", ".join(f"{k} {v:+.3g} ({v / r.sem[k][-1]:+.1f})" if k in r.sem else f"{k} {v:+.3g}"
+                          for k, v in bias.items()))
     if len(r.tw):
         print(f"waiting times: {', '.join(f'{x:g}' for x in r.tw)}")
     return 0
@@ -321,8 +329,11 @@ def cmd_teff(args) -> int:
         line = None if window is None else fit_fdt_line(r, tw=est.tw, window=window, warn=False)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    bias = _teff_paths_bias(r, args.tw)
     if args.json:
         out = {**est.to_dict(with_curve=args.curve), "file": args.file}
+        if bias:
+            out["paths_bias"] = {k: (v if math.isfinite(v) else None) for k, v in bias.items()}
         if line is not None:
             out["line_fit"] = {"window": list(line.window), "T": line.T_eff, "T_err": line.T_eff_err,
                                "warnings": list(line.warnings),
@@ -331,6 +342,9 @@ def cmd_teff(args) -> int:
         return _teff_status(est, args.strict)
     print(f"{args.file} ({r.method.describe()})")
     print(est.describe())
+    if any(math.isfinite(v) for v in bias.values()):
+        print(f"finite-n_paths correction (value at {r.method.n_paths} paths - extrapolated): "
+              + ", ".join(f"{k} {v:+.3g}" for k, v in bias.items() if math.isfinite(v)))
     if line is not None:
         print(f"window fit (not T_eff): slope of a straight FDT line over t in [{line.window[0]:g}, "
               f"{line.window[1]:g}] at tw = {line.tw:g}: T = {line.T_eff:.5g} +/- {line.T_eff_err:.2g}")
@@ -345,6 +359,16 @@ def cmd_teff(args) -> int:
     for w in est.warnings:
         print(f"warning: {w}", file=sys.stderr)
     return _teff_status(est, args.strict)
+
+
+def _teff_paths_bias(r, tw) -> dict:
+    """The finite-n_paths corrections of T_static, T_short, T_slow of an extrapolated DMFT result
+    (``DMFTMethod.extrapolation_paths``), else empty."""
+    def numbers(res):
+        est = fit_teff(res, tw=tw, warn=False)
+        return {"T_static": est.T_static, "T_short": est.T_short, "T_slow": est.T_slow}
+
+    return paths_corrections(r, numbers)
 
 
 def _teff_status(est, strict: bool) -> int:

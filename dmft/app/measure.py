@@ -361,6 +361,10 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
     if quantity == "teff" and not fixed_tw and params.n_steps < 40:
         raise MeasureError(f"t_max = {params.t_max:g} is {params.n_steps} steps: the first horizon needs at least "
                            "40 steps for a waiting-time window")
+    if getattr(method, "extrapolation_paths", 0):
+        raise MeasureError("dmft measure adds replicates of one path count; it does not extrapolate in n_paths "
+                           "(extrapolation_paths): measure at each count, or solve at the horizon it reached with "
+                           "--extrapolation-paths")
     if params.n_steps > _steps_limit(params, method):
         raise MeasureError(f"the first horizon t_max = {params.t_max:g} has {params.n_steps} steps, more than the DMFT "
                            f"with {method.n_paths} paths represents ({_steps_limit(params, method)}): more paths "

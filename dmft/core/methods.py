@@ -85,11 +85,15 @@ class DMFTMethod(_Method):
         orthogonal_inputs: Gaussian inputs with exactly orthonormal empirical moments (default)
             instead of i.i.d. draws.
         chol_rtol: relative pivot below which a Cholesky row of ``M_C`` is taken as spanned (in [0, 1)).
+        extrapolation_paths: a second path count (``2 <= m < n_paths``), or 0 (default: none):
+            ``replicates`` more solves of ``m`` paths each, and every averaged observable
+            extrapolated linearly in ``1/n_paths`` to ``n_paths -> infinity`` (the finite-path bias
+            removed, its uncertainty in the errors; ``dmft.core.extrapolation``).
     """
 
     kind: ClassVar[str] = "dmft"
     #: files written before the exact band existed used probes at every lag
-    hash_omitted_at: ClassVar[dict] = {"exact_lags": 0}
+    hash_omitted_at: ClassVar[dict] = {"exact_lags": 0, "extrapolation_paths": 0}
 
     n_paths: int = 16384
     n_probes: int = 4
@@ -100,9 +104,10 @@ class DMFTMethod(_Method):
     history_dtype: str = "float32"
     orthogonal_inputs: bool = True
     chol_rtol: float = 1e-8
+    extrapolation_paths: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_paths", "n_probes", "exact_lags", "replicates"):
+        for name in ("n_paths", "n_probes", "exact_lags", "replicates", "extrapolation_paths"):
             object.__setattr__(self, name, as_int(name, getattr(self, name)))
         object.__setattr__(self, "chol_rtol", as_float("chol_rtol", self.chol_rtol))
         if not isinstance(self.orthogonal_inputs, bool):
@@ -122,6 +127,9 @@ class DMFTMethod(_Method):
             raise ParameterError("replicates", f"must be >= 1 (got {self.replicates})")
         if not 0 <= self.chol_rtol < 1:
             raise ParameterError("chol_rtol", f"must lie in [0, 1) (got {self.chol_rtol})")
+        if self.extrapolation_paths and not 2 <= self.extrapolation_paths < self.n_paths:
+            raise ParameterError("extrapolation_paths", f"must be 0 (none) or lie in [2, n_paths = {self.n_paths}) "
+                                                        f"(got {self.extrapolation_paths})")
 
     def band(self, n_steps: int) -> int:
         """The exact-band width used for a grid of ``n_steps`` steps (``exact_lags`` resolved)."""
@@ -133,6 +141,8 @@ class DMFTMethod(_Method):
         text = f"DMFT, {self.n_paths} paths"
         if self.replicates > 1:
             text += f" x {self.replicates} replicates"
+        if self.extrapolation_paths:
+            text += f", extrapolated to n_paths -> inf with {self.extrapolation_paths} paths"
         return text
 
 

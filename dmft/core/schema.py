@@ -95,14 +95,18 @@ def gap_bins(edges: np.ndarray) -> np.ndarray:
 
 def describe(name: str, source: str = "repetitions"):
     """(dimensions, attributes) of the dataset ``name`` -- an observable, ``<obs>_sem`` (its
-    standard error) or ``<obs>_batches`` (its batch means, dimension ``batch`` first) -- with the
+    standard error), ``<obs>_batches`` (its batch means, dimension ``batch`` first) or
+    ``<obs>_paths_bias`` (its finite-n_paths correction) -- with the
     attributes ``long_name`` and ``description``; None for a name the table does not know."""
     for suffix, short, text in (("_sem", "s.e.m. of", f"standard error of the mean over {source}:"),
-                                ("_batches", "batch mean of", f"average over one batch of {source}:")):
+                                ("_batches", "batch mean of", f"average over one batch of {source}:"),
+                                ("_paths_bias", "finite-n_paths correction of",
+                                 "value at the largest n_paths minus its extrapolation to n_paths -> infinity "
+                                 "(dmft.core.extrapolation):")):
         base = name[: -len(suffix)]
         if name.endswith(suffix) and base in VARIABLES:
             v = VARIABLES[base]
-            dims = v.dims if suffix == "_sem" else ("batch",) + v.dims
+            dims = v.dims if suffix != "_batches" else ("batch",) + v.dims
             return dims, {"long_name": f"{short} {v.symbol}", "description": f"{text} {v.description}"}
     if name in VARIABLES:
         v = VARIABLES[name]

@@ -11,7 +11,9 @@ replicate, then averaged) in ``extra``.
 With ``replicates = K >= 2`` the solve is repeated with independent random streams (replicate
 ``r`` uses ``SeedSequence(seed).spawn(K)[r]``; the first replicate is the same for every K) and
 the result holds the mean, the standard errors over replicates (``<name>_sem``) and the batch
-means (one replicate per batch up to 10) for jackknife errors of non-linear estimators.
+means (one replicate per batch up to 10) for jackknife errors of non-linear estimators.  With
+``extrapolation_paths = m`` as many replicates of ``m`` paths follow, and the result is the
+``n_paths -> infinity`` extrapolation of the two (:mod:`dmft.core.extrapolation`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.averaging import RepetitionAverage
+from ..core.extrapolation import extrapolate_paths
 from ..core.methods import DMFTMethod
 from ..core.progress import progress_bar
 from ..core.model import generalisation_error
@@ -91,17 +94,23 @@ class Replicate:
     frozen_at: float | None = None
 
 
-def replicate_root(seed: int, index: int) -> np.random.SeedSequence:
+def replicate_root(seed: int, index: int, extrapolation_paths: int = 0) -> np.random.SeedSequence:
     """The root of replicate ``index``: ``SeedSequence(seed).spawn(K)[index]`` for every
-    ``K > index``, so a replicate is the same whatever the number of replicates."""
-    return np.random.SeedSequence(entropy=seed, spawn_key=(index,))
+    ``K > index``, so a replicate is the same whatever the number of replicates; those of the
+    second path count ``m`` of an extrapolated solve (``DMFTMethod.extrapolation_paths``) come from
+    ``SeedSequence((seed, m))`` likewise, independent of the first."""
+    entropy = seed if not extrapolation_paths else (seed, extrapolation_paths)
+    return np.random.SeedSequence(entropy=entropy, spawn_key=(index,))
 
 
 def solve_replicate(params, method: DMFTMethod, index: int, store_kernels: bool = False,
-                    progress=None) -> Replicate:
-    """Replicate ``index`` of the solve of ``params`` with ``method`` (``method.replicates`` is not
-    used); ``progress(k)`` after each step."""
-    out = march(params, method, root=replicate_root(params.seed, index), progress=progress)
+                    progress=None, extrapolation_paths: int = 0) -> Replicate:
+    """Replicate ``index`` of the solve of ``params`` with ``method`` (``method.replicates`` and
+    ``method.extrapolation_paths`` are not used); ``extrapolation_paths = m``: the replicate of the
+    second path count, ``m`` paths; ``progress(k)`` after each step."""
+    if extrapolation_paths:
+        method = method.replace(n_paths=extrapolation_paths, extrapolation_paths=0)
+    out = march(params, method, root=replicate_root(params.seed, index, extrapolation_paths), progress=progress)
     return replicate_of(params, index, out, store_kernels)
 
 
@@ -174,21 +183,36 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
     keeps the full two-time kernels, averaged over replicates.  ``replicas = 2``: one-time
     observables, C and chi are averaged over the two replicas, ``distance`` is
     ``(C11(t,t) + C22(t,t))/2 - C12(t,t)`` (= 1 - C12 on the sphere).  Replicate ``r`` is
-    :func:`solve_replicate` ``(params, method, r)``; :func:`combine` averages them.
+    :func:`solve_replicate` ``(params, method, r)``; :func:`combine` averages them.  With
+    ``method.extrapolation_paths = m`` the replicates of ``m`` paths follow, and the result is the
+    extrapolation of the two averages to ``n_paths -> infinity``
+    (:func:`~dmft.core.extrapolation.extrapolate_paths`).
     """
     if not isinstance(method, DMFTMethod):
         raise TypeError(f"the DMFT solver needs a DMFTMethod, got {type(method).__name__}")
     K = method.replicates
     T = params.n_steps + 1
     store = T <= KERNELS_MAX_T if store_kernels is None else store_kernels
-    bar = progress_bar(K * params.n_steps, "dmft", progress)
-    reps = []
+    m = method.extrapolation_paths
+    levels = (0, m) if m else (0,)
+    bar = progress_bar(K * params.n_steps * len(levels), "dmft", progress)
+    results = []
     try:
-        for r in range(K):
-            reps.append(solve_replicate(params, method, r, store_kernels=store, progress=lambda k: bar.update(1)))
-            if reps[-1].status != Status.OK:
+        for level in levels:
+            reps = []
+            for r in range(K):
+                reps.append(solve_replicate(params, method, r, store_kernels=store, extrapolation_paths=level,
+                                            progress=lambda k: bar.update(1)))
+                if reps[-1].status != Status.OK:
+                    break
+            plain = method.replace(extrapolation_paths=0, **({"n_paths": level} if level else {}))
+            results.append(combine(params, plain, reps))
+            if results[-1].status != Status.OK:
                 break
     finally:
         bar.close()
-    result = combine(params, method, reps)
+    if results[-1].status != Status.OK:      # a diverged replicate ends the solve, as without extrapolation
+        result = results[-1]
+    else:
+        result = extrapolate_paths(results) if m else results[0]
     return result.replace(method=method) if result.method != method else result
