@@ -170,3 +170,30 @@ def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budg
         ("map alpha=0.75 b=0.3 dmft", 3600.0)]
     assert todo[0].params.tw == () and todo[0].params.b == 0.3 and todo[1].params.alpha == 0.75
     assert todo[1].key != todo[2].key and todo[1].params == todo[2].params
+
+
+def test_paths_bias_study_quick(tmp_path):
+    """The n_paths-bias study at tiny sizes: a row per count and number, a fit per number with the
+    extrapolation check, and a re-run computes nothing."""
+    from dmft.app.studies import paths_bias
+
+    data = paths_bias.run(str(tmp_path), quick=True, workers=1)
+    assert os.path.getsize(tmp_path / "paths_bias.csv") > 0 and os.path.getsize(tmp_path / "paths_bias_runs.csv") > 0
+    counts = set(paths_bias.QUICK_COUNTS)
+    assert {r["n_paths"] for r in data["runs"]} == counts
+    fits = {(r["point"], r["quantity"]): r for r in data["fits"]}
+    assert set(fits) >= {("canonical", "energy"), ("slow", "energy"), ("slow", "1-C"), ("slow", "chi")}
+    slow = fits[("slow", "chi")]
+    assert slow["counts"] == len(counts) and "extrapolated" in slow
+    mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
+    paths_bias.run(str(tmp_path), quick=True, workers=1)
+    assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+
+
+def test_fit_line_recovers_intercept_and_slope():
+    import numpy as np
+    from dmft.app.studies.paths_bias import fit_line
+
+    n = np.array([1024.0, 4096.0, 16384.0, 65536.0])
+    fit = fit_line(n, 0.5 + 3.0 / n, np.full(4, 1e-3))
+    assert abs(fit["v_inf"] - 0.5) < 1e-12 and abs(fit["beta"] - 3.0) < 1e-8 and fit["chi2_dof"] < 1e-12
