@@ -164,8 +164,9 @@ def _measured(record: dict) -> str:
 
 def bench_quotes(folder: str) -> dict:
     """The quotes drawn from the benchmark records in ``folder``: ``bench.teff`` (wall time and peak
-    memory of the canonical T_eff point at the default precision) and ``bench.solver`` (the solver
-    against the number of steps), each with the date, commit and load of the measurement."""
+    memory of the canonical T_eff point at the default precision), ``bench.solver`` (the solver
+    against the number of steps) and ``bench.window`` (precision per second of a window of waiting
+    times), each with the date, commit and load of the measurement."""
     out = {}
     path = os.path.join(folder, "bench_teff.json")
     if os.path.exists(path):
@@ -183,6 +184,18 @@ def bench_quotes(folder: str) -> dict:
         walls = ", ".join(f"{r['wall_s']:.1f} s" for r in rows[:-1]) + f" and {rows[-1]['wall_s']:.1f} s"
         out["bench.solver"] = (f"T = {steps} steps took {walls} (peak memory {rows[-1]['peak_rss_mb']:.0f} MB "
                                f"at T = {rows[-1]['T']}; fitted exponent T^{rec['exponent']:.2f}; {_measured(rec)})")
+    path = os.path.join(folder, "bench_window.json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            rec = json.load(fh)
+        window = next(r for r in rec["rows"] if r["window"])
+        out["bench.window"] = (
+            f"T_eff from a window of {window['n_tw']} waiting times with {window['n_paths']} x "
+            f"{window['replicates']} paths reached {100 * rec['window_spread_rel']:.2f}% (spread of "
+            f"{sum(r['window'] for r in rec['rows'])} runs; reported {100 * rec['window_reported_rel']:.2f}%) in "
+            f"{rec['window_wall_s']:.1f} s, against {rec['today_wall_s']:.1f} s for the default "
+            f"{rec['rows'][0]['n_paths']} x {rec['rows'][0]['replicates']} paths at one waiting time in the same "
+            f"run ({rec['speedup']:.2f} times faster; {_measured(rec)})")
     out.update(measure_quotes(folder))
     return out
 
