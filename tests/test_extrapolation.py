@@ -158,3 +158,15 @@ def test_measure_refuses_an_extrapolated_method_before_computing(tmp_path):
     m = subprocess.run([sys.executable, "-m", "dmft", "measure", "teff", "--extrapolation-paths", "64",
                         "-o", str(tmp_path / "m.h5")], capture_output=True, text=True)
     assert m.returncode == 2 and not (tmp_path / "m.h5").exists()
+
+
+def test_cost_estimate_and_progress_weights_count_the_second_path_count():
+    from dmft.core.resources import estimate, step_costs
+
+    p = Params(**POINT)
+    plain, x = DMFTMethod(n_paths=256, replicates=3), DMFTMethod(n_paths=256, replicates=3, extrapolation_paths=64)
+    assert estimate(p, x).work == pytest.approx(1.25 * estimate(p, plain).work)
+    assert estimate(p, x).memory == estimate(p, plain).memory      # one march in memory at a time
+    costs = step_costs(p, x)
+    assert len(costs) == 2 * 3 * p.n_steps                          # the units of solve's progress bar
+    assert costs[: 3 * p.n_steps].sum() == pytest.approx(4 * costs[3 * p.n_steps:].sum())

@@ -14,6 +14,7 @@ so one march is in memory)::
            + 16 nr T^2 n [response = exact]             the exact per-path response (and a copy)
     work   = replicates n T (T / 2 (2 nr^2 + nr (4 + 2 p)) + nr L^2)
              (+ replicates nr 2 n T^3 / 3 with response = exact)
+             times (1 + m / n) with a second path count m (``extrapolation_paths``)
 
 **Simulation** (:class:`~dmft.core.methods.ParticleMethod`: ``N`` weights, ``P = alpha N``
 patterns, ``m = nr (1 + K)`` weight copies, ``B = min(n_samples, 10)`` batches)::
@@ -86,6 +87,7 @@ def estimate(params, method) -> Estimate:
         if method.response == "exact":
             memory += 16.0 * nr * T * T * n
             work += method.replicates * nr * 2.0 * n * T ** 3 / 3
+        work *= 1.0 + method.extrapolation_paths / n     # the second path count, one march at a time
         return Estimate(f"the DMFT ({method.n_paths} paths, {T} times)", memory, work)
     N, K = method.n, len(params.tw)
     P = n_patterns(params.alpha, N)
@@ -114,6 +116,9 @@ def step_costs(params, method):
     per = k * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L
     if method.response == "exact":
         per = per + nr * 2.0 * k * k
+    if method.extrapolation_paths:   # the replicates of the second path count follow, cheaper per path
+        return np.concatenate([np.tile(per * method.n_paths, method.replicates),
+                               np.tile(per * method.extrapolation_paths, method.replicates)])
     return np.tile(per, method.replicates)
 
 
