@@ -6,7 +6,8 @@ fluctuating state and no effective temperature: :func:`freezing`); for ``teff`` 
 and do ``x`` and ``chi`` reach their plateau (:func:`~dmft.analysis.teff.fit_teff`), does
 ``T_static`` still drift across the window of waiting times
 (:func:`~dmft.analysis.teff.static_drift`: more repetitions decide a drift of 3 to 5 errors, a
-longer run follows a larger one), and if it ages, by how much the later waiting times relax
+longer run follows a larger one), whether the number is the one of the shorter horizon before
+(:func:`confirmed`), and if it ages, by how much the later waiting times relax
 slower (:func:`aging_signal`); for ``distance`` has ``d(t)`` stopped moving (:func:`~dmft.analysis.distance.long_time_distance`) with the energy
 freezing or flat.  The :class:`Verdict` says what is needed next -- nothing, a longer run, more
 statistics -- or the final status, with the relaxation time of the energy
@@ -16,7 +17,7 @@ statistics -- or the final status, with the relaxation time of the energy
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +35,11 @@ DRIFT_SIGMAS = 3.0
 DRIFT_DECIDING_REPETITIONS = 16
 
 
+#: a number is kept only when it agrees within this many combined errors with the number of the
+#: shorter horizon before it (:func:`confirmed`)
+CONFIRM_SIGMAS = 3.0
+
+
 @dataclass(frozen=True)
 class Verdict:
     """What one result shows for the quantity.  ``need``: ``none`` (a number), ``horizon`` (run
@@ -48,6 +54,33 @@ class Verdict:
     estimate: object = None
     aging: tuple = ()
     tau: float = math.nan
+
+
+def confirmed(verdict: Verdict, previous, t_max: float) -> Verdict:
+    """``verdict`` -- a number at the horizon ``t_max`` -- kept when ``previous``, the
+    ``(t_max, value, error)`` of the number at the shorter horizon before, agrees with it within
+    :data:`CONFIRM_SIGMAS` combined errors; otherwise (or with no number before) a verdict that
+    needs a longer run, carrying the value.  The drift test of the window sees a change across its
+    waiting times (a ratio of about 1.5 between its ends), not the slow approach of a plateau that
+    moves by a few percent when the horizon doubles (``T_static`` at ``alpha = 4, delta = 0.5``,
+    sgd ``b = 0.3``: 0.00646 at ``t_max = 160``, 0.00631 at 250, 0.00617 at 375); doubling the
+    horizon and finding the same number within errors does.  (Continued DMFT marches share their
+    replicates between horizons, so the combined error over-states the error of the difference:
+    the test errs towards accepting.)"""
+    if verdict.need != "none":
+        return verdict
+    if previous is None:
+        seen = (f"{verdict.seen}; no number at a shorter horizon to confirm it: run longer and compare")
+        return replace(verdict, need="horizon", seen=seen)
+    t0, v0, e0 = previous
+    combined = math.hypot(verdict.error, e0)
+    z = (verdict.value - v0) / combined if combined > 0 else math.inf
+    if abs(z) <= CONFIRM_SIGMAS:
+        return replace(verdict, seen=f"{verdict.seen}; the same as at t_max = {t0:g} ({v0:.5g} +/- {e0:.2g}, "
+                                    f"{z:+.1f} errors)")
+    seen = (f"{verdict.seen}, but {v0:.5g} +/- {e0:.2g} at t_max = {t0:g}: it changes by {z:+.1f} combined "
+            f"errors when the horizon grows to {t_max:g}: still relaxing, run longer")
+    return replace(verdict, need="horizon", seen=seen)
 
 
 def relaxation_time(result) -> float:

@@ -26,7 +26,7 @@ from dmft.app.scan import parse_config, run_scan
 
 #: a cheap stationary UNSAT point: deep in UNSAT (delta = 1), coarse step; T_static exists from t = 40
 UNSAT = dict(alpha=4.0, delta=1.0, dynamics="sgd", b=0.5, dt=0.2)
-SMALL = DMFTMethod(n_paths=256, exact_lags=8)
+SMALL = DMFTMethod(n_paths=512, exact_lags=8)
 
 
 @pytest.fixture(scope="module")
@@ -35,11 +35,12 @@ def extended():
     return measure(Params(t_max=10.0, **UNSAT), "teff", rel_error=0.1, budget=600, method=SMALL)
 
 
-def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0):
+def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0, horizon_drift=0.0):
     """Replace the DMFT replicate by a synthetic stationary state (two harmonic modes, T_static
     known exactly, test_teff.modes_result) plus independent noise of amplitude ``noise`` per
     replicate: the driver's statistics decisions tested at no cost.  ``seconds``: each replicate
-    sleeps that long (budget tests)."""
+    sleeps that long (budget tests).  ``horizon_drift`` = d: chi scaled by ``1 + 100 d / t_max``,
+    a plateau that moves with the horizon as a slow mode's would (T_static = T / (1 + 100 d / t_max))."""
     import time as _time
 
     from dmft.app import measure as measure_module
@@ -60,7 +61,7 @@ def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0):
             x = sum(w * Tk / lam * (1 - np.exp(-lam * s)) for lam, Tk, w in (FAST, SLOW))
             c = sum(w / lam * (1 - np.exp(-lam * s)) for lam, Tk, w in (FAST, SLOW))
             C[k, i:] = 1.0 - x * (1 + noise * a[0])
-            chi[k, i:] = c * (1 + noise * a[1])
+            chi[k, i:] = c * (1 + noise * a[1]) * (1 + 100.0 * horizon_drift / params.t_max)
         obs = {"energy": np.full(T, 0.3) * (1 + 1e-3 * a[2]), "frac_unsat": np.full(T, 0.2), "nu": np.zeros(T),
                "norm": np.ones(T), "C": C, "chi": chi, "gap_hist": np.zeros((K + 1, 4)), "proj_A": np.ones(T)}
         return Replicate(index=index, obs=obs, aux={"gap_hist": obs["gap_hist"], "proj_A": obs["proj_A"]}, t=t,
@@ -121,13 +122,46 @@ def test_more_statistics_until_the_error_is_met(monkeypatch):
     synthetic_replicates(monkeypatch, noise=0.02)
     m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.002, budget=600)
     assert m.status == "ok", m.reason
-    # the default 16384 paths: an eighth of them find the horizon, then every path measures
-    assert m.tries[0].size == 2048 and m.tries[0].action.startswith("horizon found: measure with 16384 paths")
-    assert all(t.size == 16384 for t in m.tries[1:]) and m.result.method.n_paths == 16384
-    assert m.tries[1].action.startswith("add repetitions: 4 ->") and len(m.tries) <= 4   # the 4-replicate error is itself uncertain
+    # the default 16384 paths: an eighth of them find the horizon -- a number at t_max = 100,
+    # confirmed at 200 -- then every path measures there
+    assert m.tries[0].size == 2048 and m.tries[0].action == "extend to t_max = 200"
+    assert "no number at a shorter horizon" in m.tries[0].seen
+    assert m.tries[1].size == 2048 and m.tries[1].action.startswith("horizon found: measure with 16384 paths")
+    assert "the same as at t_max = 100" in m.tries[1].seen
+    assert all(t.size == 16384 for t in m.tries[2:]) and m.result.method.n_paths == 16384
+    assert m.tries[2].action.startswith("add repetitions: 4 ->") and len(m.tries) <= 5   # the 4-replicate error is itself uncertain
     assert m.result.method.replicates > 4 and m.rel_error <= 0.002
-    assert all(t.t_max == 100.0 for t in m.tries)
+    assert all(t.t_max == 200.0 for t in m.tries[1:])
     assert abs(m.value - exact_values()[1]) < 4 * m.error
+
+
+def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeypatch):
+    """T_static = T / (1 + 5/t_max): every window passes the stationarity, plateau and drift tests,
+    but the number changes by 2.4%, 1.2%, 0.6% ... when the horizon doubles; it is quoted only once
+    two horizons agree within 3 combined errors, and then it is the long-time value within that."""
+    from test_teff import exact_values
+
+    synthetic_replicates(monkeypatch, noise=0.002, horizon_drift=0.05)
+    m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.05, budget=600, method=DMFTMethod(n_paths=32768))
+    assert m.status == "ok", m.reason
+    horizons = [t.t_max for t in m.tries]
+    assert horizons[:4] == [100.0, 200.0, 400.0, 800.0] and m.t_max >= 1600.0
+    assert "changes by" in m.tries[1].seen and "the same as at" in m.tries[-1].seen
+    last_change = abs(m.value - m.tries[-2].value)
+    truth = exact_values()[1]
+    assert abs(m.value - truth / (1 + 5.0 / m.t_max)) < 4 * m.error
+    assert abs(m.value - truth) < 3 * math.hypot(m.error, last_change) + 1e-12
+
+
+def test_confirmation_rule():
+    from dmft.analysis.verdict import Verdict, confirmed
+
+    v = Verdict("none", 1.00, 0.01, "stationary")
+    assert confirmed(v, None, 40.0).need == "horizon"
+    assert confirmed(v, (20.0, 1.02, 0.01), 40.0).need == "none"          # 1.4 combined errors
+    far = confirmed(v, (20.0, 1.05, 0.01), 40.0)                           # 3.5 combined errors
+    assert far.need == "horizon" and far.value == 1.00 and "changes by -3.5" in far.seen
+    assert confirmed(Verdict("statistics", 1.0, 0.01, "x"), None, 40.0).need == "statistics"
 
 
 def test_too_small_budget_ends_not_reached_with_partial_values(monkeypatch):
@@ -281,7 +315,7 @@ def test_cli_refuses_bad_input(tmp_path, args, needle):
 def test_cli_json(tmp_path):
     out = tmp_path / "m.h5"
     r = subprocess.run([sys.executable, "-m", "dmft", "-q", "measure", "teff", "--alpha", "4", "--delta", "1",
-                        "--b", "0.5", "--dt", "0.2", "--t-max", "40", "--n-paths", "256", "--exact-lags", "8",
+                        "--b", "0.5", "--dt", "0.2", "--t-max", "40", "--n-paths", "512", "--exact-lags", "8",
                         "--rel-error", "0.2", "--budget", "5m", "-o", str(out), "--json"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
@@ -294,7 +328,7 @@ def test_measure_scan_resumes_without_recomputing(tmp_path):
     config = parse_config({
         "mode": "measure",
         "measure": {"quantity": "teff", "rel_error": 0.2, "budget": "5m"},
-        "base": {"alpha": 4.0, "dynamics": "sgd", "b": 0.5, "dt": 0.2, "t_max": 40.0, "n_paths": 256,
+        "base": {"alpha": 4.0, "dynamics": "sgd", "b": 0.5, "dt": 0.2, "t_max": 40.0, "n_paths": 512,
                  "exact_lags": 8},
         "axes": {"delta": [0.9, 1.0]},
     })
@@ -319,7 +353,7 @@ def test_measure_scan_resumes_without_recomputing(tmp_path):
 def test_cli_strict_exits_3_without_a_value(tmp_path):
     out = tmp_path / "m.h5"
     r = subprocess.run([sys.executable, "-m", "dmft", "-q", "measure", "teff", "--alpha", "4", "--delta", "1",
-                        "--b", "0.5", "--dt", "0.2", "--t-max", "40", "--n-paths", "256", "--exact-lags", "8",
+                        "--b", "0.5", "--dt", "0.2", "--t-max", "40", "--n-paths", "512", "--exact-lags", "8",
                         "--rel-error", "0.0001", "--budget", "1", "--strict", "--json", "-o", str(out)],
                        capture_output=True, text=True)
     assert r.returncode == 3, r.stderr

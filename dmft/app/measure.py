@@ -11,7 +11,10 @@ average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
    times ``growth``) while the quantity's tests fail for lack of time:
 
    * ``teff``: the stationarity test (one-time observables flat, ``C(tw+s, tw)`` the same over
-     the two halves of the window) and the plateau tests of ``T_static``;
+     the two halves of the window), the plateau tests of ``T_static``, its drift across the
+     window, and its *confirmation*: the number must agree within 3 combined errors with the
+     number at the shorter horizon before (:func:`~dmft.analysis.verdict.confirmed`), so a number
+     is only quoted once it has been seen at two horizons;
    * ``distance``: the energy has vanished (SAT) or is flat (UNSAT), and ``d(t)`` is flat over the
      last quarter of the run within its error (:func:`~dmft.analysis.distance.long_time_distance`).
 
@@ -62,7 +65,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..analysis.stationarity import AGREE_FLOOR
-from ..analysis.verdict import judge
+from ..analysis.verdict import confirmed, judge
 from ..core.methods import DMFTMethod, ParticleMethod, point_hash
 from ..core.params import Params
 from .repetitions import Repetitions, continuable, first_seconds
@@ -449,6 +452,8 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             break
         result = reps.result()
         verdict = judge(result, quantity)
+        if quantity == "teff":          # a number must be the one of the shorter horizon before
+            verdict = confirmed(verdict, _previous_number(tries, p.t_max), p.t_max)
         seen = verdict.seen
         if verdict.need in ("diverged", "frozen"):
             record(f"stop: {verdict.need}")
@@ -532,6 +537,15 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
     return m
 
 
+def _previous_number(tries, t_max: float):
+    """``(t_max, value, error)`` of the last try at a horizon shorter than ``t_max`` that had a
+    number, or None."""
+    for t in reversed(tries):
+        if t.t_max < t_max - 1e-9 and math.isfinite(t.value) and math.isfinite(t.error):
+            return t.t_max, t.value, t.error
+    return None
+
+
 #: the horizon tries of a DMFT measurement use this fraction of its paths ...
 SCOUT_FRACTION = 8
 #: ... when that leaves at least this many
@@ -586,8 +600,9 @@ def _line(i: int, t: Try, reps: Repetitions) -> str:
 #: (:func:`dmft.analysis.verdict.judge`): part of the key, so that a measurement cached under
 #: older rules is measured again, not reused, while one whose rules did not change is kept.
 #: teff 2: the drift of T_static across the window of waiting times (analysis.teff.static_drift);
+#: teff 3: a number confirmed at two horizons (analysis.verdict.confirmed);
 #: distance 1: unchanged since the first rules.
-RULES = {"teff": 2, "distance": 1}
+RULES = {"teff": 3, "distance": 1}
 
 
 def measurement_hash(params: Params, method, settings: MeasureSettings) -> str:
