@@ -3,8 +3,11 @@
 * UNSAT, ``alpha = 4, delta = 0.5``, sgd ``b = 0.3`` (sum normalisation): ``teff`` to 3%;
 * SAT, ``alpha = 0.5, delta = 0.5``, sgd ``b = 0.3``: ``distance`` to 3%;
 
-each from the DMFT (default :class:`~dmft.DMFTMethod`, 16384 paths, replicates added) and from
-simulations (N = 2000, systems added), from the first horizon ``t = 20``.  For every measurement
+each from the DMFT (replicates added: 8192 paths each for ``teff``, the effective-noise study's
+setting, which gives 0.5% where 3% is asked, and the default 16384 for ``distance``) and from
+simulations (N = 2000, systems added), from the first horizon ``t = 20``.  (At 16384 paths the
+``teff`` measurement reaches 0.3% at ``t_max = 160``, where the drift test of ``T_static`` across
+the window, sharper at that precision, sends it on to longer horizons with more replicates.)  For every measurement
 it prints and writes (``OUT/summary.json``) the outcome, the horizon reached, the repetitions,
 the wall time and the cost ratio ``wall_s / final_wall_s`` (all tries over the run at the final
 horizon and statistics: at most 4/3 for the DMFT, 3/2 for simulations by construction), and the
@@ -39,7 +42,7 @@ UNSAT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, se
 SAT = dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, seed=1)
 #: name -> (point, quantity, method)
 RUNS = {
-    "unsat-dmft": (UNSAT, "teff", DMFTMethod()),
+    "unsat-dmft": (UNSAT, "teff", DMFTMethod(n_paths=8192)),
     "unsat-sim": (UNSAT, "teff", ParticleMethod(n=2000)),
     "sat-dmft": (SAT, "distance", DMFTMethod()),
     "sat-sim": (SAT, "distance", ParticleMethod(n=2000)),

@@ -37,6 +37,8 @@ from .status import Status
 BIAS_SUFFIX = "_paths_bias"
 #: datasets of ``extra`` that are coordinates, not averages (kept from the largest count)
 NOT_AVERAGED = ("gap_t", "gap_edges")
+#: the averaged observables that are fields of a :class:`~dmft.core.result.Result`
+FIELDS = ("energy", "frac_unsat", "nu", "C", "chi", "distance")
 
 
 def richardson_coefficients(n_paths: Sequence[int], replicates: Sequence[int]) -> np.ndarray:
@@ -78,9 +80,7 @@ def extrapolate_paths(results: Sequence[Result]) -> Result:
     def combine(arrays):
         return sum(ci * np.asarray(a, dtype=float) for ci, a in zip(c, arrays))
 
-    fields = {name: combine([getattr(r, name) for r in order]) for name in ("energy", "frac_unsat", "nu", "C", "chi")}
-    if first.distance is not None:
-        fields["distance"] = combine([r.distance for r in order])
+    fields = {name: combine([getattr(r, name) for r in order]) for name in FIELDS if getattr(first, name) is not None}
     extra = {}
     for name, value in first.extra.items():
         if name in NOT_AVERAGED or not all(name in r.extra and np.shape(r.extra[name]) == np.shape(value)
@@ -109,7 +109,7 @@ def at_largest_paths(result: Result) -> Result:
     if not bias:
         return result
     fields = {name: np.asarray(getattr(result, name), dtype=float) + bias[name]
-              for name in ("energy", "frac_unsat", "nu", "C", "chi", "distance") if name in bias}
+              for name in FIELDS if name in bias}
     extra = {name: value for name, value in result.extra.items() if not name.endswith(BIAS_SUFFIX)}
     for name, value in bias.items():
         if name in extra:
