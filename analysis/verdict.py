@@ -56,15 +56,21 @@ class Verdict:
     tau: float = math.nan
 
 
-def confirmed(verdict: Verdict, previous, t_max: float) -> Verdict:
-    """``verdict`` -- a number at the horizon ``t_max`` -- kept when ``previous``, the
-    ``(t_max, value, error)`` of the number at the shorter horizon before, agrees with it within
-    :data:`CONFIRM_SIGMAS` combined errors; otherwise (or with no number before) a verdict that
-    needs a longer run, carrying the value.  The drift test of the window sees a change across its
-    waiting times (a ratio of about 1.5 between its ends), not the slow approach of a plateau that
-    moves by a few percent when the horizon doubles (``T_static`` at ``alpha = 4, delta = 0.5``,
-    sgd ``b = 0.3``: 0.00646 at ``t_max = 160``, 0.00631 at 250, 0.00617 at 375); doubling the
-    horizon and finding the same number within errors does.  (Continued DMFT marches share their
+def confirmed(verdict: Verdict, previous, t_max: float, rel_error: float) -> Verdict:
+    """``verdict`` -- a number at the horizon ``t_max`` -- checked against ``previous``, the
+    ``(t_max, value, error)`` of the number at the shorter horizon before:
+
+    * within :data:`CONFIRM_SIGMAS` combined errors: confirmed, as it is;
+    * further, but with the change ``D`` small enough that ``sqrt(error^2 + D^2)`` is within
+      ``rel_error`` of the value: confirmed with that error -- the plateau still moves, slowly, and
+      what is left of an approach ``~ 1/t`` after the horizon doubled is about the last change, so
+      the last change goes into the error bar instead of a longer run;
+    * otherwise, or with no number before: a verdict that needs a longer run (carrying the value).
+
+    The drift test of the window sees a change across its waiting times (a factor 1.6 between its
+    ends), not the slow approach of a plateau that moves by a few percent when the horizon doubles
+    (``T_static`` at ``alpha = 4, delta = 0.5``, sgd ``b = 0.3``: 0.00646 at ``t_max = 160``,
+    0.00631 at 250, 0.00617 at 375); doubling the horizon does.  (Continued DMFT marches share their
     replicates between horizons, so the combined error over-states the error of the difference:
     the test errs towards accepting.)"""
     if verdict.need != "none":
@@ -73,13 +79,22 @@ def confirmed(verdict: Verdict, previous, t_max: float) -> Verdict:
         seen = (f"{verdict.seen}; no number at a shorter horizon to confirm it: run longer and compare")
         return replace(verdict, need="horizon", seen=seen)
     t0, v0, e0 = previous
+    change = verdict.value - v0
     combined = math.hypot(verdict.error, e0)
-    z = (verdict.value - v0) / combined if combined > 0 else math.inf
+    z = change / combined if combined > 0 else math.inf
+    before = f"{v0:.5g} +/- {e0:.2g} at t_max = {t0:g}"
     if abs(z) <= CONFIRM_SIGMAS:
         return replace(verdict, seen=f"{verdict.seen}; the same as at t_max = {t0:g} ({v0:.5g} +/- {e0:.2g}, "
                                     f"{z:+.1f} errors)")
-    seen = (f"{verdict.seen}, but {v0:.5g} +/- {e0:.2g} at t_max = {t0:g}: it changes by {z:+.1f} combined "
-            f"errors when the horizon grows to {t_max:g}: still relaxing, run longer")
+    total = math.hypot(verdict.error, change)
+    if total <= rel_error * abs(verdict.value):
+        return replace(verdict, error=total,
+                       seen=(f"{verdict.seen}; {before}: a change of {z:+.1f} combined errors, "
+                             f"{100 * abs(change / verdict.value):.2g}% of the value, taken into the error "
+                             f"({total:.2g}, within {100 * rel_error:g}%)"))
+    seen = (f"{verdict.seen}, but {before}: it changes by {z:+.1f} combined errors "
+            f"({100 * abs(change / verdict.value):.2g}%) when the horizon grows to {t_max:g}: still relaxing, "
+            "run longer")
     return replace(verdict, need="horizon", seen=seen)
 
 

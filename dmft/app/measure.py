@@ -453,7 +453,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         result = reps.result()
         verdict = judge(result, quantity)
         if quantity == "teff":          # a number must be the one of the shorter horizon before
-            verdict = confirmed(verdict, _previous_number(tries, p.t_max), p.t_max)
+            verdict = confirmed(verdict, _previous_number(tries, p.t_max), p.t_max, settings.rel_error)
         seen = verdict.seen
         if verdict.need in ("diverged", "frozen"):
             record(f"stop: {verdict.need}")
