@@ -170,6 +170,11 @@ def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budg
         ("map alpha=0.75 b=0.3 dmft", 3600.0)]
     assert todo[0].params.tw == () and todo[0].params.b == 0.3 and todo[1].params.alpha == 0.75
     assert todo[1].key != todo[2].key and todo[1].params == todo[2].params
+    # a budget per quantity: T_eff measurements get theirs, the distance keeps its key
+    per = tasks(str(tmp_path), ("scans", "map"), {"teff": 1800.0, "distance": 900.0})
+    assert [(t.label, t.settings.budget) for t in per] == [("unsat b=0.3 bernoulli dmft", 1800.0),
+                                                           ("map alpha=0.75 b=0.3 dmft", 900.0)]
+    assert per[1].key == todo[1].key
 
 
 def test_paths_bias_study_quick(tmp_path):

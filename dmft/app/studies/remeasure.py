@@ -9,7 +9,8 @@ measures each such cell with :func:`dmft.app.measure.measure` -- same point, sam
 study's horizon as the first one -- to a relative error of 3% (``teff``, the headline
 ``T_static``; ``distance``, ``d_inf``) within a budget per cell.  Run::
 
-    python -m dmft.app.studies.remeasure -o docs/study [--workers 2] [--parts scans,map] [--budget 20m] [--sim-n 2000]
+    python -m dmft.app.studies.remeasure -o docs/study [--workers 2] [--parts scans,map] [--budget 20m]
+                                         [--budget-teff 30m] [--sim-n 2000]
                                          [--checks-only | --no-checks] [--no-compute]
 
 Every measurement is a resumable task (:class:`~dmft.app.measure.MeasureTask`) cached in
@@ -105,11 +106,12 @@ def missing_cells(output: str, parts) -> list:
     return cells
 
 
-def tasks(output: str, parts, budget: float, sim_n: int = 2000, more: dict | None = None) -> list:
+def tasks(output: str, parts, budget, sim_n: int = 2000, more: dict | None = None) -> list:
     """One measurement per missing cell, with the study's methods (DMFT 8192 paths, simulations
-    of size ``sim_n``; the study's N = 2000 by default) and its horizon as the first one; a cell
-    named in ``more`` (``{"<cell> <method>": budget in s}``) is measured a second time with that
-    budget (after the first, which stays cached), and its table row is the second."""
+    of size ``sim_n``; the study's N = 2000 by default) and its horizon as the first one, within
+    ``budget`` seconds (or ``{quantity: seconds}``); a cell named in ``more`` (``{"<cell>
+    <method>": budget in s}``) is measured a second time with that budget (after the first, which
+    stays cached), and its table row is the second."""
     out = []
     for label, phase, kind, p, _ in missing_cells(output, parts):
         quantity = QUANTITY[phase]
@@ -117,7 +119,8 @@ def tasks(output: str, parts, budget: float, sim_n: int = 2000, more: dict | Non
             p = p.replace(tw=())    # the waiting times follow the horizon
         method = DMFTMethod(n_paths=8192) if kind == "dmft" else ParticleMethod(n=sim_n)
         extra = (more or {}).get(f"{label} {kind}")
-        for b in (budget,) if extra is None else (budget, extra):
+        first = budget[quantity] if isinstance(budget, dict) else budget
+        for b in (first,) if extra is None else (first, extra):
             settings = MeasureSettings(quantity, rel_error=REL_ERROR, budget=b).resolved(method.kind)
             out.append(MeasureTask(p, method, f"{label} {kind}", settings))
     return out
@@ -193,8 +196,8 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
     """Measure the study's missing cells (``measure``), then (``checks``) run :func:`check_tasks`
     on those finished; write the tables (``compute=False``: only the tables).  Returns the rows
     of ``remeasured.csv``."""
-    todo = tasks(output, parts, parse_budget(budget), sim_n,
-                 {cell: parse_budget(b) for cell, b in (more or {}).items()})
+    todo = tasks(output, parts, {q: parse_budget(b) for q, b in budget.items()} if isinstance(budget, dict)
+                 else parse_budget(budget), sim_n, {cell: parse_budget(b) for cell, b in (more or {}).items()})
     cache = os.path.join(output, "measured")
     if compute and measure:
         run_tasks(todo, cache, workers=workers)
@@ -313,6 +316,7 @@ def main(argv=None) -> None:
     parser.add_argument("--workers", type=int, default=None, help="local worker processes (default: cores)")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
     parser.add_argument("--budget", default="20m", help="budget of each measurement (default 20m)")
+    parser.add_argument("--budget-teff", default=None, help="budget of each T_eff measurement (default: --budget)")
     parser.add_argument("--sim-n", type=int, default=2000, help="N of the simulations (default 2000, the study's)")
     parser.add_argument("--no-compute", action="store_true", help="only the tables from finished measurements")
     parser.add_argument("--more", action="append", default=[], metavar="CELL=BUDGET",
@@ -325,7 +329,8 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parts = tuple(p for p in args.parts.split(",") if p)
-    run(args.output, workers=args.workers, parts=parts, budget=args.budget, compute=not args.no_compute,
+    budget = args.budget if args.budget_teff is None else {"teff": args.budget_teff, "distance": args.budget}
+    run(args.output, workers=args.workers, parts=parts, budget=budget, compute=not args.no_compute,
         sim_n=args.sim_n, checks=not args.no_checks,
         measure=not args.checks_only, more=dict(m.rsplit("=", 1) for m in args.more))
 
