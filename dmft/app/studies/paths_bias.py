@@ -11,7 +11,8 @@ costs about the same or more at the large counts), and for every number the pack
   ``beta / 16384``, against the statistical error of the default (4 replicates of 16384:
   the standard error at 16384 scaled to 4 replicates) (``paths_bias.csv``);
 * checks the extrapolation of :class:`~dmft.core.methods.DMFTMethod` ``extrapolation_paths``
-  (16384 and 4096 paths) against the fitted ``v_inf`` and the 65536-path mean, in combined errors.
+  (16384 and 4096 paths) against the fitted ``v_inf`` and the 65536-path mean, in combined errors
+  (both tables also in ``paths_bias.md``).
 
 Points (:data:`POINTS`): the canonical UNSAT ``T_eff`` point (``alpha = 4, delta = 0.5``, sgd
 ``b = 0.5``, ``t_max = 125``, the waiting-time window of ``dmft measure``: ``T_static``,
@@ -33,6 +34,7 @@ import numpy as np
 from ...analysis import fit_teff
 from ...core.extrapolation import extrapolate_paths
 from ...core.methods import DMFTMethod
+from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..measure import MeasureSettings, point_at
 from ..runner import Task, load_task
@@ -144,7 +146,46 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
             fit_rows.append(row)
     write_csv(run_rows, os.path.join(output, "paths_bias_runs.csv"))
     write_csv(fit_rows, os.path.join(output, "paths_bias.csv"))
+    if run_rows:
+        write_atomic(os.path.join(output, "paths_bias.md"),
+                     ("\n".join(_runs_table(run_rows) + [""] + _fits_table(fit_rows, default, pair)) + "\n").encode())
     return {"runs": run_rows, "fits": fit_rows}
+
+
+def _pm(v: float, e: float) -> str:
+    return f"{v:.6g} ± {e:.2g}" if math.isfinite(v) else "n/a"
+
+
+def _runs_table(rows) -> list:
+    """Mean ± standard error of every number at every path count, one row per point and count."""
+    lines = []
+    for name in dict.fromkeys(r["point"] for r in rows):
+        mine = [r for r in rows if r["point"] == name]
+        quantities = list(dict.fromkeys(r["quantity"] for r in mine))
+        lines += [f"| {name}: n_paths | replicates | " + " | ".join(quantities) + " |",
+                  "|---|---|" + "---|" * len(quantities)]
+        for n in dict.fromkeys(r["n_paths"] for r in mine):
+            at = {r["quantity"]: r for r in mine if r["n_paths"] == n}
+            lines.append(f"| {n} | {at[quantities[0]]['replicates']} | "
+                         + " | ".join(_pm(at[q]["value"], at[q]["error"]) for q in quantities) + " |")
+        lines.append("")
+    return lines
+
+
+def _fits_table(rows, default: int, pair: tuple) -> list:
+    """The fit ``v_inf + beta/n`` of every number, its bias at the default count against the
+    default's statistical error, and the extrapolation check."""
+    lines = [f"| point | number | v_inf (fit) | beta | chi2/dof | bias at {default} paths | statistical error "
+             f"of the default | extrapolated ({' and '.join(map(str, pair))}) | vs fit | vs largest count |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        largest = next((k for k in r if k.startswith("z_extrapolated_vs_n")), None)
+        lines.append(f"| {r['point']} | {r['quantity']} | {_pm(r['v_inf'], r['v_inf_err'])} | "
+                     f"{_pm(r['beta'], r['beta_err'])} | {r['chi2_dof']:.2f} | "
+                     f"{_pm(r['bias_at_default'], r['bias_at_default_err'])} | {r['default_stat_error']:.2g} | "
+                     + (f"{_pm(r['extrapolated'], r['extrapolated_err'])} | {r['z_extrapolated_vs_fit']:+.2f} | "
+                        f"{r[largest]:+.2f} |" if largest else "n/a | | |"))
+    return lines
 
 
 def main(argv=None) -> None:
