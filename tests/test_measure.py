@@ -162,6 +162,26 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
     assert loose.rel_error <= 0.05 and abs(loose.value - truth) < 2 * loose.error
 
 
+def test_a_dmft_number_is_confirmed_at_half_its_horizon_from_the_same_marches():
+    """With the marches kept, the number at half the horizon comes from their first steps, at no
+    cost: a first horizon long enough for both ends the measurement there, in one try."""
+    m = measure(Params(t_max=80.0, **UNSAT), "teff", rel_error=0.1, budget=600, method=SMALL)
+    assert m.status == "ok", m.reason
+    assert len(m.tries) == 1 and m.t_max == 80.0 and "the same as at t_max = 40" in m.tries[0].seen
+
+
+def test_truncated_march_is_the_first_steps():
+    import importlib
+
+    march_module = importlib.import_module("dmft.solver.march")
+    p = Params(t_max=8.0, tw=(2.0, 4.0), **UNSAT)
+    out = march_module.march(p, SMALL)
+    short = march_module.truncated(out, 21)
+    assert short.t.shape == (21,) and short.C.shape == (1, 21, 21) and short.M_C.shape == (1, 1, 21, 21)
+    assert np.array_equal(short.energy, out.energy[:21]) and np.array_equal(short.R[0], out.R[0, :21, :21])
+    assert all(k < 21 for k in short.hists) and short.histories is None
+
+
 def test_confirmation_rule():
     from dmft.analysis.verdict import Verdict, confirmed
 

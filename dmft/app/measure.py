@@ -12,9 +12,10 @@ average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
 
    * ``teff``: the stationarity test (one-time observables flat, ``C(tw+s, tw)`` the same over
      the two halves of the window), the plateau tests of ``T_static``, its drift across the
-     window, and its *confirmation*: the number must agree within 3 combined errors with the
-     number at the shorter horizon before (:func:`~dmft.analysis.verdict.confirmed`), so a number
-     is only quoted once it has been seen at two horizons;
+     window, and its *confirmation* (:func:`~dmft.analysis.verdict.confirmed`): the number is
+     compared with the number at the shorter horizon before (for the DMFT with its marches kept,
+     the number at half the horizon from their first steps, at no cost), so a number is only
+     quoted once it has been seen at two horizons;
    * ``distance``: the energy has vanished (SAT) or is flat (UNSAT), and ``d(t)`` is flat over the
      last quarter of the run within its error (:func:`~dmft.analysis.distance.long_time_distance`).
 
@@ -453,7 +454,10 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         result = reps.result()
         verdict = judge(result, quantity)
         if quantity == "teff":          # a number must be the one of the shorter horizon before
-            verdict = confirmed(verdict, _previous_number(tries, p.t_max), p.t_max, settings.rel_error)
+            previous = _previous_number(tries, p.t_max)
+            if previous is None and verdict.need == "none":
+                previous = _half_horizon_number(reps, params, horizon / settings.growth, settings, fixed_tw)
+            verdict = confirmed(verdict, previous, p.t_max, settings.rel_error)
         seen = verdict.seen
         if verdict.need in ("diverged", "frozen"):
             record(f"stop: {verdict.need}")
@@ -544,6 +548,20 @@ def _previous_number(tries, t_max: float):
         if t.t_max < t_max - 1e-9 and math.isfinite(t.value) and math.isfinite(t.error):
             return t.t_max, t.value, t.error
     return None
+
+
+def _half_horizon_number(reps, params: Params, horizon: float, settings, fixed_tw: tuple):
+    """``(t_max, value, error)`` of T_eff at the shorter ``horizon`` from the first steps of the
+    kept DMFT marches (a run to that horizon, at no cost), or None: no marches kept, a horizon too
+    short for a window, or no number there."""
+    p = point_at(params, horizon, settings, fixed_tw)
+    if p.n_steps < 40 or not p.tw:
+        return None
+    result = reps.result_at(p)
+    if result is None:
+        return None
+    verdict = judge(result, "teff")
+    return (p.t_max, verdict.value, verdict.error) if verdict.need == "none" else None
 
 
 #: the horizon tries of a DMFT measurement use this fraction of its paths ...

@@ -8,6 +8,7 @@ section 7 and returns a typed :class:`MarchOutput`.  A blow-up is a result
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -166,6 +167,26 @@ class March:
             status=self.status, message=self.message, wall_time_s=self.wall_time_s, min_pivot2=w.min_pivot2,
             histories=histories, frozen_at=self.frozen_at,
         )
+
+
+def truncated(out: MarchOutput, T: int) -> MarchOutput:
+    """The :class:`MarchOutput` of the first ``T`` grid points of ``out``: a run to that horizon
+    (the march is causal; the same in distribution as a march to it, though not draw for draw: the
+    orthogonal inputs of a longer grid differ), with the gap histograms of the steps kept and no
+    histories."""
+    def first(a, axes):
+        if a is None:
+            return None
+        index = [slice(None)] * a.ndim
+        for axis in axes:
+            index[axis] = slice(0, T)
+        return a[tuple(index)].copy()
+
+    return dataclasses.replace(
+        out, t=first(out.t, (0,)), energy=first(out.energy, (0,)), frac_unsat=first(out.frac_unsat, (0,)),
+        nu=first(out.nu, (0,)), distance=first(out.distance, (0,)), C=first(out.C, (1, 2)), R=first(out.R, (1, 2)),
+        M_C=first(out.M_C, (2, 3)), M_R=first(out.M_R, (1, 2)), A=first(out.A, (1,)), C12=first(out.C12, (0, 1)),
+        m=first(out.m, (1,)), hists={k: h for k, h in out.hists.items() if k < T}, histories=None)
 
 
 def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
