@@ -49,6 +49,8 @@ RUNS = {
 }
 #: the values compared between the methods, per quantity
 COMPARED = {"teff": ("T_static", "T_short", "T_slow"), "distance": ("d_inf",)}
+#: the headline of each quantity: the measurement's value
+MEASURED = {"teff": "T_static", "distance": "d_inf"}
 
 
 def load_avg() -> str:
@@ -64,6 +66,17 @@ def values(rec: dict) -> dict:
         v, e = inner.get(name), inner.get(f"{name}_err")
         out[name] = (math.nan if v is None else v, math.nan if e is None else e)
     return out
+
+
+def headline(row: dict, name: str) -> tuple:
+    """(value, error) of ``name`` in a summary row: for the measured quantity the measurement's own
+    error (which includes the change between its last two horizons when it was taken into the error
+    bar), for the others the statistical error of the final run."""
+    quantity = row.get("quantity") or ("distance" if "d_inf" in row["values"] else "teff")
+    if name == MEASURED[quantity] and row.get("value") is not None:
+        return row["value"], row["error"]
+    v, e = row["values"][name]
+    return (math.nan if v is None else v), (math.nan if e is None else e)
 
 
 def main(argv=None):
@@ -90,11 +103,13 @@ def main(argv=None):
         m = measure(Params(**point), quantity, rel_error=0.03, budget=args.budget, method=method)
         dmft.save(m.result, path)
         rec = m.to_dict()
-        summary[name] = {"status": m.status, "reason": m.reason, "value": rec["value"], "error": rec["error"],
+        summary[name] = {"status": m.status, "reason": m.reason, "quantity": quantity, "value": rec["value"],
+                         "error": rec["error"],
                          "rel_error": rec["rel_error"], "t_max": m.t_max, "repetitions": rec["repetitions"],
                          "wall_s": m.wall_s, "final_wall_s": m.final_wall_s,
                          "cost_ratio": m.wall_s / m.final_wall_s if m.final_wall_s else None,
-                         "tries": len(m.tries), "values": values(rec), "load_after": load_avg(),
+                         "tries": len(m.tries), "values": values(rec), "confirmed_by": rec.get("confirmed_by"),
+                         "load_after": load_avg(),
                          "elapsed_s": time.perf_counter() - t0, "started": started}
         with open(summary_path, "w") as fh:
             json.dump(summary, fh, indent=1)
@@ -103,7 +118,7 @@ def main(argv=None):
     for a, b in (("unsat-dmft", "unsat-sim"), ("sat-dmft", "sat-sim")):
         if a in summary and b in summary:
             for key in summary[a]["values"]:
-                (va, ea), (vb, eb) = summary[a]["values"][key], summary[b]["values"][key]
+                (va, ea), (vb, eb) = (headline(summary[n], key) for n in (a, b))
                 z = (va - vb) / math.hypot(ea, eb) if all(map(math.isfinite, (va, vb, ea, eb))) else math.nan
                 comparisons.append({"dmft": a, "simulation": b, "value": key, "z": z})
                 print(f"{a} vs {b}: {key} = {va:.5g} +/- {ea:.2g} vs {vb:.5g} +/- {eb:.2g}: z = {z:+.2f}")

@@ -86,7 +86,12 @@ def test_short_first_horizon_is_extended_until_a_number(extended):
 def test_relative_error_reported_is_the_one_reached(extended):
     m = extended
     est = fit_teff(m.result, warn=False)                   # what dmft teff computes from the file
-    assert est.T_static == m.value and est.T_static_err == m.error
+    assert est.T_static == m.value
+    # the statistical error, or more when the change from the shorter horizon is in it
+    if "taken into the error" in m.tries[-1].seen:
+        assert m.error > est.T_static_err
+    else:
+        assert m.error == est.T_static_err
     assert m.rel_error == pytest.approx(m.error / m.value) and m.rel_error <= m.target
     d = m.to_dict()
     assert d["status"] == "ok" and d["value"] == m.value and d["error"] == m.error and d["t_max"] == m.t_max
@@ -138,9 +143,9 @@ def test_more_statistics_until_the_error_is_met(monkeypatch):
 def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeypatch):
     """T_static = T / (1 + 5/t_max): every window passes the stationarity, plateau and drift tests,
     but the number changes by 2.4%, 1.2%, 0.6%, 0.3% when the horizon doubles.  Asked for 0.5%, it
-    is followed until two horizons agree within 3 combined errors (t_max = 1600); asked for 5%, the
-    2.4% change of the first doubling goes into the error bar.  Either way the error covers the
-    long-time value."""
+    is followed until the change beyond its noise, taken into the error bar, leaves it within 0.5%
+    (t_max = 1600); asked for 5%, the 2.4% change of the first doubling goes into the error bar.
+    Either way the error bar covers the long-time value."""
     from test_teff import exact_values
 
     truth = exact_values()[1]
@@ -150,15 +155,17 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
     assert m.status == "ok", m.reason
     assert [t.t_max for t in m.tries] == [100.0, 200.0, 400.0, 800.0, 1600.0]
     assert "no number at a shorter horizon" in m.tries[0].seen and "changes by" in m.tries[1].seen
-    assert "the same as at t_max = 800" in m.tries[-1].seen
-    assert abs(m.value - truth / (1 + 5.0 / m.t_max)) < 4 * m.error
-    assert abs(m.value - truth) < 3 * math.hypot(m.error, m.value - m.tries[-2].value)
+    assert "taken into the error" in m.tries[-1].seen and m.rel_error <= 0.005
+    stat = fit_teff(m.result, warn=False).T_static_err
+    assert m.error > 2 * stat                          # the plateau's last move is in the error bar
+    assert abs(m.value - truth) < 2 * m.error
 
     loose = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.05, budget=600, method=method)
     assert loose.status == "ok" and loose.t_max == 200.0
-    change = loose.value - loose.tries[0].value
+    stat = fit_teff(loose.result, warn=False).T_static_err
+    change, noise = loose.value - loose.tries[0].value, math.hypot(stat, loose.tries[0].error)
     assert "taken into the error" in loose.tries[-1].seen
-    assert loose.error == pytest.approx(math.hypot(fit_teff(loose.result, warn=False).T_static_err, change))
+    assert loose.error == pytest.approx(math.hypot(stat, math.sqrt(change ** 2 - noise ** 2)))
     assert loose.rel_error <= 0.05 and abs(loose.value - truth) < 2 * loose.error
 
 
@@ -187,11 +194,14 @@ def test_confirmation_rule():
 
     v = Verdict("none", 1.00, 0.01, "stationary")
     assert confirmed(v, None, 40.0, 0.03).need == "horizon"
-    assert confirmed(v, (20.0, 1.02, 0.01), 40.0, 0.03).need == "none"      # 1.4 combined errors
-    far = confirmed(v, (20.0, 1.05, 0.01), 40.0, 0.03)                      # 3.5 combined errors, 5%
+    same = confirmed(v, (20.0, 1.005, 0.01), 40.0, 0.03)                  # within the noise: as it is
+    assert same.need == "none" and same.error == 0.01 and "the same as" in same.seen
+    near = confirmed(v, (20.0, 1.02, 0.01), 40.0, 0.03)                   # 1.4 combined errors
+    assert near.need == "none" and near.error == pytest.approx(math.hypot(0.01, math.sqrt(0.02 ** 2 - 2e-4)))
+    far = confirmed(v, (20.0, 1.05, 0.01), 40.0, 0.03)                    # 5%: beyond 3%
     assert far.need == "horizon" and far.value == 1.00 and "changes by -3.5" in far.seen
-    slow = confirmed(v, (20.0, 1.05, 0.01), 40.0, 0.10)                     # the 5% change within 10%
-    assert slow.need == "none" and slow.value == 1.00 and slow.error == pytest.approx(math.hypot(0.01, 0.05))
+    slow = confirmed(v, (20.0, 1.05, 0.01), 40.0, 0.10)                   # the 5% move within 10%
+    assert slow.need == "none" and slow.error == pytest.approx(math.hypot(0.01, math.sqrt(0.05 ** 2 - 2e-4)))
     assert confirmed(Verdict("statistics", 1.0, 0.01, "x"), None, 40.0, 0.03).need == "statistics"
 
 

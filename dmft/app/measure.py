@@ -219,6 +219,8 @@ class Measurement:
         final_wall_s: seconds spent on the repetitions of the final result (the cost of one run
             at the final horizon and statistics; ``wall_s / final_wall_s`` is the overhead of the
             search).
+        confirmed_by: ``(t_max, value, error)`` of the number at the shorter horizon that the
+            last number was compared with (``teff``), or ``()``.
     """
 
     quantity: str
@@ -236,6 +238,7 @@ class Measurement:
     estimate: object = field(repr=False, default=None)
     wall_s: float = 0.0
     final_wall_s: float = 0.0
+    confirmed_by: tuple = ()
 
     @property
     def ok(self) -> bool:
@@ -253,7 +256,9 @@ class Measurement:
              "repetitions": None if self.result is None else _repetitions_of(self.result),
              "wall_s": round(self.wall_s, 3), "final_wall_s": round(self.final_wall_s, 3),
              "tries": [t.to_dict() for t in self.tries],
-             "criteria": dict(self.criteria), "settings": self.settings.to_dict()}
+             "criteria": dict(self.criteria), "settings": self.settings.to_dict(),
+             "confirmed_by": (dict(zip(("t_max", "value", "error"), map(num, self.confirmed_by)))
+                              if self.confirmed_by else None)}
         if self.estimate is not None:
             d[self.quantity] = self.estimate.to_dict()
             if self.quantity == "teff":
@@ -378,6 +383,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
     horizon = params.t_max
     count = settings.start
     tries, aging_history = [], []
+    confirmation = ()     # the shorter horizon's number the last one was compared with
     reps = last = None    # the repetitions at the current horizon, and at the one before
     verdict = None
     status, reason = None, ""
@@ -394,7 +400,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
                         target=settings.rel_error, t_max=float(result.t[-1]) if result is not None else horizon,
                         tries=tuple(tries), criteria=criteria, settings=settings, result=result,
                         estimate=None if v is None else v.estimate, wall_s=time.monotonic() - start,
-                        final_wall_s=done.wall if done is not None else 0.0)
+                        final_wall_s=done.wall if done is not None else 0.0, confirmed_by=confirmation)
         if result is not None:
             result.meta["measurement"] = m.to_dict()
         return m
@@ -458,6 +464,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             if previous is None and verdict.need == "none":
                 previous = _half_horizon_number(reps, params, horizon / settings.growth, settings, fixed_tw)
             verdict = confirmed(verdict, previous, p.t_max, settings.rel_error)
+            confirmation = tuple(previous) if previous is not None else ()
         seen = verdict.seen
         if verdict.need in ("diverged", "frozen"):
             record(f"stop: {verdict.need}")
@@ -618,9 +625,10 @@ def _line(i: int, t: Try, reps: Repetitions) -> str:
 #: (:func:`dmft.analysis.verdict.judge`): part of the key, so that a measurement cached under
 #: older rules is measured again, not reused, while one whose rules did not change is kept.
 #: teff 2: the drift of T_static across the window of waiting times (analysis.teff.static_drift);
-#: teff 3: a number confirmed at two horizons (analysis.verdict.confirmed);
+#: teff 3: a number confirmed at two horizons; 4: the change between them beyond its noise in the
+#: error bar (analysis.verdict.confirmed);
 #: distance 1: unchanged since the first rules.
-RULES = {"teff": 3, "distance": 1}
+RULES = {"teff": 4, "distance": 1}
 
 
 def measurement_hash(params: Params, method, settings: MeasureSettings) -> str:

@@ -206,7 +206,8 @@ MEASURED_NAME = {"teff": "T_static", "distance": "d_inf"}
 
 def measure_quotes(folder: str) -> dict:
     """``bench.measure.<name>`` for each measurement of ``benchmarks/bench_measure.py --record``
-    (value, horizon, repetitions, wall time, cost over the final run, load) and
+    (value, horizon, repetitions, wall time, cost over the final run, load),
+    ``bench.measure.<name>.moved`` (a T_eff number against the one that confirmed it) and
     ``bench.measure.z`` (the DMFT-simulation differences in combined standard errors)."""
     path = os.path.join(folder, "bench_measure.json")
     if not os.path.exists(path):
@@ -223,6 +224,14 @@ def measure_quotes(folder: str) -> dict:
             f"{MEASURED_NAME[quantity]} = {_pm(row['value'], row['error'])} ({100 * row['rel_error']:.2g}%) at "
             f"t_max = {row['t_max']:g} with {row['repetitions']} {unit}, {row['wall_s'] / 60:.0f} min in all, "
             f"{row['cost_ratio']:.2f} times its final run{load}")
+        before = row.get("confirmed_by")
+        if before and quantity == "teff":
+            stat = row["values"][MEASURED_NAME[quantity]][1]
+            out[f"bench.measure.{row['name']}.moved"] = (
+                f"{before['value']:.5g} +- {before['error']:.2g} at `t_max = {before['t_max']:g}`, "
+                f"{row['value']:.5g} +- {stat:.2g} at {row['t_max']:g}: the change beyond its noise puts the "
+                f"error at {100 * row['rel_error']:.2g}% against {100 * stat / abs(row['value']):.2g}% from the "
+                "statistics alone")
     z = [f"{c['value']} {c['z']:+.2f}" for c in rec.get("comparisons", [])]
     if z:
         out["bench.measure.z"] = ", ".join(z) + f" (recorded {rec['date']})"
