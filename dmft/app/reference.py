@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import logging
 import os
 import re
@@ -232,7 +233,8 @@ def measure_quotes(folder: str) -> dict:
                 f"{row['value']:.5g} +- {stat:.2g} at {row['t_max']:g}: the change beyond its noise puts the "
                 f"error at {100 * row['rel_error']:.2g}% against {100 * stat / abs(row['value']):.2g}% from the "
                 "statistics alone")
-    z = [f"{c['value']} {c['z']:+.2f}" for c in rec.get("comparisons", [])]
+    z = [f"{c['value']} {c['z']:+.2f}" if c["z"] is not None and math.isfinite(c["z"]) else f"{c['value']} n/a"
+         for c in rec.get("comparisons", [])]
     if z:
         out["bench.measure.z"] = ", ".join(z) + f" (recorded {rec['date']})"
     return out
