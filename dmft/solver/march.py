@@ -171,9 +171,8 @@ class March:
 
 def truncated(out: MarchOutput, T: int) -> MarchOutput:
     """The :class:`MarchOutput` of the first ``T`` grid points of ``out``: a run to that horizon
-    (the march is causal; the same in distribution as a march to it, though not draw for draw: the
-    orthogonal inputs of a longer grid differ), with the gap histograms of the steps kept and no
-    histories."""
+    (the march is causal: the same in distribution as a march to it, not necessarily draw for
+    draw), with the gap histograms of the steps kept and no histories."""
     def first(a, axes):
         if a is None:
             return None
