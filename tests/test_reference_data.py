@@ -136,3 +136,22 @@ def test_quoted_numbers_are_those_of_their_sources():
     assert reference.stale_quotes(values) == []
     used = {m["key"] for _, text in reference.documents() for m in reference.QUOTE.finditer(text)}
     assert {"canonical.teff-output", "canonical.unsat.dmft.T_eff", "bench.teff", "bench.solver"} <= used
+
+
+def test_measurement_quotes_name_the_confirming_horizon_and_a_missing_comparison(tmp_path):
+    import json
+
+    from dmft.app import reference
+
+    row = {"name": "unsat-dmft", "value": 0.00636, "error": 0.00017, "rel_error": 0.0267, "t_max": 320.0,
+           "repetitions": 4, "wall_s": 403.0, "cost_ratio": 1.0, "started": {"load": 0.8},
+           "values": {"T_static": [0.00636, 4.6e-05]},
+           "confirmed_by": {"t_max": 160.0, "value": 0.00653, "error": 2.9e-05}}
+    record = {"date": "2026-12-05", "rows": [row],
+              "comparisons": [{"value": "T_static", "z": 0.44}, {"value": "T_slow", "z": float("nan")}]}
+    (tmp_path / "bench_measure.json").write_text(json.dumps(record))
+    quotes = reference.measure_quotes(str(tmp_path))
+    assert quotes["bench.measure.unsat-dmft"].startswith("T_static = 0.0064 ± 0.0002 (2.7%) at t_max = 320")
+    moved = quotes["bench.measure.unsat-dmft.moved"]
+    assert "0.00653 +- 2.9e-05 at `t_max = 160`" in moved and "2.7% against 0.72%" in moved
+    assert quotes["bench.measure.z"] == "T_static +0.44, T_slow n/a (recorded 2026-12-05)"
