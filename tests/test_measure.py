@@ -177,13 +177,13 @@ def test_a_dmft_number_is_confirmed_at_half_its_horizon_from_the_same_marches():
     assert len(m.tries) == 1 and m.t_max == 80.0 and "the same as at t_max = 40" in m.tries[0].seen
 
 
-def test_truncated_march_is_the_first_steps():
+def test_march_output_of_its_first_steps():
     import importlib
 
     march_module = importlib.import_module("dmft.solver.march")
     p = Params(t_max=8.0, tw=(2.0, 4.0), **UNSAT)
-    out = march_module.march(p, SMALL)
-    short = march_module.truncated(out, 21)
+    full = march_module.March(p, SMALL).run()
+    out, short = full.output(), full.output(steps=21)
     assert short.t.shape == (21,) and short.C.shape == (1, 21, 21) and short.M_C.shape == (1, 1, 21, 21)
     assert np.array_equal(short.energy, out.energy[:21]) and np.array_equal(short.R[0], out.R[0, :21, :21])
     assert all(k < 21 for k in short.hists) and short.histories is None

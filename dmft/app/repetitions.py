@@ -18,7 +18,6 @@ from ..core.resources import estimate as resource_estimate
 from ..core.status import Status
 from ..simulations.simulate import combine as combine_samples, simulate_sample
 from ..solver.assemble import combine as combine_replicates, continuable_replicate, replicate_of, solve_replicate
-from ..solver.march import truncated
 
 
 class Repetitions:
@@ -93,14 +92,14 @@ class Repetitions:
 
     def result_at(self, params: Params):
         """The result of the repetitions at the shorter horizon (and the waiting times) of
-        ``params``, from the first steps of the kept marches (:func:`~dmft.solver.march.truncated`:
-        runs to that horizon, at no cost), or None when the marches are not kept (simulations,
-        released marches)."""
+        ``params``, from the first steps of the kept marches (``March.output(steps=...)``: runs to
+        that horizon, at no cost), or None when the marches are not kept (simulations, released
+        marches)."""
         if not (self.continuable and self.items and len(self.marches) == len(self.items)
                 and params.t_max <= self.params.t_max and not self.diverged):
             return None
         T = params.n_steps + 1
-        items = [replicate_of(params, i, truncated(m.output(), T)) for i, m in enumerate(self.marches)]
+        items = [replicate_of(params, i, m.output(steps=T)) for i, m in enumerate(self.marches)]
         return combine_replicates(params, self.method, items)
 
     def release(self) -> None:

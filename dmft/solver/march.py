@@ -8,7 +8,6 @@ section 7 and returns a typed :class:`MarchOutput`.  A blow-up is a result
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -145,47 +144,33 @@ class March:
         self.wall_time_s += time.perf_counter() - t0
         return self
 
-    def output(self, keep_histories: bool = False) -> MarchOutput:
-        """The :class:`MarchOutput` of the steps done (copies: the march may go on)."""
+    def output(self, keep_histories: bool = False, steps: int | None = None) -> MarchOutput:
+        """The :class:`MarchOutput` of the steps done (copies: the march may go on); ``steps``:
+        of the first ``steps`` grid points only -- a run to that horizon (the march is causal: the
+        same in distribution as a march to it, not necessarily draw for draw), copied without
+        copying the rest, and without histories."""
         state, params = self.state, self.state.params
         w, obs = state.weights, state.obs
+        T = state.T if steps is None else steps
         histories = None
-        if keep_histories:
+        if keep_histories and steps is None:
             histories = Histories(U=state.paths.U, F=state.paths.F, Z=state.paths.Z, L=w.L)
-        C, C12 = w.C.copy(), None if w.X is None else w.X.copy()
-        if w.m is not None:   # the full correlations: the parts along and orthogonal to the teacher
-            C = C + w.m[:, :, None] * w.m[:, None, :]
+        C, C12 = w.C[:, :T, :T].copy(), None if w.X is None else w.X[:T, :T].copy()
+        m = None if w.m is None else w.m[:, :T].copy()
+        if m is not None:     # the full correlations: the parts along and orthogonal to the teacher
+            C = C + m[:, :, None] * m[:, None, :]
             if C12 is not None:
-                C12 = C12 + np.outer(w.m[0], w.m[1])
+                C12 = C12 + np.outer(m[0], m[1])
         wanted = set(params.tw_index) | {state.K}
         return MarchOutput(
-            t=np.arange(state.T) * params.dt, energy=obs.energy.copy(), frac_unsat=obs.frac_unsat.copy(),
-            nu=obs.nu.copy(), distance=None if obs.distance is None else obs.distance.copy(), C=C, R=w.R.copy(),
-            M_C=w.M_C.copy(), M_R=w.M_R.copy(), A=w.A.copy(), C12=C12,
-            m=None if w.m is None else w.m.copy(),
-            hists={k: h for k, h in obs.hists.items() if k in wanted}, gap_edges=obs.gap_edges,
+            t=np.arange(T) * params.dt, energy=obs.energy[:T].copy(), frac_unsat=obs.frac_unsat[:T].copy(),
+            nu=obs.nu[:T].copy(), distance=None if obs.distance is None else obs.distance[:T].copy(), C=C,
+            R=w.R[:, :T, :T].copy(), M_C=w.M_C[:, :, :T, :T].copy(), M_R=w.M_R[:, :T, :T].copy(),
+            A=w.A[:, :T].copy(), C12=C12, m=m,
+            hists={k: h for k, h in obs.hists.items() if k in wanted and k < T}, gap_edges=obs.gap_edges,
             status=self.status, message=self.message, wall_time_s=self.wall_time_s, min_pivot2=w.min_pivot2,
             histories=histories, frozen_at=self.frozen_at,
         )
-
-
-def truncated(out: MarchOutput, T: int) -> MarchOutput:
-    """The :class:`MarchOutput` of the first ``T`` grid points of ``out``: a run to that horizon
-    (the march is causal: the same in distribution as a march to it, not necessarily draw for
-    draw), with the gap histograms of the steps kept and no histories."""
-    def first(a, axes):
-        if a is None:
-            return None
-        index = [slice(None)] * a.ndim
-        for axis in axes:
-            index[axis] = slice(0, T)
-        return a[tuple(index)].copy()
-
-    return dataclasses.replace(
-        out, t=first(out.t, (0,)), energy=first(out.energy, (0,)), frac_unsat=first(out.frac_unsat, (0,)),
-        nu=first(out.nu, (0,)), distance=first(out.distance, (0,)), C=first(out.C, (1, 2)), R=first(out.R, (1, 2)),
-        M_C=first(out.M_C, (2, 3)), M_R=first(out.M_R, (1, 2)), A=first(out.A, (1,)), C12=first(out.C12, (0, 1)),
-        m=first(out.m, (1,)), hists={k: h for k, h in out.hists.items() if k < T}, histories=None)
 
 
 def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
