@@ -173,7 +173,7 @@ def freezing(result) -> bool:
     return bool(energy_fall(result) > FREEZE_FACTOR and e[-1] < FREEZE_LEVEL * e[0])
 
 
-def _repetitions(result) -> int:
+def repetitions(result) -> int:
     """The independent repetitions behind ``result``'s error bars (DMFT replicates, systems)."""
     m = result.method
     return int(getattr(m, "replicates", None) or getattr(m, "n_samples", 1))
@@ -208,7 +208,7 @@ def judge(result, quantity: str) -> Verdict:
             return Verdict("statistics", est.T_static, est.T_static_err, "T_static without an error bar", est, (), tau)
         drift = static_drift(result, est)
         if drift is not None and abs(drift.z) > DRIFT_SIGMAS:
-            if abs(drift.z) > NOISE_SIGMAS or _repetitions(result) >= DRIFT_DECIDING_REPETITIONS:
+            if abs(drift.z) > NOISE_SIGMAS or repetitions(result) >= DRIFT_DECIDING_REPETITIONS:
                 return Verdict("horizon", est.T_static, est.T_static_err,
                                f"stationary, but {drift.describe()}: a real change, run longer", est, (), tau)
             return Verdict("statistics", est.T_static, est.T_static_err,

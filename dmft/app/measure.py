@@ -66,7 +66,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..analysis.stationarity import AGREE_FLOOR
-from ..analysis.verdict import confirmed, judge
+from ..analysis.verdict import confirmed, judge, repetitions
 from ..core.methods import DMFTMethod, ParticleMethod, point_hash
 from ..core.params import Params
 from .repetitions import Repetitions, continuable, first_seconds
@@ -253,7 +253,7 @@ class Measurement:
         d = {"status": self.status, "reason": self.reason, "quantity": self.quantity, "value": num(self.value),
              "error": num(self.error), "rel_error": num(self.rel_error), "target": self.target,
              "t_max": self.t_max, "kind": None if self.result is None else self.result.kind,
-             "repetitions": None if self.result is None else _repetitions_of(self.result),
+             "repetitions": None if self.result is None else repetitions(self.result),
              "wall_s": round(self.wall_s, 3), "final_wall_s": round(self.final_wall_s, 3),
              "tries": [t.to_dict() for t in self.tries],
              "criteria": dict(self.criteria), "settings": self.settings.to_dict(),
@@ -274,7 +274,7 @@ class Measurement:
         else:
             val = "no value"
         lines = [f"{name} = {val}   [status: {self.status}; t_max = {self.t_max:g}, "
-                 f"{_repetitions_of(self.result)} {_unit(self.result)}; {len(self.tries)} tries, {self.wall_s:.0f} s]"]
+                 f"{0 if self.result is None else repetitions(self.result)} {_unit(self.result)}; {len(self.tries)} tries, {self.wall_s:.0f} s]"]
         if self.status != "ok":
             lines.append(f"  {self.status}: {self.reason}")
         if self.quantity == "teff" and self.estimate is not None:
@@ -292,12 +292,6 @@ class Measurement:
 
 def _unit(result) -> str:
     return "systems" if result is not None and result.kind == "simulation" else "replicates"
-
-
-def _repetitions_of(result) -> int:
-    if result is None:
-        return 0
-    return result.method.n_samples if result.kind == "simulation" else result.method.replicates
 
 
 # --------------------------------------------------------------------------- the point at a horizon
