@@ -36,6 +36,7 @@ import time
 import dmft
 from dmft import DMFTMethod, Params, ParticleMethod
 from dmft.app.measure import measure
+from dmft.app.reference import MEASURED_NAME
 from record import conditions, record
 
 UNSAT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, seed=1)
@@ -49,8 +50,6 @@ RUNS = {
 }
 #: the values compared between the methods, per quantity
 COMPARED = {"teff": ("T_static", "T_short", "T_slow"), "distance": ("d_inf",)}
-#: the headline of each quantity: the measurement's value
-MEASURED = {"teff": "T_static", "distance": "d_inf"}
 
 
 def load_avg() -> str:
@@ -73,7 +72,7 @@ def headline(row: dict, name: str) -> tuple:
     error (which includes the change between its last two horizons when it was taken into the error
     bar), for the others the statistical error of the final run."""
     quantity = row.get("quantity") or ("distance" if "d_inf" in row["values"] else "teff")
-    if name == MEASURED[quantity] and row.get("value") is not None:
+    if name == MEASURED_NAME[quantity] and row.get("value") is not None:
         return row["value"], row["error"]
     v, e = row["values"][name]
     return (math.nan if v is None else v), (math.nan if e is None else e)
