@@ -103,13 +103,19 @@ def replicate_root(seed: int, index: int, extrapolation_paths: int = 0) -> np.ra
     return np.random.SeedSequence(entropy=entropy, spawn_key=(index,))
 
 
+def at_count(method: DMFTMethod, n_paths: int) -> DMFTMethod:
+    """``method`` with ``n_paths`` paths and no extrapolation: one path count of an extrapolated
+    solve."""
+    return method.replace(n_paths=n_paths, extrapolation_paths=0)
+
+
 def solve_replicate(params, method: DMFTMethod, index: int, store_kernels: bool = False,
                     progress=None, extrapolation_paths: int = 0) -> Replicate:
     """Replicate ``index`` of the solve of ``params`` with ``method`` (``method.replicates`` and
     ``method.extrapolation_paths`` are not used); ``extrapolation_paths = m``: the replicate of the
     second path count, ``m`` paths; ``progress(k)`` after each step."""
     if extrapolation_paths:
-        method = method.replace(n_paths=extrapolation_paths, extrapolation_paths=0)
+        method = at_count(method, extrapolation_paths)
     out = march(params, method, root=replicate_root(params.seed, index, extrapolation_paths), progress=progress)
     return replicate_of(params, index, out, store_kernels)
 
@@ -205,8 +211,7 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
                                             progress=lambda k: bar.update(1)))
                 if reps[-1].status != Status.OK:
                     break
-            plain = method.replace(extrapolation_paths=0, **({"n_paths": level} if level else {}))
-            results.append(combine(params, plain, reps))
+            results.append(combine(params, at_count(method, level or method.n_paths), reps))
             if results[-1].status != Status.OK:
                 break
     finally:
