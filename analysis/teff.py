@@ -18,8 +18,11 @@ curve chi against x bends (slow modes are colder), so the primary result is the 
   between the halves of the lags ``[max_lag/2, max_lag]`` by more than :data:`OCTAVE_TOL`, each
   plus 2 jackknife errors of that change; ``x`` also passes within 3 errors of no change); the
   compliance-weighted temperature of all modes.
-* ``T_slow`` -- the slope ``dx/dchi`` of the slow branch (the lags where ``chi`` lies between
-  :data:`SLOW_RANGE` of its final value), reported only when that branch is a straight line.
+* ``T_slow`` -- the slope ``dx/dchi`` of the slow branch: the least-squares line through ``x``
+  against ``chi`` over the lags where ``chi`` lies between :data:`SLOW_RANGE` of its final value.
+  Where that branch is curved (the slopes of its two halves differ by more than
+  :data:`SLOW_LINEAR_TOL` and 3 errors) the value is its mean slope, each lag weighted alike, and a
+  note gives the two half slopes: a defined functional of the curve, the same for every method.
 
 ``T_eff`` is ``T_static`` (:data:`DEFINITION`): it characterises the stationary state on all
 time scales without a choice of window, and it equals ``T`` for Langevin dynamics.  Every value
@@ -48,7 +51,7 @@ DEFINITION = "static"
 DEFINITIONS = {
     "static": "T_static = (C(tw,tw) - C_plateau)/chi_plateau, the FDT ratio at the plateau",
     "short": "T_short = lim_{s->0} (C(tw,tw) - C(tw+s,tw))/chi(tw+s,tw)",
-    "slow": "T_slow = slope dx/dchi of the linear slow branch of the FDT plot",
+    "slow": "T_slow = mean slope dx/dchi of the slow branch of the FDT plot (chi in [0.5, 0.95] of its plateau)",
 }
 #: grid lags of the straight line through T(s) that gives T_short
 SHORT_LAGS = 5
@@ -62,7 +65,8 @@ PLATEAU_TOL = 0.01
 OCTAVE_TOL = 0.02
 #: the slow branch: lags where chi lies between these fractions of its final value
 SLOW_RANGE = (0.5, 0.95)
-#: largest relative change of the local slope along the slow branch for it to count as linear
+#: largest relative change of the slope between the halves of the slow branch for it to count as
+#: straight (else T_slow is its mean slope, with a note)
 SLOW_LINEAR_TOL = 0.2
 #: half-width (ratio) of the lag window of the local slope: [s / LOCAL_WINDOW, s * LOCAL_WINDOW]
 LOCAL_WINDOW = 1.25
@@ -297,10 +301,10 @@ def fit_teff(result, tw=None, warn: bool = True) -> TeffEstimate:
         T_short, T_static, T_slow = (v[0], e[0]), (v[1], e[1]), (v[2], e[2])
         if plateau is not None:
             window = (stat.tw + curve.lags[plateau[0]], stat.tw + curve.lags[plateau[-1]])
-        if slow is not None and not _slow_branch_linear(result, x_chi, slow, loo):
-            notes["T_slow"] = ("the slow branch is curved (its local slope changes by more than "
-                               f"{100 * SLOW_LINEAR_TOL:.0f}%): no single slope")
-            T_slow = (nan, nan)
+        if slow is not None:
+            curved = _slow_branch_curvature(result, x_chi, slow, loo)
+            if curved:
+                notes["T_slow"] = curved
     method = error_method(result)
     if method == "none":
         warns.append("no error bars: a single run has no spread to measure (DMFT: replicates >= 2; "
@@ -441,9 +445,9 @@ def _summary_windows(result, curve: FDTCurve, x_chi, loo, limited_by: str = ""):
     return short, plateau, slow, notes
 
 
-def _slow_branch_linear(result, x_chi, slow: np.ndarray, loo) -> bool:
-    """The local slope changes by less than SLOW_LINEAR_TOL between the two halves of the slow
-    branch, or by less than 3 standard errors."""
+def _slow_branch_curvature(result, x_chi, slow: np.ndarray, loo) -> str:
+    """A note when the slow branch is curved: the slopes of its two halves differ by more than
+    SLOW_LINEAR_TOL (relative) and by more than 3 combined errors; '' when it is straight."""
     half = len(slow) // 2
 
     def halves(c):
@@ -455,7 +459,11 @@ def _slow_branch_linear(result, x_chi, slow: np.ndarray, loo) -> bool:
     with np.errstate(invalid="ignore", divide="ignore"):
         (a, b), (ea, eb) = estimate(result, halves, loo)
     change = abs(b - a) / max(abs(a), abs(b), 1e-300)
-    return bool(change <= SLOW_LINEAR_TOL or (math.isfinite(ea) and abs(b - a) <= 3 * math.hypot(ea, eb)))
+    if change <= SLOW_LINEAR_TOL or (math.isfinite(ea) and abs(b - a) <= 3 * math.hypot(ea, eb)):
+        return ""
+    text = [f"{v:.4g} +/- {e:.2g}" if math.isfinite(e) else f"{v:.4g}" for v, e in ((a, ea), (b, eb))]
+    return (f"the slow branch is curved: slope {text[0]} on its first half (smaller chi), "
+            f"{text[1]} on its second; T_slow is its mean slope")
 
 
 __all__ = ["DEFINITION", "DEFINITIONS", "FDTCurve", "FDTWarning", "TeffEstimate", "fdt_curve", "fit_teff"]

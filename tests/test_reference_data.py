@@ -155,3 +155,9 @@ def test_measurement_quotes_name_the_confirming_horizon_and_a_missing_comparison
     moved = quotes["bench.measure.unsat-dmft.moved"]
     assert "0.00653 +- 2.9e-05 at `t_max = 160`" in moved and "2.7% against 0.72%" in moved
     assert quotes["bench.measure.z"] == "T_static +0.44, T_slow n/a (recorded 2026-12-05)"
+    # comparisons against simulations of several sizes are grouped by N
+    record["comparisons"] = [{"value": "T_short", "n": 2000, "z": -4.15}, {"value": "T_short", "n": 4000, "z": -1.2},
+                             {"value": "d_inf", "n": 2000, "z": -0.45}]
+    (tmp_path / "bench_measure.json").write_text(json.dumps(record))
+    assert (reference.measure_quotes(str(tmp_path))["bench.measure.z"]
+            == "N = 2000: T_short -4.15, d_inf -0.45; N = 4000: T_short -1.20 (recorded 2026-12-05)")

@@ -11,6 +11,7 @@ chi(s) = sum_k (w_k/lambda_k)(1 - exp(-lambda_k s)), so exactly
 
 import json
 import math
+import re
 import warnings
 
 import numpy as np
@@ -82,6 +83,23 @@ def test_named_values_of_a_two_temperature_state():
     assert c.slope[99] == pytest.approx(SLOW[1], rel=0.05)   # lag 10: only the slow mode moves
     assert est.window[0] > est.tw and est.window[1] == pytest.approx(r.t[-1])
     assert est.error_method.startswith("jackknife over 8")
+
+
+def test_a_curved_slow_branch_gives_its_mean_slope_with_a_note():
+    # three temperatures: the slow branch (chi in [0.5, 0.95] of its plateau) spans the medium and
+    # the slowest mode, so its slope falls from ~0.13 to ~0.10 along it: no single slope, but the
+    # mean slope is a defined number, the same for any method that draws the same curve
+    modes = (FAST, (0.6, 0.5, 1.0), (0.15, 0.1, 1.0))
+    est = fit_teff(modes_result(modes=modes, batches=8, noise=1e-6), warn=False)
+    exact = fit_teff(modes_result(modes=modes), warn=False)          # the noise-free curve
+    assert math.isfinite(est.T_slow) and est.T_slow_err > 0
+    assert abs(est.T_slow - exact.T_slow) < 3 * est.T_slow_err
+    halves = [float(v) for v in re.findall(r"([0-9.]+) \+/- ", est.notes["T_slow"])]
+    assert len(halves) == 2 and halves[0] > 1.2 * halves[1]            # colder along the branch
+    assert halves[1] < est.T_slow < halves[0]
+    assert 0.1 < est.T_slow < est.T_static                            # between the slowest mode and the mean
+    # a straight branch has no note
+    assert "T_slow" not in fit_teff(modes_result(batches=8, noise=1e-6), warn=False).notes
 
 
 def test_equilibrium_gives_one_temperature_everywhere():

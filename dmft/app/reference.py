@@ -233,10 +233,14 @@ def measure_quotes(folder: str) -> dict:
                 f"{row['value']:.5g} +- {stat:.2g} at {row['t_max']:g}: the change beyond its noise puts the "
                 f"error at {100 * row['rel_error']:.2g}% against {100 * stat / abs(row['value']):.2g}% from the "
                 "statistics alone")
-    z = [f"{c['value']} {c['z']:+.2f}" if c["z"] is not None and math.isfinite(c["z"]) else f"{c['value']} n/a"
-         for c in rec.get("comparisons", [])]
-    if z:
-        out["bench.measure.z"] = ", ".join(z) + f" (recorded {rec['date']})"
+    groups = {}     # simulation size (None in records that predate it) -> the differences against it
+    for c in rec.get("comparisons", []):
+        z = c["z"]
+        groups.setdefault(c.get("n"), []).append(
+            f"{c['value']} {z:+.2f}" if z is not None and math.isfinite(z) else f"{c['value']} n/a")
+    if groups:
+        text = "; ".join(", ".join(z) if n is None else f"N = {n}: " + ", ".join(z) for n, z in groups.items())
+        out["bench.measure.z"] = text + f" (recorded {rec['date']})"
     return out
 
 

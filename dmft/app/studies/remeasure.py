@@ -191,6 +191,16 @@ def check_tasks(found: dict) -> list:
     return out
 
 
+def _teff_now(result) -> dict:
+    """``dmft teff --json`` of a measurement's result under the current analysis (a cached file is
+    analysed again, so that a change of a definition, such as ``T_slow`` of a curved slow branch,
+    reaches the tables without repeating the run); the stored keys where the result has none."""
+    try:
+        return fit_teff(result, warn=False).to_dict()
+    except ValueError:
+        return result.measurement.get("teff") or {}
+
+
 def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", compute: bool = True,
         sim_n: int = 2000, checks: bool = True, measure: bool = True, more: dict | None = None) -> list:
     """Measure the study's missing cells (``measure``), then (``checks``) run :func:`check_tasks`
@@ -208,7 +218,7 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
             continue
         r = load_task(cache, task)
         m = r.measurement
-        teff = m.get("teff") or {}
+        teff = _teff_now(r) if m["quantity"] == "teff" else {}
         first = next((row for row in rows if row["cell"] == task.label), None)
         if first is not None:   # measured again with a larger budget: that row replaces the first
             rows.remove(first)
