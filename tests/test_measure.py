@@ -21,7 +21,7 @@ from dmft import DMFTMethod, Params, ParticleMethod, load
 from dmft.core.status import Status
 from dmft.analysis import fit_teff, long_time_distance
 from dmft.analysis.verdict import judge, relaxation_time
-from dmft.app.measure import MeasureError, MeasureSettings, measure, parse_budget, point_at
+from dmft.app.measure import MIN_REPETITIONS, MeasureError, MeasureSettings, measure, parse_budget, point_at
 from dmft.app.scan import parse_config, run_scan
 
 #: a cheap stationary UNSAT point: deep in UNSAT (delta = 1), coarse step; T_static exists from t = 40
@@ -153,7 +153,9 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
     method = DMFTMethod(n_paths=32768)
     m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.005, budget=600, method=method)
     assert m.status == "ok", m.reason
-    assert [t.t_max for t in m.tries] == [100.0, 200.0, 400.0, 800.0, 1600.0]
+    assert [t.t_max for t in m.tries] == [100.0, 200.0, 400.0, 800.0, 1600.0, 1600.0]
+    assert m.tries[-2].action == "add repetitions: 4 -> 8 (an error bar from 4 replicates (fewer than 8))"
+    assert m.result.method.replicates == 8 and MIN_REPETITIONS == 8
     assert "no number at a shorter horizon" in m.tries[0].seen and "changes by" in m.tries[1].seen
     assert "taken into the error" in m.tries[-1].seen and m.rel_error <= 0.005
     stat = fit_teff(m.result, warn=False).T_static_err
@@ -171,10 +173,14 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
 
 def test_a_dmft_number_is_confirmed_at_half_its_horizon_from_the_same_marches():
     """With the marches kept, the number at half the horizon comes from their first steps, at no
-    cost: a first horizon long enough for both ends the measurement there, in one try."""
+    cost: a first horizon long enough for both ends the measurement there, at one horizon."""
     m = measure(Params(t_max=80.0, **UNSAT), "teff", rel_error=0.1, budget=600, method=SMALL)
     assert m.status == "ok", m.reason
-    assert len(m.tries) == 1 and m.t_max == 80.0 and "the same as at t_max = 40" in m.tries[0].seen
+    assert [t.t_max for t in m.tries] == [80.0, 80.0] and "the same as at t_max = 40" in m.tries[0].seen
+    # the 4 replicates' error is itself uncertain: 8 are added at the same horizon, and the number
+    # at t_max = 40 found for the first 4 still confirms it
+    assert m.tries[0].action.startswith("add repetitions: 4 -> 8") and m.result.method.replicates == 8
+    assert "the same as at t_max = 40" in m.tries[1].seen and m.confirmed_by[0] == 40.0
 
 
 def test_march_output_of_its_first_steps():
@@ -329,9 +335,12 @@ def test_settings_and_budget_validation():
         with pytest.raises(MeasureError):
             parse_budget(bad)
     for kw in (dict(rel_error=0), dict(rel_error=1.5), dict(window=(0.6, 0.4)), dict(n_tw=2), dict(growth=1.0),
-               dict(start=1)):
+               dict(start=1), dict(min_repetitions=1), dict(min_repetitions=10, max_repetitions=6)):
         with pytest.raises(MeasureError):
             MeasureSettings("teff", **kw)
+    # the fewest repetitions behind a value: MIN_REPETITIONS, or all that are allowed when fewer
+    assert MeasureSettings("teff").min_repetitions == MIN_REPETITIONS
+    assert MeasureSettings("teff", max_repetitions=6).min_repetitions == 6
     with pytest.raises(MeasureError):
         MeasureSettings("energy")
     p = point_at(Params(t_max=10.0, **UNSAT), 100.0, MeasureSettings("teff").resolved("dmft"), ())

@@ -198,7 +198,8 @@ def cmd_measure(args) -> int:
         budget = parse_budget(args.budget)
         mset = MeasureSettings(quantity=args.quantity, rel_error=args.rel_error, budget=budget,
                                max_t=args.max_t if args.max_t is not None else 0.0,
-                               n_tw=args.n_tw if args.n_tw is not None else 0)
+                               n_tw=args.n_tw if args.n_tw is not None else 0,
+                               min_repetitions=args.min_repetitions if args.min_repetitions is not None else 0)
     except MeasureError as exc:
         raise UsageError(str(exc)) from None
     _check_output(args.output)
@@ -519,6 +520,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--n-tw", type=int, default=None, metavar="K",
                    help="number of waiting times, spread over [0.35, 0.55] t_max (>= 4). Default: 16 (DMFT), "
                         "4 (simulation)")
+    g.add_argument("--min-repetitions", type=int, default=None, metavar="K",
+                   help="fewest replicates (DMFT) or systems (simulation) behind a value that ends the "
+                        "measurement ok (>= 2): an error bar from K of them is itself uncertain by about "
+                        "1/sqrt(2 (K - 1)). Default: 8")
     p.add_argument("-o", "--output", required=True, metavar="FILE.h5",
                    help="output HDF5 file: the final result with the measurement record. Required")
     p.add_argument("--json", action="store_true",

@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 MODES = ("solve", "simulate", "both", "measure")
 KINDS = {"solve": ("dmft",), "simulate": ("simulation",), "both": ("dmft", "simulation")}
 #: keys of the ``[measure]`` table (``mode = "measure"``) and their defaults
-MEASURE_KEYS = {"quantity": None, "rel_error": 0.02, "budget": "20m", "method": "dmft", "max_t": 0.0, "n_tw": 0}
+MEASURE_KEYS = {"quantity": None, "rel_error": 0.02, "budget": "20m", "method": "dmft", "max_t": 0.0, "n_tw": 0,
+                "min_repetitions": 0}
 #: every name a scan may set: parameters and the settings of both methods
 SETTING_NAMES = PARAM_NAMES + tuple(name for cls in METHODS.values() for name in cls.names())
 #: most grid points a scan file may describe
@@ -72,7 +73,7 @@ class ScanConfig:
         m = self.measure
         kind = "dmft" if m["method"] == "dmft" else "simulation"
         return MeasureSettings(quantity=m["quantity"], rel_error=m["rel_error"], budget=parse_budget(m["budget"]),
-                               max_t=m["max_t"], n_tw=m["n_tw"]).resolved(kind)
+                               max_t=m["max_t"], n_tw=m["n_tw"], min_repetitions=m["min_repetitions"]).resolved(kind)
 
     def tasks(self) -> list:
         """Every (kind, point) of the grid, axes varying in the order written."""
@@ -123,7 +124,7 @@ def _measure_table(data) -> dict:
         raise ScanConfigError(f"[measure] method must be \"dmft\" or \"simulation\" (got {out['method']!r})")
     try:
         MeasureSettings(quantity=out["quantity"], rel_error=out["rel_error"], budget=parse_budget(out["budget"]),
-                        max_t=out["max_t"], n_tw=out["n_tw"])
+                        max_t=out["max_t"], n_tw=out["n_tw"], min_repetitions=out["min_repetitions"])
     except MeasureError as exc:
         raise ScanConfigError(f"[measure]: {exc}") from None
     return out
