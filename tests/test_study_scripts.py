@@ -1,6 +1,7 @@
 """The study scripts run end to end at --quick sizes and write what their docstrings promise
 (their numbers are meaningless at these sizes; docs/effective-noise.md has the real run)."""
 
+import math
 import os
 
 import pytest
@@ -197,8 +198,60 @@ def test_paths_bias_study_quick(tmp_path):
 
 def test_fit_line_recovers_intercept_and_slope():
     import numpy as np
-    from dmft.app.studies.paths_bias import fit_line
+    from dmft.app.studies.common import fit_line
 
     n = np.array([1024.0, 4096.0, 16384.0, 65536.0])
     fit = fit_line(n, 0.5 + 3.0 / n, np.full(4, 1e-3))
     assert abs(fit["v_inf"] - 0.5) < 1e-12 and abs(fit["beta"] - 3.0) < 1e-8 and fit["chi2_dof"] < 1e-12
+
+
+def test_finite_n_study_quick(tmp_path):
+    """The finite-N study at tiny sizes: a row per run and number, a fit in 1/N and a pooled mean per
+    number, each against the DMFT; a re-run computes nothing."""
+    from dmft.app.studies import finite_n
+
+    data = finite_n.run(str(tmp_path), quick=True, workers=1)
+    assert (tmp_path / "finite_n.md").read_text().startswith("| quantity | method | N |")
+    sims = [r for r in data["runs"] if r["method"] == "simulation" and r["quantity"] == "energy"]
+    assert sorted(r["N"] for r in sims) == sorted(n for n, _, _ in finite_n.QUICK_SIMULATIONS)
+    energy = next(r for r in data["fits"] if r["quantity"] == "energy")
+    assert energy["runs"] == 2 and math.isfinite(energy["z_pooled_vs_dmft"]) and math.isfinite(energy["v_inf"])
+    mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
+    finite_n.run(str(tmp_path), quick=True, workers=1)
+    assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+
+
+def test_finite_n_fit_and_pooled_mean_of_known_numbers():
+    from dmft.app.studies.finite_n import in_n
+
+    rows = [{"N": n, "value": 0.5 + 3.0 / n, "error": 1e-3} for n in (500.0, 1000.0, 2000.0, 4000.0)]
+    fit = in_n(rows)
+    assert abs(fit["v_inf"] - 0.5) < 1e-12 and abs(fit["c"] - 3.0) < 1e-8 and fit["chi2_dof"] < 1e-12
+    assert abs(fit["pooled"] - (0.5 + 3.0 * sum(1 / r["N"] for r in rows) / 4)) < 1e-12
+    assert abs(fit["pooled_err"] - 1e-3 / 2) < 1e-15
+
+
+def test_predict_finest_of_a_straight_line_and_of_a_curved_one():
+    import numpy as np
+    from dmft.app.studies.common import predict_finest
+
+    dt = np.array([0.025, 0.2, 0.1, 0.05])                      # any order
+    line = predict_finest(dt, 0.3 + 2.0 * dt, np.full(4, 1e-3))
+    assert line["finest_dt"] == 0.025 and abs(line["predicted_at_finest"] - 0.35) < 1e-12
+    assert abs(line["check_sigma"]) < 1e-9 and abs(line["dt0"] - 0.3) < 1e-12 and abs(line["slope"] - 2.0) < 1e-9
+    curved = predict_finest(dt, 0.3 + 20.0 * dt ** 2, np.full(4, 1e-3))   # a line misses the finest
+    assert curved["check_sigma"] > 3
+
+
+def test_dt_limit_study_quick(tmp_path):
+    """The sgd dt-limit study at tiny sizes writes a row per dt (and a re-run computes nothing)."""
+    from dmft.app.studies import dt_limit
+
+    data = dt_limit.run(str(tmp_path), quick=True, workers=1)
+    assert [r["dt"] for r in data["runs"]] == list(dt_limit.QUICK_DTS)
+    d = [r["d_final"] for r in data["runs"]]
+    assert d[0] > d[1] > d[2] > 0                # the replicas drift apart less at smaller dt
+    assert (tmp_path / "dt_limit.md").read_text().startswith("| dt | replicates |")
+    mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
+    dt_limit.run(str(tmp_path), quick=True, workers=1)
+    assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes

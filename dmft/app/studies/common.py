@@ -6,6 +6,7 @@ import argparse
 import csv
 import io
 import logging
+import math
 import os
 from typing import Callable
 
@@ -36,6 +37,40 @@ def wls(x, y, e, degree: int = 1) -> tuple:
     A = np.stack([x ** k for k in range(degree + 1)], axis=1) / e[:, None]
     cov = np.linalg.inv(A.T @ A)
     return cov @ (A.T @ (y / e)), cov
+
+
+def fit_line(n: np.ndarray, v: np.ndarray, e: np.ndarray) -> dict:
+    """``v = v_inf + beta / n`` by weighted least squares (``n`` a path count or a dimension N):
+    v_inf, beta, their errors, chi^2 per degree of freedom and the number of points used."""
+    ok = np.isfinite(v) & np.isfinite(e) & (e > 0)
+    n, v, e = n[ok], v[ok], e[ok]
+    if len(n) < 2:
+        return {"v_inf": math.nan, "v_inf_err": math.nan, "beta": math.nan, "beta_err": math.nan,
+                "chi2_dof": math.nan, "counts": int(len(n))}
+    coef, cov = wls(1.0 / n, v, e)
+    resid = (v - coef[0] - coef[1] / n) / e
+    dof = len(n) - 2
+    return {"v_inf": float(coef[0]), "v_inf_err": float(math.sqrt(cov[0, 0])), "beta": float(coef[1]),
+            "beta_err": float(math.sqrt(cov[1, 1])), "chi2_dof": float(resid @ resid / dof) if dof else math.nan,
+            "counts": int(len(n))}
+
+
+def predict_finest(dt, v, e) -> dict:
+    """The ``dt -> 0`` extrapolation, checked: a straight line in ``dt`` (weighted least squares)
+    through every ``dt`` but the finest predicts the finest, which is compared with the value
+    measured there (``check_sigma``, in combined errors); the line through all ``dt`` gives the
+    reported ``dt0`` with its error and ``slope``.  ``dt`` in any order, at least 3 values."""
+    order = np.argsort(-np.asarray(dt, float))
+    dt, v, e = (np.asarray(a, float)[order] for a in (dt, v, e))
+    coarse = slice(0, len(dt) - 1)
+    fit_c, cov_c = wls(dt[coarse], v[coarse], e[coarse])
+    pred = fit_c[0] + fit_c[1] * dt[-1]
+    pred_err = math.sqrt(cov_c[0, 0] + dt[-1] ** 2 * cov_c[1, 1] + 2 * dt[-1] * cov_c[0, 1])
+    fit_a, cov_a = wls(dt, v, e)
+    return {"dts": " ".join(f"{x:g}" for x in dt), "finest_dt": float(dt[-1]), "finest": float(v[-1]),
+            "finest_err": float(e[-1]), "predicted_at_finest": float(pred), "predicted_err": pred_err,
+            "check_sigma": float((v[-1] - pred) / math.hypot(e[-1], pred_err)),
+            "dt0": float(fit_a[0]), "dt0_err": float(math.sqrt(cov_a[0, 0])), "slope": float(fit_a[1])}
 
 
 def study_main(run: Callable, doc: str, default_output: str, parts: tuple, argv=None) -> None:

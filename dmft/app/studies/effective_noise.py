@@ -36,7 +36,7 @@ from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..demo import DEMO_POINTS
 from ..runner import Task, load_task
-from .common import run_into, study_main, wls, write_csv
+from .common import predict_finest, run_into, study_main, write_csv
 
 #: the canonical stationary UNSAT point and its protocol (tw pair and t_max), and the canonical SAT
 #: point (two replicas until the distance has frozen): the demo's (docs/effective-temperature.md)
@@ -279,17 +279,7 @@ def dt_extrapolation(rows: list) -> list:
             e = np.array([_num(r.get(err_name)) for r in sel])
             if len(sel) < 3 or not np.all(np.isfinite(v)) or not np.all(np.isfinite(e)):
                 continue
-            coarse = slice(0, len(sel) - 1)
-            fit_c, cov_c = wls(dt[coarse], v[coarse], e[coarse])
-            pred = fit_c[0] + fit_c[1] * dt[-1]
-            pred_err = math.sqrt(cov_c[0, 0] + dt[-1] ** 2 * cov_c[1, 1] + 2 * dt[-1] * cov_c[0, 1])
-            fit_a, cov_a = wls(dt, v, e)
-            out.append({"phase": phase, "quantity": name, "kind": kind, "dts": " ".join(f"{x:g}" for x in dt),
-                        "finest_dt": float(dt[-1]), "finest": float(v[-1]), "finest_err": float(e[-1]),
-                        "predicted_at_finest": float(pred), "predicted_err": pred_err,
-                        "check_sigma": float((v[-1] - pred) / math.hypot(e[-1], pred_err)),
-                        "dt0": float(fit_a[0]), "dt0_err": float(math.sqrt(cov_a[0, 0])),
-                        "slope": float(fit_a[1])})
+            out.append({"phase": phase, "quantity": name, "kind": kind, **predict_finest(dt, v, e)})
     return out
 
 

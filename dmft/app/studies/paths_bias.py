@@ -38,7 +38,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..measure import MeasureSettings, point_at
 from ..runner import Task, load_task
-from .common import run_into, study_main, wls, write_csv
+from .common import fit_line, run_into, study_main, write_csv
 
 PARTS = ("canonical", "slow")
 #: the default path count, and the replicates of the default, whose statistical error the bias is compared with
@@ -86,21 +86,6 @@ def numbers(name: str, result) -> dict:
         out["1-C"] = (1.0 - float(result.C[0, -1]), float(result.sem["C"][0, -1]))
         out["chi"] = (float(result.chi[0, -1]), float(result.sem["chi"][0, -1]))
     return out
-
-
-def fit_line(n: np.ndarray, v: np.ndarray, e: np.ndarray) -> dict:
-    """``v = v_inf + beta / n`` by weighted least squares: v_inf, beta, their errors, chi^2/dof."""
-    ok = np.isfinite(v) & np.isfinite(e) & (e > 0)
-    n, v, e = n[ok], v[ok], e[ok]
-    if len(n) < 2:
-        return {"v_inf": math.nan, "v_inf_err": math.nan, "beta": math.nan, "beta_err": math.nan,
-                "chi2_dof": math.nan, "counts": int(len(n))}
-    coef, cov = wls(1.0 / n, v, e)
-    resid = (v - coef[0] - coef[1] / n) / e
-    dof = len(n) - 2
-    return {"v_inf": float(coef[0]), "v_inf_err": float(math.sqrt(cov[0, 0])), "beta": float(coef[1]),
-            "beta_err": float(math.sqrt(cov[1, 1])), "chi2_dof": float(resid @ resid / dof) if dof else math.nan,
-            "counts": int(len(n))}
 
 
 def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bool = True) -> dict:
