@@ -255,3 +255,30 @@ def test_dt_limit_study_quick(tmp_path):
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
     dt_limit.run(str(tmp_path), quick=True, workers=1)
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+
+
+def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
+    """A paired table and a finite-N table under a fake root: z of each number, the summary, and
+    the entries beyond 2 listed."""
+    from dmft.app.studies import coverage
+
+    (tmp_path / "docs" / "study").mkdir(parents=True)
+    (tmp_path / "docs" / "study" / "results.csv").write_text(
+        "phase,scan,x,noise_class,kind,T_static,T_static_err,d_inf,d_inf_err\n"
+        "unsat,b,0.3,bernoulli,dmft,1.0,0.1,,\n"
+        "unsat,b,0.3,bernoulli,simulation,0.5,0.1,,\n"                 # z = 0.5 / 0.1414 = 3.54
+        "sat,b,0.3,bernoulli,dmft,,,2.0,0.3\n"
+        "sat,b,0.3,bernoulli,simulation,,,2.0,0.4\n")                  # z = 0
+    (tmp_path / "docs" / "finite-n").mkdir(parents=True)
+    (tmp_path / "docs" / "finite-n" / "finite_n_runs.csv").write_text(
+        "quantity,method,N,repetitions,seed,value,error,z_vs_dmft\n"
+        "T_short,dmft,,8,21,1.0,0.3,\n"
+        "T_short,simulation,1000,8,12,1.5,0.4,\n")                    # z = -0.5 / 0.5 = -1
+    entries = coverage.run(str(tmp_path / "out"), root=str(tmp_path))
+    zs = {(e["source"], e["number"]): e["z"] for e in entries}
+    assert zs == pytest.approx({("effective-noise", "T_static"): 0.5 / math.hypot(0.1, 0.1),
+                                ("effective-noise", "d_inf"): 0.0, ("finite-n", "T_short"): -1.0})
+    s = coverage.summary(entries)
+    assert (s["entries"], s["below_2"], s["above_3"]) == (3, 2, 1)
+    text = (tmp_path / "out" / "coverage.md").read_text()
+    assert "| all | 3 | 2 (67%) | 1 |" in text and "+3.54 |" in text

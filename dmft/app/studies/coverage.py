@@ -1,0 +1,208 @@
+"""Coverage of the DMFT's error bars: every DMFT-versus-simulation comparison the package keeps, in
+combined standard errors (issue 22, item 3).
+
+For every number that a study wrote for both methods at the same point, ``z = (DMFT - simulation)
+/ sqrt(e_DMFT^2 + e_sim^2)``.  If both error bars are honest and the methods agree, ``z`` is about
+standard normal: ``|z| < 2`` for about 95% of the entries and ``|z| > 3`` for 0.3%.  The sources
+(:data:`SOURCES`) are the tables the studies and benchmarks wrote, read as they are (nothing is
+computed here):
+
+* ``docs/study/results.csv`` -- the effective-noise study (``T_short``, ``T_static``,
+  ``T_slow``, ``d_inf``; DMFT 8192 paths x 4, simulations N = 2000 x 6);
+* ``docs/generalisation/results.csv`` -- the generalisation study (``eps_g``, ``m``, the gap
+  statistics, the energy, ``distance`` and the temperatures; 8 seeds each);
+* ``docs/finite-n/finite_n_runs.csv`` -- the finite-N study (N = 500 .. 4000 at one point);
+* ``benchmarks/results/bench_measure.json`` -- ``dmft measure``'s done-when points;
+* ``data/canonical/summary.json`` -- the demo's two points.
+
+It writes ``coverage.csv`` (one row per entry: source, point, number, both values with errors,
+``z``) and ``coverage.md`` (the summary per source and in all, and every entry with ``|z| > 2``).
+Run (after the studies)::
+
+    python -m dmft.app.studies.coverage -o docs/coverage
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+
+from ...core.outputs import write_atomic
+from .common import write_csv
+
+#: the repository root (the studies' tables are read from their committed places)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+#: source name -> (path under the root, the key columns of a point, the numbers compared)
+SOURCES = {
+    "effective-noise": ("docs/study/results.csv", ("phase", "scan", "x", "noise_class"),
+                        ("T_short", "T_static", "T_slow", "d_inf")),
+    "generalisation": ("docs/generalisation/results.csv", ("part", "label", "x"),
+                       ("eps_g", "m", "energy", "frac_unsat", "gap_mean", "gap_std", "near_contacts", "distance",
+                        "T_short", "T_static", "T_slow")),
+}
+FINITE_N = "docs/finite-n/finite_n_runs.csv"
+BENCH = "benchmarks/results/bench_measure.json"
+CANONICAL = "data/canonical/summary.json"
+
+
+def _float(text) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def z(a: float, ea: float, b: float, eb: float) -> float:
+    """``(a - b)`` in combined standard errors (NaN when a value or an error is missing)."""
+    e = math.hypot(ea, eb)
+    return (a - b) / e if all(map(math.isfinite, (a, b, e))) and e > 0 else math.nan
+
+
+def _entry(source, point, number, a, ea, b, eb, n="") -> dict:
+    return {"source": source, "point": point, "number": number, "N": n, "dmft": a, "dmft_err": ea,
+            "simulation": b, "simulation_err": eb, "z": z(a, ea, b, eb)}
+
+
+def paired_table(source: str, path: str, keys: tuple, numbers: tuple) -> list:
+    """Entries of a table with one row per point and ``kind`` (dmft / simulation)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    by = {}
+    for r in rows:
+        by.setdefault(tuple(r[k] for k in keys), {})[r["kind"]] = r
+    out = []
+    for key, kinds in by.items():
+        if "dmft" not in kinds or "simulation" not in kinds:
+            continue
+        d, s = kinds["dmft"], kinds["simulation"]
+        for name in numbers:
+            if name not in d:
+                continue
+            entry = _entry(source, " ".join(key), name, _float(d[name]), _float(d.get(name + "_err")),
+                           _float(s[name]), _float(s.get(name + "_err")))
+            if math.isfinite(entry["z"]):
+                out.append(entry)
+    return out
+
+
+def finite_n_entries(path: str) -> list:
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    theory = {r["quantity"]: r for r in rows if r["method"] == "dmft"}
+    out = []
+    for r in rows:
+        if r["method"] != "simulation" or r["quantity"] not in theory:
+            continue
+        d = theory[r["quantity"]]
+        entry = _entry("finite-n", f"alpha=4 delta=0.5 b=0.3 seed={r['seed']}", r["quantity"], _float(d["value"]),
+                       _float(d["error"]), _float(r["value"]), _float(r["error"]), int(r["N"]))
+        if math.isfinite(entry["z"]):
+            out.append(entry)
+    return out
+
+
+def bench_entries(path: str) -> list:
+    with open(path) as fh:
+        rec = json.load(fh)
+    rows = {r["name"]: r for r in rec["rows"]}
+    out = []
+    for c in rec.get("comparisons", []):
+        a, b = rows.get(c["dmft"]), rows.get(c["simulation"])
+        if a is None or b is None:
+            continue
+        name = c["value"]
+        (va, ea), (vb, eb) = (_headline(row, name) for row in (a, b))
+        entry = _entry("bench-measure", c["dmft"].split("-")[0], name, va, ea, vb, eb, c.get("n", ""))
+        if math.isfinite(entry["z"]):
+            out.append(entry)
+    return out
+
+
+def _headline(row: dict, name: str) -> tuple:
+    """The measured quantity's value with the measurement's error (it includes the move between
+    horizons), the other values with their statistical errors (as bench_measure compares them)."""
+    measured = {"teff": "T_static", "distance": "d_inf"}[row["quantity"]]
+    if name == measured:
+        return _float(row["value"]), _float(row["error"])
+    v, e = row["values"][name]
+    return _float(v), _float(e)
+
+
+def canonical_entries(path: str) -> list:
+    with open(path) as fh:
+        data = json.load(fh)
+    out = []
+    for point, rec in data.items():
+        d, s = rec["dmft"], rec["simulation"]
+        for group in ("teff", "distance"):
+            if group not in d or group not in s:
+                continue
+            for name in ("T_short", "T_static", "T_slow", "d_inf"):
+                if name in d[group] and name in s[group]:
+                    entry = _entry("demo", point, name, _float(d[group][name]), _float(d[group].get(name + "_err")),
+                                   _float(s[group][name]), _float(s[group].get(name + "_err")))
+                    if math.isfinite(entry["z"]):
+                        out.append(entry)
+    return out
+
+
+def collect(root: str = ROOT) -> list:
+    """Every entry of every source found under ``root``."""
+    out = []
+    for source, (path, keys, numbers) in SOURCES.items():
+        full = os.path.join(root, path)
+        if os.path.exists(full):
+            out += paired_table(source, full, keys, numbers)
+    for path, reader in ((FINITE_N, finite_n_entries), (BENCH, bench_entries), (CANONICAL, canonical_entries)):
+        full = os.path.join(root, path)
+        if os.path.exists(full):
+            out += reader(full)
+    return out
+
+
+def summary(entries: list) -> dict:
+    """Counts of ``|z| < 2`` and ``|z| > 3`` and their fractions."""
+    zs = [abs(e["z"]) for e in entries]
+    n = len(zs)
+    below2, above3 = sum(v < 2 for v in zs), sum(v > 3 for v in zs)
+    return {"entries": n, "below_2": below2, "above_3": above3,
+            "fraction_below_2": below2 / n if n else math.nan, "fraction_above_3": above3 / n if n else math.nan,
+            "mean_z": sum(e["z"] for e in entries) / n if n else math.nan}
+
+
+def markdown(entries: list) -> str:
+    lines = ["| source | entries | \\|z\\| < 2 | \\|z\\| > 3 | mean z |", "|---|---|---|---|---|"]
+    sources = list(dict.fromkeys(e["source"] for e in entries))
+    for name in sources + ["all"]:
+        s = summary(entries if name == "all" else [e for e in entries if e["source"] == name])
+        lines.append(f"| {name} | {s['entries']} | {s['below_2']} ({100 * s['fraction_below_2']:.0f}%) | "
+                     f"{s['above_3']} | {s['mean_z']:+.2f} |")
+    lines += ["", "| source | point | number | N | DMFT | simulation | z |", "|---|---|---|---|---|---|---|"]
+    for e in sorted((e for e in entries if abs(e["z"]) >= 2), key=lambda e: -abs(e["z"])):
+        lines.append(f"| {e['source']} | {e['point']} | {e['number']} | {e['N']} | {e['dmft']:.5g} ± {e['dmft_err']:.2g} | "
+                     f"{e['simulation']:.5g} ± {e['simulation_err']:.2g} | {e['z']:+.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def run(output: str, root: str = ROOT) -> list:
+    entries = collect(root)
+    os.makedirs(output, exist_ok=True)
+    write_csv(entries, os.path.join(output, "coverage.csv"))
+    write_atomic(os.path.join(output, "coverage.md"), markdown(entries).encode())
+    return entries
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-o", "--output", default="docs/coverage")
+    args = parser.parse_args(argv)
+    entries = run(args.output)
+    s = summary(entries)
+    print(f"{s['entries']} entries: {s['below_2']} with |z| < 2, {s['above_3']} with |z| > 3 -> {args.output}")
+
+
+if __name__ == "__main__":
+    main()
