@@ -39,7 +39,7 @@ import dmft
 from dmft import DMFTMethod, Params, ParticleMethod
 from dmft.app.measure import measure
 from dmft.analysis.teff import fit_teff
-from dmft.app.reference import MEASURED_NAME
+from dmft.app.reference import headline
 from record import conditions, record
 
 UNSAT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=20.0, seed=1)
@@ -78,17 +78,6 @@ def reanalysed(path: str) -> dict:
     again, so that a change of a definition reaches the record without repeating the run."""
     est = fit_teff(dmft.load(path), warn=False)
     return values({"quantity": "teff", "teff": est.to_dict()})
-
-
-def headline(row: dict, name: str) -> tuple:
-    """(value, error) of ``name`` in a summary row: for the measured quantity the measurement's own
-    error (which includes the change between its last two horizons when it was taken into the error
-    bar), for the others the statistical error of the final run."""
-    quantity = row.get("quantity") or ("distance" if "d_inf" in row["values"] else "teff")
-    if name == MEASURED_NAME[quantity] and row.get("value") is not None:
-        return row["value"], row["error"]
-    v, e = row["values"][name]
-    return (math.nan if v is None else v), (math.nan if e is None else e)
 
 
 def main(argv=None):

@@ -526,7 +526,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             count = settings.start
             continue
         rel = abs(verdict.error / verdict.value) if verdict.value else math.inf
-        few = reps.count < min(settings.min_repetitions, settings.max_repetitions)
+        few = reps.count < settings.min_repetitions     # (validated <= max_repetitions)
         if verdict.need == "none" and rel <= settings.rel_error and not few:
             record("stop: ok")
             status, reason = "ok", f"relative error {100 * rel:.2g}% <= {100 * settings.rel_error:g}%"

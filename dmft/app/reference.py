@@ -205,6 +205,17 @@ def bench_quotes(folder: str) -> dict:
 MEASURED_NAME = {"teff": "T_static", "distance": "d_inf"}
 
 
+def headline(row: dict, name: str) -> tuple:
+    """(value, error) of ``name`` in a row of ``bench_measure``'s summary: for the measured quantity
+    the measurement's own error (which includes the change between its last two horizons when it
+    was taken into the error bar), for the others the statistical error of the final run."""
+    quantity = row.get("quantity") or ("distance" if "d_inf" in row["values"] else "teff")
+    if name == MEASURED_NAME[quantity] and row.get("value") is not None:
+        return row["value"], row["error"]
+    v, e = row["values"][name]
+    return (math.nan if v is None else v), (math.nan if e is None else e)
+
+
 def measure_quotes(folder: str) -> dict:
     """``bench.measure.<name>`` for each measurement of ``benchmarks/bench_measure.py --record``
     (value, horizon, repetitions, wall time, cost over the final run, load),

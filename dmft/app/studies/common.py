@@ -39,6 +39,18 @@ def wls(x, y, e, degree: int = 1) -> tuple:
     return cov @ (A.T @ (y / e)), cov
 
 
+def pm(value: float, error: float, digits: int = 5) -> str:
+    """``value ± error`` for a table (``n/a`` without a value)."""
+    return f"{value:.{digits}g} ± {error:.2g}" if math.isfinite(value) else "n/a"
+
+
+def combined_z(a: float, ea: float, b: float, eb: float) -> float:
+    """``(a - b)`` in combined standard errors ``sqrt(ea^2 + eb^2)``; NaN when a value or an error
+    is missing or the combined error is zero."""
+    e = math.hypot(ea, eb)
+    return (a - b) / e if all(map(math.isfinite, (a, b, e))) and e > 0 else math.nan
+
+
 def fit_line(n: np.ndarray, v: np.ndarray, e: np.ndarray) -> dict:
     """``v = v_inf + beta / n`` by weighted least squares (``n`` a path count or a dimension N):
     v_inf, beta, their errors, chi^2 per degree of freedom and the number of points used."""

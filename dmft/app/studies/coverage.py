@@ -31,7 +31,8 @@ import math
 import os
 
 from ...core.outputs import write_atomic
-from .common import write_csv
+from ..reference import headline
+from .common import combined_z, write_csv
 
 #: the repository root (the studies' tables are read from their committed places)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -55,15 +56,9 @@ def _float(text) -> float:
         return math.nan
 
 
-def z(a: float, ea: float, b: float, eb: float) -> float:
-    """``(a - b)`` in combined standard errors (NaN when a value or an error is missing)."""
-    e = math.hypot(ea, eb)
-    return (a - b) / e if all(map(math.isfinite, (a, b, e))) and e > 0 else math.nan
-
-
 def _entry(source, point, number, a, ea, b, eb, n="") -> dict:
     return {"source": source, "point": point, "number": number, "N": n, "dmft": a, "dmft_err": ea,
-            "simulation": b, "simulation_err": eb, "z": z(a, ea, b, eb)}
+            "simulation": b, "simulation_err": eb, "z": combined_z(a, ea, b, eb)}
 
 
 def paired_table(source: str, path: str, keys: tuple, numbers: tuple) -> list:
@@ -81,10 +76,8 @@ def paired_table(source: str, path: str, keys: tuple, numbers: tuple) -> list:
         for name in numbers:
             if name not in d:
                 continue
-            entry = _entry(source, " ".join(key), name, _float(d[name]), _float(d.get(name + "_err")),
-                           _float(s[name]), _float(s.get(name + "_err")))
-            if math.isfinite(entry["z"]):
-                out.append(entry)
+            out.append(_entry(source, " ".join(key), name, _float(d[name]), _float(d.get(name + "_err")),
+                              _float(s[name]), _float(s.get(name + "_err"))))
     return out
 
 
@@ -97,10 +90,8 @@ def finite_n_entries(path: str) -> list:
         if r["method"] != "simulation" or r["quantity"] not in theory:
             continue
         d = theory[r["quantity"]]
-        entry = _entry("finite-n", f"alpha=4 delta=0.5 b=0.3 seed={r['seed']}", r["quantity"], _float(d["value"]),
-                       _float(d["error"]), _float(r["value"]), _float(r["error"]), int(r["N"]))
-        if math.isfinite(entry["z"]):
-            out.append(entry)
+        out.append(_entry("finite-n", f"alpha=4 delta=0.5 b=0.3 seed={r['seed']}", r["quantity"], _float(d["value"]),
+                          _float(d["error"]), _float(r["value"]), _float(r["error"]), int(r["N"])))
     return out
 
 
@@ -114,21 +105,9 @@ def bench_entries(path: str) -> list:
         if a is None or b is None:
             continue
         name = c["value"]
-        (va, ea), (vb, eb) = (_headline(row, name) for row in (a, b))
-        entry = _entry("bench-measure", c["dmft"].split("-")[0], name, va, ea, vb, eb, c.get("n", ""))
-        if math.isfinite(entry["z"]):
-            out.append(entry)
+        (va, ea), (vb, eb) = (headline(row, name) for row in (a, b))
+        out.append(_entry("bench-measure", c["dmft"].split("-")[0], name, va, ea, vb, eb, c.get("n", "")))
     return out
-
-
-def _headline(row: dict, name: str) -> tuple:
-    """The measured quantity's value with the measurement's error (it includes the move between
-    horizons), the other values with their statistical errors (as bench_measure compares them)."""
-    measured = {"teff": "T_static", "distance": "d_inf"}[row["quantity"]]
-    if name == measured:
-        return _float(row["value"]), _float(row["error"])
-    v, e = row["values"][name]
-    return _float(v), _float(e)
 
 
 def canonical_entries(path: str) -> list:
@@ -142,15 +121,13 @@ def canonical_entries(path: str) -> list:
                 continue
             for name in ("T_short", "T_static", "T_slow", "d_inf"):
                 if name in d[group] and name in s[group]:
-                    entry = _entry("demo", point, name, _float(d[group][name]), _float(d[group].get(name + "_err")),
-                                   _float(s[group][name]), _float(s[group].get(name + "_err")))
-                    if math.isfinite(entry["z"]):
-                        out.append(entry)
+                    out.append(_entry("demo", point, name, _float(d[group][name]), _float(d[group].get(name + "_err")),
+                                      _float(s[group][name]), _float(s[group].get(name + "_err"))))
     return out
 
 
 def collect(root: str = ROOT) -> list:
-    """Every entry of every source found under ``root``."""
+    """Every entry of every source found under ``root`` that has a ``z`` (both values and errors)."""
     out = []
     for source, (path, keys, numbers) in SOURCES.items():
         full = os.path.join(root, path)
@@ -160,7 +137,7 @@ def collect(root: str = ROOT) -> list:
         full = os.path.join(root, path)
         if os.path.exists(full):
             out += reader(full)
-    return out
+    return [e for e in out if math.isfinite(e["z"])]
 
 
 def summary(entries: list) -> dict:

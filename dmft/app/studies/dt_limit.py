@@ -29,7 +29,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..demo import DEMO_POINTS
 from ..runner import Task, load_task
-from .common import predict_finest, run_into, study_main, write_csv
+from .common import pm, predict_finest, run_into, study_main, write_csv
 
 PARTS = ("sat-sgd",)
 POINT = DEMO_POINTS["sat"]
@@ -79,23 +79,19 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     return {"runs": rows, "fits": fits}
 
 
-def _pm(v: float, e: float) -> str:
-    return f"{v:.5g} ± {e:.2g}" if math.isfinite(v) else "n/a"
-
-
 def _tables(rows: list, fits: list) -> list:
     lines = ["| dt | replicates | d_inf | d at t_max |", "|---|---|---|---|"]
-    lines += [f"| {r['dt']:g} | {r['replicates']} | {_pm(r['d_inf'], r['d_inf_err'])} | "
-              f"{_pm(r['d_final'], r['d_final_err'])} |" for r in rows]
+    lines += [f"| {r['dt']:g} | {r['replicates']} | {pm(r['d_inf'], r['d_inf_err'])} | "
+              f"{pm(r['d_final'], r['d_final_err'])} |" for r in rows]
     if fits:
         lines += ["", "| straight line in dt through | finest dt | measured | predicted from the coarser dt | check "
                   "| dt -> 0 (all dt) | exact | check |", "|---|---|---|---|---|---|---|---|"]
         for f in fits:
             exact = (f"{f['exact_dt0']:g} | {f['dt0_vs_exact_sigma']:+.2f}" if math.isfinite(f["exact_dt0"])
                      else "| ")
-            lines.append(f"| {f['quantity']} | {f['finest_dt']:g} | {_pm(f['finest'], f['finest_err'])} | "
-                         f"{_pm(f['predicted_at_finest'], f['predicted_err'])} | {f['check_sigma']:+.2f} | "
-                         f"{_pm(f['dt0'], f['dt0_err'])} | {exact} |")
+            lines.append(f"| {f['quantity']} | {f['finest_dt']:g} | {pm(f['finest'], f['finest_err'])} | "
+                         f"{pm(f['predicted_at_finest'], f['predicted_err'])} | {f['check_sigma']:+.2f} | "
+                         f"{pm(f['dt0'], f['dt0_err'])} | {exact} |")
     return lines
 
 

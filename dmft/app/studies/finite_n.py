@@ -32,7 +32,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..measure import MeasureSettings, waiting_times
 from ..runner import Task, load_task
-from .common import fit_line, run_into, study_main, write_csv
+from .common import combined_z, fit_line, pm, run_into, study_main, write_csv
 
 PARTS = ("unsat",)
 POINT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=180.0)
@@ -67,12 +67,6 @@ def numbers(result) -> dict:
     return {"T_short": (est.T_short, est.T_short_err), "T_static": (est.T_static, est.T_static_err),
             "T_slow": (est.T_slow, est.T_slow_err),
             "energy": (float(result.energy[-1]), float(result.sem["energy"][-1]))}
-
-
-def z(a: tuple, b: tuple) -> float:
-    """(a - b) in combined standard errors (NaN where either is missing)."""
-    e = math.hypot(a[1], b[1])
-    return (a[0] - b[0]) / e if math.isfinite(e) and e > 0 and math.isfinite(a[0] - b[0]) else math.nan
 
 
 def in_n(rows: list) -> dict:
@@ -115,14 +109,14 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
         for t in sims:
             v, e = measured[t][name]
             rows.append({"quantity": name, "method": "simulation", "N": t.method.n, "repetitions": t.method.n_samples,
-                         "seed": t.params.seed, "value": v, "error": e, "z_vs_dmft": z((v, e), theory[name])})
+                         "seed": t.params.seed, "value": v, "error": e, "z_vs_dmft": combined_z(v, e, *theory[name])})
         run_rows += rows
         fit = in_n(rows)
         row = {"quantity": name, "dmft": theory[name][0], "dmft_err": theory[name][1], **fit}
         if "pooled" in fit:
-            row["z_pooled_vs_dmft"] = z((fit["pooled"], fit["pooled_err"]), theory[name])
+            row["z_pooled_vs_dmft"] = combined_z(fit["pooled"], fit["pooled_err"], *theory[name])
         if "v_inf" in fit:
-            row["z_v_inf_vs_dmft"] = z((fit["v_inf"], fit["v_inf_err"]), theory[name])
+            row["z_v_inf_vs_dmft"] = combined_z(fit["v_inf"], fit["v_inf_err"], *theory[name])
         fit_rows.append(row)
     write_csv(run_rows, os.path.join(output, "finite_n_runs.csv"))
     write_csv(fit_rows, os.path.join(output, "finite_n.csv"))
@@ -130,26 +124,22 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     return {"runs": run_rows, "fits": fit_rows}
 
 
-def _pm(v, e) -> str:
-    return f"{v:.5g} ± {e:.2g}" if isinstance(v, float) and math.isfinite(v) else "n/a"
-
-
 def _tables(run_rows: list, fit_rows: list) -> list:
     lines = ["| quantity | method | N | repetitions | value | vs DMFT (combined errors) |", "|---|---|---|---|---|---|"]
     for r in run_rows:
         zt = f"{r['z_vs_dmft']:+.2f}" if isinstance(r["z_vs_dmft"], float) and math.isfinite(r["z_vs_dmft"]) else ""
         lines.append(f"| {r['quantity']} | {r['method']} | {r['N']} | {r['repetitions']} | "
-                     f"{_pm(r['value'], r['error'])} | {zt} |")
+                     f"{pm(r['value'], r['error'])} | {zt} |")
     lines += ["", "| quantity | DMFT | simulations pooled | chi2/dof | vs DMFT | v_inf (fit in 1/N) | c | "
               "chi2/dof | vs DMFT |", "|---|---|---|---|---|---|---|---|---|"]
     for r in fit_rows:
         def num(key, fmt="+.2f"):
             v = r.get(key, math.nan)
             return format(v, fmt) if math.isfinite(v) else "n/a"
-        lines.append(f"| {r['quantity']} | {_pm(r['dmft'], r['dmft_err'])} | "
-                     f"{_pm(r.get('pooled', math.nan), r.get('pooled_err', math.nan))} | {num('pooled_chi2_dof', '.2f')} | "
-                     f"{num('z_pooled_vs_dmft')} | {_pm(r.get('v_inf', math.nan), r.get('v_inf_err', math.nan))} | "
-                     f"{_pm(r.get('c', math.nan), r.get('c_err', math.nan))} | {num('chi2_dof', '.2f')} | "
+        lines.append(f"| {r['quantity']} | {pm(r['dmft'], r['dmft_err'])} | "
+                     f"{pm(r.get('pooled', math.nan), r.get('pooled_err', math.nan))} | {num('pooled_chi2_dof', '.2f')} | "
+                     f"{num('z_pooled_vs_dmft')} | {pm(r.get('v_inf', math.nan), r.get('v_inf_err', math.nan))} | "
+                     f"{pm(r.get('c', math.nan), r.get('c_err', math.nan))} | {num('chi2_dof', '.2f')} | "
                      f"{num('z_v_inf_vs_dmft')} |")
     return lines
 

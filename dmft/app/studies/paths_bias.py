@@ -38,7 +38,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..measure import MeasureSettings, point_at
 from ..runner import Task, load_task
-from .common import fit_line, run_into, study_main, write_csv
+from .common import fit_line, pm, run_into, study_main, write_csv
 
 PARTS = ("canonical", "slow")
 #: the default path count, and the replicates of the default, whose statistical error the bias is compared with
@@ -137,10 +137,6 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     return {"runs": run_rows, "fits": fit_rows}
 
 
-def _pm(v: float, e: float) -> str:
-    return f"{v:.6g} ± {e:.2g}" if math.isfinite(v) else "n/a"
-
-
 def _runs_table(rows) -> list:
     """Mean ± standard error of every number at every path count, one row per point and count."""
     lines = []
@@ -152,7 +148,7 @@ def _runs_table(rows) -> list:
         for n in dict.fromkeys(r["n_paths"] for r in mine):
             at = {r["quantity"]: r for r in mine if r["n_paths"] == n}
             lines.append(f"| {n} | {at[quantities[0]]['replicates']} | "
-                         + " | ".join(_pm(at[q]["value"], at[q]["error"]) for q in quantities) + " |")
+                         + " | ".join(pm(at[q]["value"], at[q]["error"], 6) for q in quantities) + " |")
         lines.append("")
     return lines
 
@@ -165,10 +161,10 @@ def _fits_table(rows, default: int, pair: tuple) -> list:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         largest = next((k for k in r if k.startswith("z_extrapolated_vs_n")), None)
-        lines.append(f"| {r['point']} | {r['quantity']} | {_pm(r['v_inf'], r['v_inf_err'])} | "
-                     f"{_pm(r['beta'], r['beta_err'])} | {r['chi2_dof']:.2f} | "
-                     f"{_pm(r['bias_at_default'], r['bias_at_default_err'])} | {r['default_stat_error']:.2g} | "
-                     + (f"{_pm(r['extrapolated'], r['extrapolated_err'])} | {r['z_extrapolated_vs_fit']:+.2f} | "
+        lines.append(f"| {r['point']} | {r['quantity']} | {pm(r['v_inf'], r['v_inf_err'], 6)} | "
+                     f"{pm(r['beta'], r['beta_err'], 6)} | {r['chi2_dof']:.2f} | "
+                     f"{pm(r['bias_at_default'], r['bias_at_default_err'], 6)} | {r['default_stat_error']:.2g} | "
+                     + (f"{pm(r['extrapolated'], r['extrapolated_err'], 6)} | {r['z_extrapolated_vs_fit']:+.2f} | "
                         f"{r[largest]:+.2f} |" if largest else "n/a | | |"))
     return lines
 
