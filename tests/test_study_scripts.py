@@ -152,9 +152,10 @@ def test_remeasure_follows_up_disagreements_at_the_longer_horizon_and_twice_n():
 
 def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budget(tmp_path):
     """A study table with one UNSAT cell without T_static and one SAT map cell without d_inf: one
-    measurement each (the UNSAT one with waiting times that follow the horizon), and the cell named
-    in ``more`` a second time with its larger budget (another key, so the first stays cached)."""
-    from dmft.app.studies.remeasure import missing_cells, tasks
+    measurement each (the UNSAT one with waiting times that follow the horizon).  A cell named in
+    ``more`` is measured with its budget (and first horizon, after '@') after every other cell;
+    its measurement with the common budget is kept first only where it is cached."""
+    from dmft.app.studies.remeasure import Again, missing_cells, tasks
 
     header = "phase,scan,x,noise_class,kind,alpha,delta,dynamics,b,tau,T_static,T_static_err,d_inf,d_inf_err,teff_notes,distance_note"
     (tmp_path / "results.csv").write_text(
@@ -165,17 +166,29 @@ def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budg
     cells = missing_cells(str(tmp_path), ("scans", "map"))
     assert [(c[0], c[2], c[4]) for c in cells] == [("unsat b=0.3 bernoulli", "dmft", "no plateau"),
                                                     ("map alpha=0.75 b=0.3", "dmft", "d(t) still moving")]
-    todo = tasks(str(tmp_path), ("scans", "map"), 900.0, more={"map alpha=0.75 b=0.3 dmft": 3600.0})
+    plain = tasks(str(tmp_path), ("scans", "map"), 900.0)
+    more = {"unsat b=0.3 bernoulli dmft": Again.parse("40m@80"), "map alpha=0.75 b=0.3 dmft": 3600.0}
+    # nothing cached: the cells of `more` only with their own budget, after the others
+    todo = tasks(str(tmp_path), ("scans", "map"), 900.0, more=more)
+    assert [(t.label, t.settings.budget, t.params.t_max) for t in todo] == [
+        ("unsat b=0.3 bernoulli dmft", 2400.0, 80.0), ("map alpha=0.75 b=0.3 dmft", 3600.0, 40.0)]
+    # the first measurement of the map cell cached: kept (first), the second after every other cell
+    os.makedirs(tmp_path / "measured")
+    (tmp_path / "measured" / plain[1].filename).write_bytes(b"")
+    todo = tasks(str(tmp_path), ("scans", "map"), 900.0, more=more)
     assert [(t.label, t.settings.budget) for t in todo] == [
-        ("unsat b=0.3 bernoulli dmft", 900.0), ("map alpha=0.75 b=0.3 dmft", 900.0),
+        ("map alpha=0.75 b=0.3 dmft", 900.0), ("unsat b=0.3 bernoulli dmft", 2400.0),
         ("map alpha=0.75 b=0.3 dmft", 3600.0)]
-    assert todo[0].params.tw == () and todo[0].params.b == 0.3 and todo[1].params.alpha == 0.75
-    assert todo[1].key != todo[2].key and todo[1].params == todo[2].params
+    assert todo[0].key == plain[1].key and todo[2].key != todo[0].key and todo[2].params == todo[0].params
+    assert todo[1].params.tw == () and todo[1].params.b == 0.3 and todo[0].params.alpha == 0.75
+    for bad in ("40m@-3", "40m@soon", "soon"):
+        with pytest.raises(Exception, match="invalid|must be"):
+            Again.parse(bad)
     # a budget per quantity: T_eff measurements get theirs, the distance keeps its key
     per = tasks(str(tmp_path), ("scans", "map"), {"teff": 1800.0, "distance": 900.0})
     assert [(t.label, t.settings.budget) for t in per] == [("unsat b=0.3 bernoulli dmft", 1800.0),
                                                            ("map alpha=0.75 b=0.3 dmft", 900.0)]
-    assert per[1].key == todo[1].key
+    assert per[1].key == plain[1].key
 
 
 def test_paths_bias_study_quick(tmp_path):

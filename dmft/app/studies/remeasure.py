@@ -109,21 +109,62 @@ def missing_cells(output: str, parts) -> list:
 def tasks(output: str, parts, budget, sim_n: int = 2000, more: dict | None = None) -> list:
     """One measurement per missing cell, with the study's methods (DMFT 8192 paths, simulations
     of size ``sim_n``; the study's N = 2000 by default) and its horizon as the first one, within
-    ``budget`` seconds (or ``{quantity: seconds}``); a cell named in ``more`` (``{"<cell>
-    <method>": budget in s}``) is measured a second time with that budget (after the first, which
-    stays cached), and its table row is the second."""
-    out = []
+    ``budget`` seconds (or ``{quantity: seconds}``).  A cell named in ``more`` (``{"<cell>
+    <method>": Again}``, or the budget in s alone) is measured with that budget, from its first
+    horizon if it names one; its table row is that measurement, and a measurement of the cell
+    with the common budget is kept (listed first, so that it is the first try) where one is
+    cached.  The cells of ``more`` come after the others, so that every cell is measured once
+    before any is measured again."""
+    out, again = [], []
+    cache = os.path.join(output, "measured")
     for label, phase, kind, p, _ in missing_cells(output, parts):
         quantity = QUANTITY[phase]
         if quantity == "teff":
             p = p.replace(tw=())    # the waiting times follow the horizon
         method = DMFTMethod(n_paths=8192) if kind == "dmft" else ParticleMethod(n=sim_n)
+
+        def task(how: Again) -> MeasureTask:
+            settings = MeasureSettings(quantity, rel_error=REL_ERROR, budget=how.budget).resolved(method.kind)
+            start = p if how.first_horizon is None else p.replace(t_max=how.first_horizon)
+            return MeasureTask(start, method, f"{label} {kind}", settings)
+
+        first = task(Again(budget[quantity] if isinstance(budget, dict) else budget))
         extra = (more or {}).get(f"{label} {kind}")
-        first = budget[quantity] if isinstance(budget, dict) else budget
-        for b in (first,) if extra is None else (first, extra):
-            settings = MeasureSettings(quantity, rel_error=REL_ERROR, budget=b).resolved(method.kind)
-            out.append(MeasureTask(p, method, f"{label} {kind}", settings))
-    return out
+        if extra is None:
+            out.append(first)
+            continue
+        if os.path.exists(os.path.join(cache, first.filename)):
+            out.append(first)
+        again.append(task(extra if isinstance(extra, Again) else Again(extra)))
+    return out + again
+
+
+@dataclass(frozen=True)
+class Again:
+    """A measurement's budget (s) and, if given, its first horizon (else the study's).
+
+    A horizon that the doublings from the study's ``t_max`` jump over can cost a measurement its
+    number: from ``125`` the ``b = 0.3`` DMFT cells have no plateau at 125, a stationary but
+    unconfirmed number at 250, and need 500 (about four times the cost of 250) to confirm it,
+    whereas ``80 -> 160 -> 320`` confirms at 320 (``benchmarks/bench_measure.py`` at the same
+    point)."""
+
+    budget: float
+    first_horizon: float | None = None
+
+    def __post_init__(self):
+        if self.first_horizon is not None and not (math.isfinite(self.first_horizon) and self.first_horizon > 0):
+            raise ValueError(f"first horizon {self.first_horizon!r}: must be a positive time")
+
+    @classmethod
+    def parse(cls, text: str) -> "Again":
+        """``"40m"`` or ``"40m@80"`` (budget, then the first horizon after ``@``)."""
+        budget, _, horizon = str(text).partition("@")
+        try:
+            first = float(horizon) if horizon else None
+        except ValueError:
+            raise ValueError(f"invalid first horizon in {text!r}: a time such as 80") from None
+        return cls(parse_budget(budget), first)
 
 
 @dataclass(frozen=True)
@@ -207,7 +248,7 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
     on those finished; write the tables (``compute=False``: only the tables).  Returns the rows
     of ``remeasured.csv``."""
     todo = tasks(output, parts, {q: parse_budget(b) for q, b in budget.items()} if isinstance(budget, dict)
-                 else parse_budget(budget), sim_n, {cell: parse_budget(b) for cell, b in (more or {}).items()})
+                 else parse_budget(budget), sim_n, {cell: Again.parse(b) for cell, b in (more or {}).items()})
     cache = os.path.join(output, "measured")
     if compute and measure:
         run_tasks(todo, cache, workers=workers)
@@ -219,16 +260,17 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
         r = load_task(cache, task)
         m = r.measurement
         teff = _teff_now(r) if m["quantity"] == "teff" else {}
-        first = next((row for row in rows if row["cell"] == task.label), None)
-        if first is not None:   # measured again with a larger budget: that row replaces the first
-            rows.remove(first)
-        rows.append({"cell": task.label, "quantity": m["quantity"], "status": m["status"],
+        at = next((i for i, row in enumerate(rows) if row["cell"] == task.label), None)
+        first = None if at is None else rows.pop(at)   # measured again: that row replaces the first
+        rows.insert(len(rows) if at is None else at, {"cell": task.label, "quantity": m["quantity"], "status": m["status"],
                      "value": _num(m["value"]), "error": _num(m["error"]), "rel_error": _num(m["rel_error"]),
                      **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
                      "t_max": m["t_max"], "repetitions": m["repetitions"], "tries": len(m["tries"]),
                      "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
                      "budget_s": task.settings.budget, "old_note": old.get(task.label, ""),
-                     "first_try": "" if first is None else f"{first['status']} within {first['budget_s'] / 60:g} min",
+                     "first_horizon": task.params.t_max if not m["tries"] else m["tries"][0]["t_max"],
+                     "first_try": "" if first is None else
+                     f"{first['status']} within {first['budget_s'] / 60:g} min from t_max = {first['first_horizon']:g}",
                      "file": task.filename})
         if m["status"] == "ok":
             label, kind = task.label.rsplit(" ", 1)
@@ -274,7 +316,8 @@ def _cells_table(rows) -> list:
         value = (f"{_pm(row['value'], row['error'])} ({100 * row['rel_error']:.1f}%)"
                  if row["status"] == "ok" and math.isfinite(row["value"]) else f"{row['status']}: {row['reason']}")
         if row["first_try"]:
-            value += f"; with {row['budget_s'] / 60:g} min (first try: {row['first_try']})"
+            value += (f"; with {row['budget_s'] / 60:g} min from t_max = {row['first_horizon']:g} "
+                      f"(first try: {row['first_try']})")
         teff = row["quantity"] == "teff"
         lines.append(f"| {label} | {kind} | {row['status']} | {value} | "
                      f"{_pm(row['T_short'], row['T_short_err']) if teff else ''} | "
@@ -331,7 +374,8 @@ def main(argv=None) -> None:
     parser.add_argument("--no-compute", action="store_true", help="only the tables from finished measurements")
     parser.add_argument("--more", action="append", default=[], metavar="CELL=BUDGET",
                         help="measure the cell (its label with the method, as in remeasured.md) again with "
-                             "that budget, e.g. 'map alpha=0.75 b=0.3 dmft=60m'")
+                             "that budget, and from the first horizon after '@' if given, e.g. "
+                             "'map alpha=0.75 b=0.3 dmft=60m' or 'unsat b=0.3 bernoulli dmft=40m@80'")
     parser.add_argument("--checks-only", action="store_true",
                         help="only the follow-up runs, of the cells measured so far")
     parser.add_argument("--no-checks", action="store_true",
