@@ -295,3 +295,23 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
     assert (s["entries"], s["below_2"], s["above_3"]) == (3, 2, 1)
     text = (tmp_path / "out" / "coverage.md").read_text()
     assert "| all | 3 | 2 (67%) | 1 |" in text and "+3.54 |" in text
+
+
+def test_sat_drift_study_quick(tmp_path):
+    """The SAT-drift study at tiny sizes: every estimator of every point paired with the exact
+    response on the same seeds (the exact one differs from itself by nothing), a table row per
+    estimator and number, and a re-run computes nothing."""
+    from dmft.app.studies import sat_drift
+
+    rows = sat_drift.run(str(tmp_path), quick=True, workers=1)
+    keys = {(r["point"], r["estimator"], r["quantity"]) for r in rows}
+    assert keys == {(p, e, q) for p in sat_drift.PARTS for e in sat_drift.ESTIMATORS for q in sat_drift.NUMBERS}
+    assert all(r["seeds"] == sat_drift.QUICK_SEEDS for r in rows)
+    assert all(r["minus_exact"] == 0.0 for r in rows if r["estimator"] == "exact")
+    # the band over half the horizon is closer to the exact response than the default at the teacher point
+    diff = {r["estimator"]: abs(r["minus_exact"]) for r in rows if r["point"] == "teacher" and r["quantity"] == "gap_mean"}
+    assert diff["band K/2"] < diff["default"]
+    assert (tmp_path / "sat_drift.md").read_text().count("\n") == 2 + len(sat_drift.PARTS) * len(sat_drift.ESTIMATORS)
+    mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
+    sat_drift.run(str(tmp_path), quick=True, workers=1)
+    assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
