@@ -172,15 +172,17 @@ def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budg
     todo = tasks(str(tmp_path), ("scans", "map"), 900.0, more=more)
     assert [(t.label, t.settings.budget, t.params.t_max) for t in todo] == [
         ("unsat b=0.3 bernoulli dmft", 2400.0, 80.0), ("map alpha=0.75 b=0.3 dmft", 3600.0, 40.0)]
-    # the first measurement of the map cell cached: kept (first), the second after every other cell
+    # the first measurement of a cell cached: kept (first), the second after every other cell and
+    # after the cells of `more` never measured
     os.makedirs(tmp_path / "measured")
-    (tmp_path / "measured" / plain[1].filename).write_bytes(b"")
+    (tmp_path / "measured" / plain[0].filename).write_bytes(b"")
     todo = tasks(str(tmp_path), ("scans", "map"), 900.0, more=more)
     assert [(t.label, t.settings.budget) for t in todo] == [
-        ("map alpha=0.75 b=0.3 dmft", 900.0), ("unsat b=0.3 bernoulli dmft", 2400.0),
-        ("map alpha=0.75 b=0.3 dmft", 3600.0)]
-    assert todo[0].key == plain[1].key and todo[2].key != todo[0].key and todo[2].params == todo[0].params
-    assert todo[1].params.tw == () and todo[1].params.b == 0.3 and todo[0].params.alpha == 0.75
+        ("unsat b=0.3 bernoulli dmft", 900.0), ("map alpha=0.75 b=0.3 dmft", 3600.0),
+        ("unsat b=0.3 bernoulli dmft", 2400.0)]
+    assert todo[0].key == plain[0].key and todo[2].key != todo[0].key
+    assert todo[2].params == todo[0].params.replace(t_max=80.0) and todo[2].params.tw == ()
+    assert todo[1].params.alpha == 0.75 and todo[0].params.b == 0.3
     for bad in ("40m@-3", "40m@soon", "soon"):
         with pytest.raises(Exception, match="invalid|must be"):
             Again.parse(bad)

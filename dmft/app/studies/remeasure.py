@@ -113,9 +113,9 @@ def tasks(output: str, parts, budget, sim_n: int = 2000, more: dict | None = Non
     <method>": Again}``, or the budget in s alone) is measured with that budget, from its first
     horizon if it names one; its table row is that measurement, and a measurement of the cell
     with the common budget is kept (listed first, so that it is the first try) where one is
-    cached.  The cells of ``more`` come after the others, so that every cell is measured once
-    before any is measured again."""
-    out, again = [], []
+    cached.  The cells of ``more`` come after the others, those never measured first, so that
+    every cell is measured once before any is measured again."""
+    out, again, fresh = [], [], []
     cache = os.path.join(output, "measured")
     for label, phase, kind, p, _ in missing_cells(output, parts):
         quantity = QUANTITY[phase]
@@ -133,10 +133,11 @@ def tasks(output: str, parts, budget, sim_n: int = 2000, more: dict | None = Non
         if extra is None:
             out.append(first)
             continue
-        if os.path.exists(os.path.join(cache, first.filename)):
+        measured = os.path.exists(os.path.join(cache, first.filename))
+        if measured:
             out.append(first)
-        again.append(task(extra if isinstance(extra, Again) else Again(extra)))
-    return out + again
+        (again if measured else fresh).append(task(extra if isinstance(extra, Again) else Again(extra)))
+    return out + fresh + again
 
 
 @dataclass(frozen=True)
