@@ -249,7 +249,8 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
     on those finished; write the tables (``compute=False``: only the tables).  Returns the rows
     of ``remeasured.csv``."""
     todo = tasks(output, parts, {q: parse_budget(b) for q, b in budget.items()} if isinstance(budget, dict)
-                 else parse_budget(budget), sim_n, {cell: Again.parse(b) for cell, b in (more or {}).items()})
+                 else parse_budget(budget), sim_n,
+                 {cell: b if isinstance(b, Again) else Again.parse(b) for cell, b in (more or {}).items()})
     cache = os.path.join(output, "measured")
     if compute and measure:
         run_tasks(todo, cache, workers=workers)
@@ -263,16 +264,17 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
         teff = _teff_now(r) if m["quantity"] == "teff" else {}
         at = next((i for i, row in enumerate(rows) if row["cell"] == task.label), None)
         first = None if at is None else rows.pop(at)   # measured again: that row replaces the first
-        rows.insert(len(rows) if at is None else at, {"cell": task.label, "quantity": m["quantity"], "status": m["status"],
-                     "value": _num(m["value"]), "error": _num(m["error"]), "rel_error": _num(m["rel_error"]),
-                     **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
-                     "t_max": m["t_max"], "repetitions": m["repetitions"], "tries": len(m["tries"]),
-                     "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
-                     "budget_s": task.settings.budget, "old_note": old.get(task.label, ""),
-                     "first_horizon": task.params.t_max if not m["tries"] else m["tries"][0]["t_max"],
-                     "first_try": "" if first is None else
-                     f"{first['status']} within {first['budget_s'] / 60:g} min from t_max = {first['first_horizon']:g}",
-                     "file": task.filename})
+        row = {"cell": task.label, "quantity": m["quantity"], "status": m["status"],
+               "value": _num(m["value"]), "error": _num(m["error"]), "rel_error": _num(m["rel_error"]),
+               **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
+               "t_max": m["t_max"], "repetitions": m["repetitions"], "tries": len(m["tries"]),
+               "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
+               "budget_s": task.settings.budget, "old_note": old.get(task.label, ""),
+               "first_horizon": m["tries"][0]["t_max"] if m["tries"] else task.params.t_max,
+               "first_try": "" if first is None else (f"{first['status']} within {first['budget_s'] / 60:g} min "
+                                                      f"from t_max = {first['first_horizon']:g}"),
+               "file": task.filename}
+        rows.insert(len(rows) if at is None else at, row)
         if m["status"] == "ok":
             label, kind = task.label.rsplit(" ", 1)
             method = (replace(r.method, replicates=m["repetitions"]) if kind == "dmft"
@@ -385,9 +387,17 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     parts = tuple(p for p in args.parts.split(",") if p)
     budget = args.budget if args.budget_teff is None else {"teff": args.budget_teff, "distance": args.budget}
+    more = {}
+    for m in args.more:
+        cell, _, how = m.rpartition("=")
+        if not cell:
+            parser.error(f"--more {m!r}: CELL=BUDGET[@T0]")
+        try:
+            more[cell] = Again.parse(how)
+        except ValueError as exc:       # MeasureError too (a bad budget)
+            parser.error(f"--more {m!r}: {exc}")
     run(args.output, workers=args.workers, parts=parts, budget=budget, compute=not args.no_compute,
-        sim_n=args.sim_n, checks=not args.no_checks,
-        measure=not args.checks_only, more=dict(m.rsplit("=", 1) for m in args.more))
+        sim_n=args.sim_n, checks=not args.no_checks, measure=not args.checks_only, more=more)
 
 
 if __name__ == "__main__":
