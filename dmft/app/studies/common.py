@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ...core.outputs import write_atomic
-from ..runner import run_tasks
+from ..runner import load_task, run_tasks
 
 
 def write_csv(rows: list, path: str) -> None:
@@ -101,6 +101,13 @@ def study_main(run: Callable, doc: str, default_output: str, parts: tuple, argv=
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
     run(args.output, quick=args.quick, workers=args.workers, parts=chosen, compute=not args.no_compute)
+
+
+def finished(cache: str, tasks: list):
+    """``(task, result)`` for every task of ``tasks`` whose result file is in ``cache``, in order."""
+    for task in tasks:
+        if os.path.exists(os.path.join(cache, task.filename)):
+            yield task, load_task(cache, task)
 
 
 def run_into(output: str, tasks: list, workers=None, compute: bool = True) -> str:

@@ -37,8 +37,8 @@ from ...core.methods import DMFTMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..measure import MeasureSettings, point_at
-from ..runner import Task, load_task
-from .common import fit_line, pm, run_into, study_main, write_csv
+from ..runner import Task
+from .common import finished, fit_line, pm, run_into, study_main, write_csv
 
 PARTS = ("canonical", "slow")
 #: the default path count, and the replicates of the default, whose statistical error the bias is compared with
@@ -91,10 +91,7 @@ def numbers(name: str, result) -> dict:
 def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bool = True) -> dict:
     todo = tasks(parts, quick)
     cache = run_into(output, todo, workers=workers, compute=compute)
-    results = {}
-    for task in todo:
-        if os.path.exists(os.path.join(cache, task.filename)):
-            results[(task.label.split()[0], task.method.n_paths)] = load_task(cache, task)
+    results = {(task.label.split()[0], task.method.n_paths): result for task, result in finished(cache, todo)}
     run_rows, fit_rows = [], []
     default, pair = (min(QUICK_COUNTS), QUICK_PAIR) if quick else (DEFAULT_PATHS, PAIR)
     for name in parts:

@@ -31,8 +31,8 @@ import numpy as np
 from ...core.methods import DMFTMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
-from ..runner import Task, load_task
-from .common import pm, run_into, study_main, write_csv
+from ..runner import Task
+from .common import finished, pm, run_into, study_main, write_csv
 from .generalisation import gap_moments
 
 PARTS = ("teacher", "random")
@@ -82,10 +82,9 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     todo = tasks(parts, quick)
     cache = run_into(output, todo, workers=workers, compute=compute)
     values = {}
-    for task in todo:
-        if os.path.exists(os.path.join(cache, task.filename)):
-            name, horizon, *est, _ = task.label.split()
-            values[(name, horizon, " ".join(est), task.params.seed)] = numbers(load_task(cache, task))
+    for task, result in finished(cache, todo):
+        name, horizon, *est, _ = task.label.split()
+        values[(name, horizon, " ".join(est), task.params.seed)] = numbers(result)
     rows = []
     for name, horizon in dict.fromkeys((k[0], k[1]) for k in values):
         seeds = sorted({k[3] for k in values if k[:2] == (name, horizon) and k[2] == "exact"})
