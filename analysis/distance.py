@@ -50,6 +50,9 @@ class DistanceEstimate:
         d_max: the largest ``d(t)`` of the run (``d`` is not monotonic: it peaks early).
         error_method: as in :class:`~dmft.analysis.teff.TeffEstimate`.
         note: why ``d_inf`` is missing.
+        d_window, d_window_err: the mean of ``d`` over the window and its error, also when it still
+            moves (then a value on the way, not ``d_inf``: the best value so far of a measurement
+            that ends without a plateau).
     """
 
     d_inf: float
@@ -60,6 +63,8 @@ class DistanceEstimate:
     d_max: float
     error_method: str
     note: str = ""
+    d_window: float = math.nan
+    d_window_err: float = math.nan
 
     def to_dict(self) -> dict:
         def num(x):
@@ -102,4 +107,5 @@ def long_time_distance(result, warn: bool = True) -> DistanceEstimate:
     return DistanceEstimate(
         d_inf=float(d_inf) if converged else math.nan, d_inf_err=float(err) if converged else math.nan,
         window=(float(t[win[0]]), float(t[-1])), converged=converged, sat=sat,
-        d_max=float(np.nanmax(result.distance)), error_method=error_method(result), note=note)
+        d_max=float(np.nanmax(result.distance)), error_method=error_method(result), note=note,
+        d_window=float(d_inf), d_window_err=float(err))

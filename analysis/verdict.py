@@ -217,8 +217,11 @@ def judge(result, quantity: str) -> Verdict:
         return Verdict("none", est.T_static, est.T_static_err,
                        f"stationary, T_static = {est.T_static:.5g} +/- {est.T_static_err:.2g}", est, (), tau)
     est = long_time_distance(result, warn=False)
-    if not est.converged:
-        return Verdict("horizon", math.nan, math.nan, est.note, est, (), tau)
+    if not est.converged:   # the value so far: the mean of d over the window, still moving
+        a, b = est.window
+        return Verdict("horizon", est.d_window, est.d_window_err,
+                       f"{est.note}; so far d = {est.d_window:.5g} +/- {est.d_window_err:.2g} (mean over "
+                       f"t in [{a:g}, {b:g}], still moving: not d_inf)", est, (), tau)
     if not frozen:
         # UNSAT: d(t) is a stationary fluctuating quantity; accepted once the energy is flat too
         third = np.array_split(np.arange(len(e) // 2, len(e)), 3)

@@ -422,3 +422,17 @@ def test_horizon_tries_continue_the_marches(extended):
         np.testing.assert_array_equal(getattr(r, name), getattr(single, name), err_msg=name)
     np.testing.assert_array_equal(r.extra["gap_hist"], single.extra["gap_hist"])
     assert extended.final_wall_s >= 0.5 * extended.wall_s   # the shorter tries were not redone
+
+
+def test_distance_without_a_plateau_ends_with_its_value_so_far():
+    """A distance measurement that reaches its horizon limit while d(t) still moves ends
+    not_reached with the mean of d over its last window and that window's error (never a bare
+    n/a), and the reason says it is not d_inf."""
+    p = Params(alpha=0.5, delta=0.5, dynamics="sgd", b=0.3, dt=0.2, t_max=2.0)
+    d = measure(p, "distance", rel_error=0.1, budget=300, method=DMFTMethod(n_paths=256, exact_lags=4),
+                settings=MeasureSettings("distance", max_t=4.0))
+    assert d.status == "not_reached", d.reason
+    est = long_time_distance(d.result, warn=False)
+    assert not est.converged and math.isnan(est.d_inf)
+    assert math.isfinite(d.value) and d.value == est.d_window and d.error == est.d_window_err > 0
+    assert "still moving: not d_inf" in d.reason
