@@ -262,10 +262,14 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
         r = load_task(cache, task)
         m = r.measurement
         teff = _teff_now(r) if m["quantity"] == "teff" else {}
+        value, error = _num(m["value"]), _num(m["error"])
+        if m["quantity"] == "distance" and not math.isfinite(value):   # a file from before d_window
+            so_far = long_time_distance(r, warn=False)
+            value, error = so_far.d_window, so_far.d_window_err
         at = next((i for i, row in enumerate(rows) if row["cell"] == task.label), None)
         first = None if at is None else rows.pop(at)   # measured again: that row replaces the first
         row = {"cell": task.label, "quantity": m["quantity"], "status": m["status"],
-               "value": _num(m["value"]), "error": _num(m["error"]), "rel_error": _num(m["rel_error"]),
+               "value": value, "error": error, "rel_error": _num(m["rel_error"]),
                **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
                "t_max": m["t_max"], "repetitions": m["repetitions"], "tries": len(m["tries"]),
                "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
@@ -316,8 +320,11 @@ def _cells_table(rows) -> list:
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         label, kind = row["cell"].rsplit(" ", 1)
-        value = (f"{_pm(row['value'], row['error'])} ({100 * row['rel_error']:.1f}%)"
-                 if row["status"] == "ok" and math.isfinite(row["value"]) else f"{row['status']}: {row['reason']}")
+        if row["status"] == "ok" and math.isfinite(row["value"]):
+            value = f"{_pm(row['value'], row['error'])} ({100 * row['rel_error']:.1f}%)"
+        else:   # the value so far first, then why there is no number
+            so_far = f"so far {_pm(row['value'], row['error'])}; " if math.isfinite(row["value"]) else ""
+            value = f"{so_far}{row['status']}: {row['reason']}"
         if row["first_try"]:
             value += (f"; with {row['budget_s'] / 60:g} min from t_max = {row['first_horizon']:g} "
                       f"(first try: {row['first_try']})")
