@@ -317,3 +317,18 @@ def test_sat_drift_study_quick(tmp_path):
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
     sat_drift.run(str(tmp_path), quick=True, workers=1)
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+
+
+def test_mean_err_is_the_mean_and_its_standard_error_over_repetitions():
+    import math
+    import numpy as np
+    from dmft.app.studies.common import mean_err
+    from dmft.app.studies.generalisation import combine
+
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    mean, err = mean_err(x)
+    assert mean == 3.5 and abs(err - x.std(ddof=1) / 2.0) < 1e-15
+    assert mean_err([5.0])[0] == 5.0 and math.isnan(mean_err([5.0])[1])
+    assert all(math.isnan(v) for v in mean_err([]))
+    out = combine([{"status": "ok", "a": 1.0}, {"status": "ok", "a": 3.0}])
+    assert out["a"] == 2.0 and out["a_err"] == 1.0 and out["seeds"] == 2

@@ -44,6 +44,14 @@ def pm(value: float, error: float, digits: int = 5) -> str:
     return f"{value:.{digits}g} ± {error:.2g}" if math.isfinite(value) else "n/a"
 
 
+def mean_err(values) -> tuple:
+    """(mean, standard error of the mean) over independent repetitions (seeds, replicates); the
+    mean NaN without values, the error NaN with fewer than two."""
+    x = np.asarray(values, dtype=float)
+    mean = float(x.mean()) if len(x) else math.nan
+    return mean, (float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan)
+
+
 def combined_z(a: float, ea: float, b: float, eb: float) -> float:
     """``(a - b)`` in combined standard errors ``sqrt(ea^2 + eb^2)``; NaN when a value or an error
     is missing or the combined error is zero."""

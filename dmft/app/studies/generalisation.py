@@ -48,7 +48,7 @@ from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..runner import Task, load_task
-from .common import run_into, study_main, wls, write_csv
+from .common import mean_err, run_into, study_main, wls, write_csv
 
 #: the SAT point of every question but the last (teacher, alpha = 3, delta = 0, mean normalisation)
 SAT = dict(alpha=3.0, delta=0.0, data="teacher", normalization="mean", dt=0.2, t_max=40.0, seed=0)
@@ -208,9 +208,7 @@ def combine(rows: list) -> dict:
     for name in rows[0]:
         if name == "status":
             continue
-        x = np.array([r[name] for r in rows], float)
-        out[name] = float(x.mean())
-        out[name + "_err"] = float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan
+        out[name], out[name + "_err"] = mean_err([r[name] for r in rows])
     return out
 
 
@@ -274,10 +272,8 @@ def paired(per_seed: dict) -> list:
                 continue
             row = {"question": question, "run": run, "reference": ref, "kind": kind}
             for name in ("eps_g", "m", "energy"):
-                d = a[name] - b[name]
-                err = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
-                row.update({name: float(d.mean()), name + "_err": err,
-                            name + "_z": float(d.mean()) / err if err > 0 else math.nan})
+                diff, err = mean_err(a[name] - b[name])
+                row.update({name: diff, name + "_err": err, name + "_z": diff / err if err > 0 else math.nan})
             out.append(row)
     return out
 
@@ -308,9 +304,7 @@ def teff_over_seeds(results) -> dict:
                 values[n].append(est[n])
     out = {"teff_stationary_seeds": stationary}
     for n, v in values.items():
-        v = np.array(v, float)
-        out[n] = float(v.mean()) if len(v) else math.nan
-        out[n + "_err"] = float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else math.nan
+        out[n], out[n + "_err"] = mean_err(v)
     return out
 
 

@@ -34,7 +34,7 @@ from ...core.params import Params
 from ...analysis import fit_teff, long_time_distance
 from ..measure import MeasureSettings, MeasureTask, parse_budget, point_at
 from ..runner import Task, load_task, run_tasks
-from .common import write_csv
+from .common import combined_z, pm, write_csv
 from .effective_noise import SAT, SIM_SEED, UNSAT
 
 PARTS = ("scans", "map")
@@ -194,8 +194,7 @@ def study_values(output: str) -> dict:
 
 def z_score(a: Value, b: Value) -> float:
     """``(a - b)`` in combined standard errors (NaN when either is missing)."""
-    z = (a.value - b.value) / math.hypot(a.error, b.error)
-    return z if math.isfinite(z) else math.nan
+    return combined_z(a.value, a.error, b.value, b.error)
 
 
 def pairs(measured: dict, study: dict) -> dict:
@@ -311,27 +310,23 @@ def _headline(result, label: str) -> tuple:
     return _num(est.d_inf), _num(est.d_inf_err)
 
 
-def _pm(value: float, error: float) -> str:
-    return f"{value:.4g} ± {error:.2g}" if math.isfinite(value) else "n/a"
-
-
 def _cells_table(rows) -> list:
     lines = ["| cell | method | status | value (rel. error) | T_short | T_slow | t_max | repetitions | minutes |",
              "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         label, kind = row["cell"].rsplit(" ", 1)
         if row["status"] == "ok" and math.isfinite(row["value"]):
-            value = f"{_pm(row['value'], row['error'])} ({100 * row['rel_error']:.1f}%)"
+            value = f"{pm(row['value'], row['error'], 4)} ({100 * row['rel_error']:.1f}%)"
         else:   # the value so far first, then why there is no number
-            so_far = f"so far {_pm(row['value'], row['error'])}; " if math.isfinite(row["value"]) else ""
+            so_far = f"so far {pm(row['value'], row['error'], 4)}; " if math.isfinite(row["value"]) else ""
             value = f"{so_far}{row['status']}: {row['reason']}"
         if row["first_try"]:
             value += (f"; with {row['budget_s'] / 60:g} min from t_max = {row['first_horizon']:g} "
                       f"(first try: {row['first_try']})")
         teff = row["quantity"] == "teff"
         lines.append(f"| {label} | {kind} | {row['status']} | {value} | "
-                     f"{_pm(row['T_short'], row['T_short_err']) if teff else ''} | "
-                     f"{_pm(row['T_slow'], row['T_slow_err']) if teff else ''} | {row['t_max']:g} | "
+                     f"{pm(row['T_short'], row['T_short_err'], 4) if teff else ''} | "
+                     f"{pm(row['T_slow'], row['T_slow_err'], 4) if teff else ''} | {row['t_max']:g} | "
                      f"{row['repetitions']} | {row['wall_s'] / 60:.1f} |")
     return lines
 
@@ -339,7 +334,7 @@ def _cells_table(rows) -> list:
 def _describe(v: Value) -> str:
     size = f"{v.method.n_paths} paths x {v.method.replicates}" if v.method.kind == "dmft" else \
         f"N = {v.method.n} x {v.method.n_samples}"
-    return f"{_pm(v.value, v.error)} (t_max {v.params.t_max:g}, {size})"
+    return f"{pm(v.value, v.error, 4)} (t_max {v.params.t_max:g}, {size})"
 
 
 def _agreement_table(found: dict) -> list:
@@ -361,7 +356,7 @@ def _checks_table(found: dict, check_rows: list) -> list:
         both = found[row["cell"]]
         v = Value(row["value"], row["error"], None, None)
         z = [z_score(v, both[k]) for k in ("dmft", "simulation")]
-        lines.append(f"| {row['cell']} | {row['run']} | {_pm(v.value, v.error)} | "
+        lines.append(f"| {row['cell']} | {row['run']} | {pm(v.value, v.error, 4)} | "
                      + " | ".join(f"{x:+.2f}" if math.isfinite(x) else "" for x in z) + " |")
     return lines
 

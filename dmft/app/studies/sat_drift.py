@@ -32,7 +32,7 @@ from ...core.methods import DMFTMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task
-from .common import finished, pm, run_into, study_main, write_csv
+from .common import finished, mean_err, pm, run_into, study_main, write_csv
 from .generalisation import gap_moments
 
 PARTS = ("teacher", "random")
@@ -94,12 +94,11 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
                 continue
             for q in NUMBERS:
                 x = np.array([values[(name, horizon, est, s)][q] for s in have])
-                d = x - np.array([values[(name, horizon, "exact", s)][q] for s in have])
-                err = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else math.nan
-                rows.append({"point": name, "horizon": horizon, "estimator": est, "quantity": q, "seeds": len(d),
-                             "value": float(x.mean()), "error": float(x.std(ddof=1) / math.sqrt(len(x))) if len(x) > 1 else math.nan,
-                             "minus_exact": float(d.mean()), "minus_exact_err": err,
-                             "z": float(d.mean()) / err if err and err > 0 else math.nan})
+                value, error = mean_err(x)
+                diff, err = mean_err(x - np.array([values[(name, horizon, "exact", s)][q] for s in have]))
+                rows.append({"point": name, "horizon": horizon, "estimator": est, "quantity": q, "seeds": len(x),
+                             "value": value, "error": error, "minus_exact": diff, "minus_exact_err": err,
+                             "z": diff / err if err and err > 0 else math.nan})
     write_csv(rows, os.path.join(output, "sat_drift.csv"))
     if rows:
         write_atomic(os.path.join(output, "sat_drift.md"), ("\n".join(_table(rows)) + "\n").encode())
