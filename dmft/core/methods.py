@@ -89,11 +89,16 @@ class DMFTMethod(_Method):
             ``replicates`` more solves of ``m`` paths each, and every averaged observable
             extrapolated linearly in ``1/n_paths`` to ``n_paths -> infinity`` (the finite-path bias
             removed, its uncertainty in the errors; ``dmft.core.extrapolation``).
+        memory_window: 0 (default): the memory sums of the paths over every earlier step; ``W``
+            (at least the exact band: ``exact_lags``, or 64 with the automatic band): over the
+            last ``W`` steps exactly and the older ones through
+            the means of blocks of steps whose length grows with their age (an approximation whose
+            error is measured in docs/long-horizons.md; ``dmft.solver.blocks``).
     """
 
     kind: ClassVar[str] = "dmft"
     #: files written before the exact band existed used probes at every lag
-    hash_omitted_at: ClassVar[dict] = {"exact_lags": 0, "extrapolation_paths": 0}
+    hash_omitted_at: ClassVar[dict] = {"exact_lags": 0, "extrapolation_paths": 0, "memory_window": 0}
 
     n_paths: int = 16384
     n_probes: int = 4
@@ -105,9 +110,10 @@ class DMFTMethod(_Method):
     orthogonal_inputs: bool = True
     chol_rtol: float = 1e-8
     extrapolation_paths: int = 0
+    memory_window: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_paths", "n_probes", "exact_lags", "replicates", "extrapolation_paths"):
+        for name in ("n_paths", "n_probes", "exact_lags", "replicates", "extrapolation_paths", "memory_window"):
             object.__setattr__(self, name, as_int(name, getattr(self, name)))
         object.__setattr__(self, "chol_rtol", as_float("chol_rtol", self.chol_rtol))
         if not isinstance(self.orthogonal_inputs, bool):
@@ -130,6 +136,13 @@ class DMFTMethod(_Method):
         if self.extrapolation_paths and not 2 <= self.extrapolation_paths < self.n_paths:
             raise ParameterError("extrapolation_paths", f"must be 0 (none) or lie in [2, n_paths = {self.n_paths}) "
                                                         f"(got {self.extrapolation_paths})")
+        if self.memory_window:
+            least = AUTO_BAND if self.exact_lags == -1 else max(1, self.exact_lags)
+            if self.memory_window < least:
+                raise ParameterError("memory_window", f"must be 0 (the full memory) or at least {least}, the "
+                                                      f"exact band of the response (got {self.memory_window})")
+            if self.response == "exact":
+                raise ParameterError("memory_window", "works with the probe response only (response = 'probe')")
 
     def band(self, n_steps: int) -> int:
         """The exact-band width used for a grid of ``n_steps`` steps (``exact_lags`` resolved)."""

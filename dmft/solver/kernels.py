@@ -6,7 +6,8 @@ solver is a few passes over such histories:
 
 * :func:`gram_row`:      ``out[j] = scale * sum_p F[j, p] f[p]``           (M_C(k, j) = alpha E[f(k) f(j)])
 * :func:`fused_memory`:  one chunked sweep giving ``omega = L z`` and the memory sums
-                         ``sum_m M_R(k, m) u(m)`` (and of the linearised copies)
+                         ``sum_m M_R(k, m) u(m)`` (and of the linearised copies), over all
+                         steps or a memory window (:func:`slot_sums` adds the block means)
 * :func:`fwht`:          unnormalised Walsh-Hadamard transform,
                          ``X[c] = sum_p x[p] (-1)^popcount(p & c)``       (probe estimator of M_R)
 * :func:`weight_step`:   the deterministic weight-side recursion for C and R (O(k^2) per step)
@@ -69,12 +70,15 @@ def gram_row(F, f, m, scale, out):
 
 
 @njit(parallel=True, **_JIT)
-def fused_memory(Z, lrow, mz, U, crow, mu, Y, out_z, out_u, out_y):
+def fused_memory(Z, lrow, mz, U, crow, m0, mu, Y, out_z, out_u, out_y):
     """One chunked sweep over the histories of one step:
 
         out_z[p]    = sum_{j<mz} lrow[j] Z[j, p]        (omega = L z)
-        out_u[p]    = sum_{m<mu} crow[m] U[m, p]        (memory of u)
-        out_y[r, p] = sum_{m<mu} crow[m] Y[r, m, p]     (memory of the linearised copies)
+        out_u[p]    = sum_{m0<=m<mu} crow[m] U[m, p]    (memory of u)
+        out_y[r, p] = sum_{m0<=m<mu} crow[m] Y[r, m, p] (memory of the linearised copies)
+
+    ``m0 = 0`` for the full memory; ``m0 > 0`` in a memory window (the older steps through block
+    means, :mod:`dmft.solver.blocks`).
     """
     n = out_u.shape[0]
     nr = Y.shape[0]
@@ -88,7 +92,7 @@ def fused_memory(Z, lrow, mz, U, crow, mu, Y, out_z, out_u, out_y):
             zr = Z[j, p0:p0 + w]
             for q in range(w):
                 az[q] += lj * zr[q]
-            if j < mu:
+            if m0 <= j < mu:
                 cj = crow[j]
                 ur = U[j, p0:p0 + w]
                 for q in range(w):
@@ -340,3 +344,18 @@ def band_subtract(H, S, k, y, out):
                 acc[q] -= hr[q] * sr[q]
         for q in range(w):
             out[p0 + q] = acc[q]
+
+
+@njit(parallel=True, **_JIT)
+def slot_sums(store, slots, w, out):
+    """``out[g, p] += sum_i w[i] store[slots[i], g, p]`` (the block part of a windowed memory sum,
+    :class:`dmft.solver.blocks.BlockHistory`), one pass over the slots per chunk of paths."""
+    groups, n = out.shape
+    for c in prange(_n_chunks(n)):
+        p0, width = _chunk(c, n)
+        for g in range(groups):
+            for i in range(slots.shape[0]):
+                wi = w[i]
+                row = store[slots[i], g]
+                for q in range(width):
+                    out[g, p0 + q] += wi * row[p0 + q]

@@ -17,6 +17,7 @@ import numpy as np
 from ..core.methods import DMFTMethod
 from ..core.status import Status
 from . import steps
+from .blocks import BlockHistory
 from .response import ExactResponse, make_estimator
 from .state import STREAMS, grow, new_state
 
@@ -89,6 +90,9 @@ class March:
         self.state = new_state(params, self.method, root, continuable=continuable)
         s = self.state
         self.estimator = make_estimator(self.method, s.nr, s.n, s.T, params.dt, params.alpha, s.rng_probe)
+        if self.method.memory_window:
+            s.window = self.method.memory_window
+            s.blocks = tuple(BlockHistory(1 + self.estimator.Y.shape[1], s.n) for _ in range(s.nr))
         self.status, self.message = Status.OK, ""
         self.frozen_at = None
         self.wall_time_s = 0.0

@@ -105,6 +105,11 @@ class MarchState:
     k_done: int = -1
     #: the generators of the Gaussian inputs (omega, thermal), kept when the march may be continued
     inputs: tuple = ()
+    #: memory window ``W`` of the memory sums (0: every earlier step) and, with one, the block
+    #: means of the older steps of ``u`` and of the probe copies, one
+    #: :class:`~dmft.solver.blocks.BlockHistory` per replica
+    window: int = 0
+    blocks: tuple = ()
 
     @property
     def T(self) -> int:

@@ -205,16 +205,33 @@ def _frozen_response(n: int) -> np.ndarray:
     return np.tril(np.ones((n, n + 1)))
 
 
+def _add_block_sums(state: MarchState, a: int, m0: int, estimator: ResponseEstimator) -> None:
+    """The memory sums of replica ``a`` over the steps before its window ``m0``: the steps that
+    left the window enter the blocks, then ``sum_B c_B ubar(B)`` (and of the copies) is added."""
+    blocks, U, Y = state.blocks[a], state.paths.U[a], estimator.Y[a]
+    while blocks.end < m0:
+        j = blocks.end
+        blocks.push(np.concatenate((U[j][None], Y[:, j])), j)
+    extra = np.zeros((blocks.groups, state.n))
+    blocks.add_sums(state.weights.c[a], extra)
+    state.paths.mem_u[a] += extra[0]
+    estimator.mem_y[a] += extra[1:]
+
+
 def advance_paths(state: MarchState, k: int, estimator: ResponseEstimator) -> None:
     """4. One fused sweep over the histories per replica (``omega = L z`` and the memory sums of
-    ``u`` and of the estimator's copies), then ``u(k+1)`` and the copies at ``k + 1``."""
+    ``u`` and of the estimator's copies, over the memory window if there is one, the block means
+    of the older steps added), then ``u(k+1)`` and the copies at ``k + 1``."""
     p, w, paths, nr = state.params, state.weights, state.paths, state.nr
     noise = math.sqrt(2.0 * p.temperature * p.dt) if p.temperature > 0 else 0.0
+    m0 = max(0, k - state.window) if state.window else 0   # memory sums exact from step m0 on
     for a in range(nr):
         estimator.store(a, k)
         idx = nr * k + a
-        kn.fused_memory(paths.Z, w.L[idx], idx + 1, paths.U[a], w.c[a], k, estimator.Y[a],
+        kn.fused_memory(paths.Z, w.L[idx], idx + 1, paths.U[a], w.c[a], m0, k, estimator.Y[a],
                         paths.omega[a], paths.mem_u[a], estimator.mem_y[a])
+        if m0 > 0:
+            _add_block_sums(state, a, m0, estimator)
         unew = paths.mem_u[a] + w.c[a, k] * paths.u[a] - p.dt * paths.omega[a] - p.dt * paths.f[a]
         if noise:
             unew += noise * paths.ETA[idx]
