@@ -10,13 +10,14 @@ through the means of blocks of steps (derivation section 10)::
 
 The error is ``sum_B sum_{m in B} (c_m - cbar_B)(u_p(m) - ubar_p(B))``: it vanishes where the
 kernel is flat across a block or the path's history is (a plateau), and the blocks are short where
-neither holds.  :class:`BlockHistory` keeps the blocks of a history as the steps leave the window:
-each step enters as a block of one, and whenever more than ``per_level`` blocks have the same
-length the two oldest of them merge into one of twice the length (a binary counter, as the
-doubling grids of Kim and Latz).  So block lengths never decrease with age, a block is at most
-about ``1 / per_level`` of its age beyond the window long, there are at most ``per_level`` blocks of each
-length and ``per_level log2(k)`` in all, and the means are exact means of the steps they hold
-(merging averages two means with equal weights).
+neither holds.  Two-time functions vary on the scale of the lag and, while the run relaxes, on
+the scale of the earlier time itself (the transient after ``t = 0``), so a block is kept short
+against both: :class:`BlockHistory` lets each step enter as a block of one and merges two
+neighbouring blocks of equal length ``L`` (aligned buddies, ``start % 2L == 0``, as the doubling
+grids of Kim and Latz) only while the merged block is at most ``1 / AGE`` of its distance from the
+window and at most ``1 / START`` of its first step.  The means are exact means of the steps they
+hold (a merge averages two means of equally many steps); there are at most about
+``(AGE + START + 2) log2 k`` blocks (129 at ``k = 10^4`` with the defaults).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from __future__ import annotations
 import numpy as np
 
 from .kernels import slot_sums
+
+
+#: a block is at most 1/AGE of the distance from its end to the window
+AGE = 4
+#: a block is at most 1/START of its first step (the transient after t = 0 stays resolved)
+START = 8
 
 
 class BlockHistory:
@@ -37,76 +44,90 @@ class BlockHistory:
     (:func:`dmft.solver.kernels.slot_sums`).
     """
 
-    def __init__(self, groups: int, n: int, per_level: int = 4):
-        if per_level < 2:
-            raise ValueError(f"per_level must be >= 2 (got {per_level})")
-        self.groups, self.n, self.per_level = int(groups), int(n), int(per_level)
-        #: level l holds the blocks of length 2**l, oldest first, as (start, slot)
-        self.levels: list = []
+    def __init__(self, groups: int, n: int, age: int = AGE, start: int = START):
+        if age < 1 or start < 1:
+            raise ValueError(f"age and start must be >= 1 (got {age}, {start})")
+        self.groups, self.n, self.age, self.start = int(groups), int(n), int(age), int(start)
+        #: the blocks, oldest first, as [start, length, slot]
+        self.list: list = []
         self.store = np.zeros((0, self.groups, self.n))
         self.free: list = []
         self.end = 0          # the steps 0 .. end - 1 are in blocks
+        self.last_slot = -1
 
     def _slot(self) -> int:
         if not self.free:
             old = self.store.shape[0]
-            grown = max(2 * old, 2 * self.per_level + 2)
+            grown = max(2 * old, 16)
             store = np.zeros((grown, self.groups, self.n))
             store[:old] = self.store
             self.store = store
             self.free = list(range(grown - 1, old - 1, -1))
         return self.free.pop()
 
-    def push(self, rows: np.ndarray, j: int) -> None:
-        """Add step ``j`` (the next one: ``j == end``) with the values ``rows`` (groups, n)."""
+    def push(self, rows: np.ndarray, j: int) -> list:
+        """Add step ``j`` (the next one: ``j == end``) with the values ``rows`` (groups, n).
+        Returns the merges it caused, in order, as ``(start, length, kept, freed)``: the pair
+        ``(start, length)``, ``(start + length, length)`` became ``(start, 2 length)``, held in
+        the slot ``kept`` of the older one; ``freed`` is the slot of the later one.  The slot of
+        the new block is ``last_slot``."""
         if j != self.end:
             raise ValueError(f"steps enter in order: expected step {self.end}, got {j}")
         slot = self._slot()
         self.store[slot] = np.asarray(rows).reshape(self.groups, self.n)
-        self._add(0, j, slot)
+        self.last_slot = slot
+        self.list.append([j, 1, slot])
         self.end += 1
+        merges: list = []
+        merged = True
+        while merged:
+            merged = False
+            i = 0
+            while i < len(self.list) - 1:
+                (s0, L, a), (s1, L1, b) = self.list[i], self.list[i + 1]
+                if L1 == L and s0 % (2 * L) == 0 and s1 == s0 + L and self._may_merge(s0, 2 * L):
+                    merged_means = self.store[a]
+                    merged_means += self.store[b]
+                    merged_means *= 0.5            # two means of equally many steps
+                    self.free.append(b)
+                    self.list[i] = [s0, 2 * L, a]
+                    del self.list[i + 1]
+                    merges.append((s0, L, a, b))
+                    merged = True
+                i += 1
+        return merges
 
-    def _add(self, level: int, start: int, slot: int) -> None:
-        while len(self.levels) <= level:
-            self.levels.append([])
-        blocks = self.levels[level]
-        blocks.append((start, slot))
-        if len(blocks) > self.per_level:       # merge the two oldest of this length
-            (s0, a), (_, b) = blocks.pop(0), blocks.pop(0)
-            merged = self.store[a]
-            merged += self.store[b]
-            merged *= 0.5                      # two means of equally many steps
-            self.free.append(b)
-            self._add(level + 1, s0, a)
-
-    def _ordered(self) -> list:
-        out = []
-        for level in range(len(self.levels) - 1, -1, -1):
-            out.extend((start, 1 << level, slot) for start, slot in self.levels[level])
-        return out
+    def _may_merge(self, start: int, length: int) -> bool:
+        return self.age * length <= self.end - (start + length) and self.start * length <= start
 
     def blocks(self) -> list:
         """``(start, length)`` of every block, oldest first (they tile ``0 .. end - 1``)."""
-        return [(start, length) for start, length, _ in self._ordered()]
+        return [(s, L) for s, L, _ in self.list]
+
+    def slots(self) -> list:
+        """The slots of ``store`` that hold the means of the blocks, in the order of :meth:`blocks`."""
+        return [slot for _, _, slot in self.list]
+
+    def arrays(self) -> tuple:
+        """``(start, length, slot)`` of the blocks, oldest first, as int64 arrays."""
+        if not self.list:
+            return tuple(np.zeros(0, dtype=np.int64) for _ in range(3))
+        return tuple(np.array(col, dtype=np.int64) for col in zip(*self.list))
 
     def means(self) -> list:
         """The block means (groups, n), in the order of :meth:`blocks` (views)."""
-        return [self.store[slot] for _, _, slot in self._ordered()]
+        return [self.store[slot] for _, _, slot in self.list]
 
     def weights(self, c: np.ndarray) -> np.ndarray:
         """``c_B = sum_{m in B} c_m`` for every block (order of :meth:`blocks`); ``c`` covers at
         least the steps ``0 .. end - 1``."""
-        blocks = self._ordered()
-        if not blocks:
+        if not self.list:
             return np.zeros(0)
+        start, length, _ = self.arrays()
         cum = np.concatenate(([0.0], np.cumsum(c[:self.end])))
-        starts = np.array([s for s, _, _ in blocks])
-        lengths = np.array([w for _, w, _ in blocks])
-        return cum[starts + lengths] - cum[starts]
+        return cum[start + length] - cum[start]
 
     def add_sums(self, c: np.ndarray, out: np.ndarray) -> None:
         """``out[g, p] += sum_B c_B ubar_{g, p}(B)`` (``out``: (groups, n), float64)."""
-        blocks = self._ordered()
-        if blocks:
-            slots = np.array([slot for _, _, slot in blocks], dtype=np.int64)
-            slot_sums(self.store, slots, self.weights(c), out)
+        if self.list:
+            slot_sums(self.store, self.arrays()[2], self.weights(c), out)

@@ -78,7 +78,8 @@ def fused_memory(Z, lrow, mz, U, crow, m0, mu, Y, out_z, out_u, out_y):
         out_y[r, p] = sum_{m0<=m<mu} crow[m] Y[r, m, p] (memory of the linearised copies)
 
     ``m0 = 0`` for the full memory; ``m0 > 0`` in a memory window (the older steps through block
-    means, :mod:`dmft.solver.blocks`).
+    means, :mod:`dmft.solver.blocks`), where ``mz = 0``: the field is drawn by
+    :class:`dmft.solver.window.FieldWindow`.
     """
     n = out_u.shape[0]
     nr = Y.shape[0]
@@ -87,11 +88,12 @@ def fused_memory(Z, lrow, mz, U, crow, m0, mu, Y, out_z, out_u, out_y):
         az = np.zeros(CHUNK)
         au = np.zeros(CHUNK)
         ay = np.zeros((nr, CHUNK))
-        for j in range(mz):
-            lj = lrow[j]
-            zr = Z[j, p0:p0 + w]
-            for q in range(w):
-                az[q] += lj * zr[q]
+        for j in range(max(mz, mu)):
+            if j < mz:
+                lj = lrow[j]
+                zr = Z[j, p0:p0 + w]
+                for q in range(w):
+                    az[q] += lj * zr[q]
             if m0 <= j < mu:
                 cj = crow[j]
                 ur = U[j, p0:p0 + w]
@@ -102,7 +104,8 @@ def fused_memory(Z, lrow, mz, U, crow, m0, mu, Y, out_z, out_u, out_y):
                     for q in range(w):
                         ay[r, q] += cj * yr[q]
         for q in range(w):
-            out_z[p0 + q] = az[q]
+            if mz > 0:
+                out_z[p0 + q] = az[q]
             out_u[p0 + q] = au[q]
         for r in range(nr):
             for q in range(w):
@@ -359,3 +362,212 @@ def slot_sums(store, slots, w, out):
                 row = store[slots[i], g]
                 for q in range(width):
                     out[g, p0 + q] += wi * row[p0 + q]
+
+
+@njit(parallel=True, **_JIT)
+def slot_combination(store, slots, groups, w, out):
+    """``out[p] += sum_i w[i] store[slots[i], groups[i], p]`` (the block regressors of a field,
+    :class:`dmft.solver.window.FieldWindow`)."""
+    n = out.shape[0]
+    for c in prange(_n_chunks(n)):
+        p0, width = _chunk(c, n)
+        for i in range(slots.shape[0]):
+            wi = w[i]
+            row = store[slots[i], groups[i]]
+            for q in range(width):
+                out[p0 + q] += wi * row[p0 + q]
+
+
+@njit(parallel=True, **_JIT)
+def row_combination(X, first, w, out):
+    """``out[p] += sum_i w[i] X[first + i, p]`` (float64 accumulation; the recent regressors of a
+    field, rows of the field history)."""
+    n = out.shape[0]
+    for c in prange(_n_chunks(n)):
+        p0, width = _chunk(c, n)
+        acc = np.zeros(CHUNK)
+        for i in range(w.shape[0]):
+            wi = w[i]
+            row = X[first + i, p0:p0 + width]
+            for q in range(width):
+                acc[q] += wi * row[q]
+        for q in range(width):
+            out[p0 + q] += acc[q]
+
+
+@njit(parallel=True, **_JIT)
+def slot_gram(store, slots, groups, f, scale, out):
+    """``out[i] = scale * sum_p store[slots[i], groups[i], p] f[p]`` (the block entries of a row
+    of ``M_C`` in a memory window)."""
+    n = f.shape[0]
+    for i in prange(slots.shape[0]):
+        out[i] = scale * _dot(store[slots[i], groups[i]], f, n)
+
+
+@njit(**_JIT)
+def tri_forward(R, d, t, out):
+    """``out = R^{-T} t`` for the upper-triangular ``R[:d, :d]`` (Gram ``G = R^T R`` of the
+    regressors of a field, :class:`dmft.solver.window.FieldWindow`); a zero diagonal (a
+    regressor that is the zero vector) gives ``out_j = 0``."""
+    for j in range(d):
+        acc = t[j]
+        for i in range(j):
+            acc -= R[i, j] * out[i]
+        r = R[j, j]
+        out[j] = acc / r if r > 0.0 else 0.0
+
+
+@njit(**_JIT)
+def tri_backward(R, d, y, out):
+    """``out = R^{-1} y`` for the upper-triangular ``R[:d, :d]`` (zero diagonals: ``out_j = 0``)."""
+    for j in range(d - 1, -1, -1):
+        acc = y[j]
+        for i in range(j + 1, d):
+            acc -= R[j, i] * out[i]
+        r = R[j, j]
+        out[j] = acc / r if r > 0.0 else 0.0
+
+
+@njit(**_JIT)
+def tri_delete(R, d, j, c):
+    """Remove column ``j`` of the upper-triangular ``R[:d, :d]`` and make it triangular again with
+    Givens rotations of the rows ``j .. d-1`` (applied to the column vector ``c`` (d,) too): on
+    return ``R[:d-1, :d-1]`` is the factor without regressor ``j``, ``R[d-1, :]`` holds what is
+    left of the last row (zero for the columns) and ``c`` is in the rotated coordinates."""
+    for col in range(j, d - 1):
+        for r in range(d):
+            R[r, col] = R[r, col + 1]
+    for r in range(d):
+        R[r, d - 1] = 0.0
+    for r in range(j, d - 1):
+        a, b = R[r, r], R[r + 1, r]
+        if b == 0.0:
+            if a < 0.0:                           # keep the diagonal >= 0
+                for col in range(r, d - 1):
+                    R[r, col] = -R[r, col]
+                c[r] = -c[r]
+            continue
+        h = math.hypot(a, b)
+        cs, sn = a / h, b / h
+        for col in range(r, d - 1):
+            x, y = R[r, col], R[r + 1, col]
+            R[r, col] = cs * x + sn * y
+            R[r + 1, col] = -sn * x + cs * y
+        x, y = c[r], c[r + 1]
+        c[r] = cs * x + sn * y
+        c[r + 1] = -sn * x + cs * y
+        R[r + 1, r] = 0.0
+
+
+@njit(**_JIT)
+def weight_step_window(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf, m0, bstart, blen, bslot,
+                       Cbar, Rbar, Rtil):
+    """:func:`weight_step` in a memory window (derivation section 10): the steps ``m >= m0`` exactly,
+    the older ones through blocks (``bstart``, ``blen``, ``bslot``: start, length and slot of each,
+    oldest first), on whose steps ``M_R(k, .)`` and ``M_C(k, .)`` are constant (block means).
+    With the block sums ``c_B`` and the block averages kept per slot,
+
+        Cbar[s, j] = mean_{m in B} C(m, j),   Rbar[s, j] = mean_{m in B} R(m, j),
+        Rtil[i, s] = sum_{l in B} R(i, l),
+
+    the sums over old steps are sums over blocks:
+
+        sum_{m<m0} c_m C(m, j)     = sum_B c_B Cbar(B, j)
+        sum_{l<m0} R(m, l) M_C(k, l) = sum_B M_C(k, B) Rtil(m, B)
+        sum_{m<m0} c_m R(m, j)     = sum_B c_B Rbar(B, j)
+
+    so a step costs ``O(k (W + blocks))`` instead of ``O(k^2)``.  Fills row/column ``k + 1`` of
+    ``C``, row ``k + 1`` of ``R`` and the new entries of ``Cbar`` and ``Rtil``; returns
+    ``(A_k, E[B^2])``.
+    """
+    nb = bstart.shape[0]
+    for m in range(k):
+        cbuf[m] = -dt * MR[k, m]
+    cbuf[k] = 1.0 - dt * lam - dt * MR[k, k]
+    cB = np.zeros(nb)
+    mcB = np.zeros(nb)
+    for i in range(nb):
+        acc = 0.0
+        for m in range(bstart[i], bstart[i] + blen[i]):
+            acc += cbuf[m]
+        cB[i] = acc
+        mcB[i] = MC[k, bstart[i]]
+    # D(m) = -dt sum_{l<m} R(m, l) M_C(k, l)
+    for m in range(k + 1):
+        acc = 0.0
+        for i in range(nb):
+            acc += mcB[i] * Rtil[m, bslot[i]]
+        for l in range(m0, m):
+            acc += R[m, l] * MC[k, l]
+        Dbuf[m] = -dt * acc
+    # G(j) = sum_m c_m C(m, j)
+    for j in range(k + 1):
+        Gbuf[j] = 0.0
+    for i in range(nb):
+        ci = cB[i]
+        row = Cbar[bslot[i]]
+        for j in range(k + 1):
+            Gbuf[j] += ci * row[j]
+    for m in range(m0, k + 1):
+        cm = cbuf[m]
+        if cm == 0.0:
+            continue
+        for j in range(k + 1):
+            Gbuf[j] += cm * C[m, j]
+    eb2 = 0.0
+    cd = 0.0
+    for j in range(k + 1):
+        eb2 += cbuf[j] * Gbuf[j]
+        cd += cbuf[j] * Dbuf[j]
+    eb2 += -2.0 * dt * cd + dt * dt * MC[k, k] + 2.0 * temp * dt
+    if sphere:
+        A = 1.0 / math.sqrt(eb2) if eb2 > 0.0 else np.nan
+    else:
+        A = 1.0
+    for j in range(k + 1):
+        v = A * (Gbuf[j] - dt * Dbuf[j])
+        C[k + 1, j] = v
+        C[j, k + 1] = v
+    C[k + 1, k + 1] = A * A * eb2
+    # response: R(k+1, j) = A sum_{m>j} c_m R(m, j)
+    for j in range(k + 1):
+        R[k + 1, j] = 0.0
+    for i in range(nb):
+        ci = cB[i]
+        row = Rbar[bslot[i]]
+        for j in range(k):
+            R[k + 1, j] += ci * row[j]
+    for m in range(max(1, m0), k + 1):
+        cm = cbuf[m]
+        if cm == 0.0:
+            continue
+        for j in range(m):
+            R[k + 1, j] += cm * R[m, j]
+    for j in range(k):
+        R[k + 1, j] *= A
+    R[k + 1, k] = A
+    # the block averages of the new row
+    for i in range(nb):
+        s = bslot[i]
+        accC = 0.0
+        accR = 0.0
+        for m in range(bstart[i], bstart[i] + blen[i]):
+            accC += C[k + 1, m]
+            accR += R[k + 1, m]
+        Cbar[s, k + 1] = accC / blen[i]
+        Rtil[k + 1, s] = accR
+    return A, eb2
+
+
+@njit(**_JIT)
+def block_average(row, starts, lengths):
+    """Replace ``row`` on each block ``[starts[i], starts[i] + lengths[i])`` by its mean (the old
+    entries of ``M_R(k, .)`` in a memory window)."""
+    for i in range(starts.shape[0]):
+        s, L = starts[i], lengths[i]
+        acc = 0.0
+        for m in range(s, s + L):
+            acc += row[m]
+        acc /= L
+        for m in range(s, s + L):
+            row[m] = acc

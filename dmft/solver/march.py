@@ -18,8 +18,9 @@ from ..core.methods import DMFTMethod
 from ..core.status import Status
 from . import steps
 from .blocks import BlockHistory
+from .window import FieldWindow, WeightWindow
 from .response import ExactResponse, make_estimator
-from .state import STREAMS, grow, new_state
+from .state import STREAMS, grow, history_rows, new_state
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,15 @@ class March:
         self.continuable = continuable
         self.state = new_state(params, self.method, root, continuable=continuable)
         s = self.state
-        self.estimator = make_estimator(self.method, s.nr, s.n, s.T, params.dt, params.alpha, s.rng_probe)
+        self.estimator = make_estimator(self.method, s.nr, s.n, s.T, params.dt, params.alpha, s.rng_probe,
+                                        history_rows(self.method))
         if self.method.memory_window:
             s.window = self.method.memory_window
             s.blocks = tuple(BlockHistory(1 + self.estimator.Y.shape[1], s.n) for _ in range(s.nr))
+            s.field = FieldWindow(s.nr, s.n, s.window, self.method.chol_rtol)
+            s.weight_blocks = tuple(WeightWindow(s.T) for _ in range(s.nr))
+            # float64: the regressors of later fields
+            s.paths.OM = np.zeros((s.nr * history_rows(self.method), s.n))
         self.status, self.message = Status.OK, ""
         self.frozen_at = None
         self.wall_time_s = 0.0
@@ -119,8 +125,13 @@ class March:
                             steps.freeze(state, k)
                             self.frozen_at = k * state.params.dt
                             break
+                        if state.window:
+                            steps.enter_blocks(state, k, estimator)
                         steps.memory_kernels(state, k, estimator)
-                        steps.extend_cholesky(state, k, method.chol_rtol)
+                        if state.window:
+                            steps.window_fields(state, k)
+                        else:
+                            steps.extend_cholesky(state, k, method.chol_rtol)
                         steps.step_weight_side(state, k)
                         steps.advance_paths(state, k, estimator)
                         if progress is not None:
@@ -157,7 +168,7 @@ class March:
         w, obs = state.weights, state.obs
         T = state.T if steps is None else steps
         histories = None
-        if keep_histories and steps is None:
+        if keep_histories and steps is None and not state.window:   # a window keeps no full histories
             histories = Histories(U=state.paths.U, F=state.paths.F, Z=state.paths.Z, L=w.L)
         C, C12 = w.C[:, :T, :T].copy(), None if w.X is None else w.X[:T, :T].copy()
         m = None if w.m is None else w.m[:, :T].copy()

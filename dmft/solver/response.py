@@ -73,7 +73,7 @@ class ProbeResponse(ResponseEstimator):
     """
 
     def __init__(self, nr: int, n: int, T: int, n_probes: int, dt: float, alpha: float,
-                 rng: np.random.Generator, history_dtype, probe_signal: str = "y"):
+                 rng: np.random.Generator, history_dtype, probe_signal: str = "y", history_rows: int = 0):
         self.nr, self.n, self.dt, self.alpha = nr, n, dt, alpha
         self.n_probes = n_probes
         self.signal = probe_signal
@@ -85,7 +85,11 @@ class ProbeResponse(ResponseEstimator):
         self.eps_t = np.zeros((n_probes, 0))
         self.codes = np.zeros((n_probes, 0), dtype=np.int64)
         self._design(T)
-        self.Y = np.zeros((nr, n_probes, T, n), history_dtype)
+        # the copies' history: every step, or (a memory window) a buffer of history_rows steps
+        # from the step ``base`` on (:func:`dmft.solver.state.slide`)
+        self.window_rows = history_rows
+        self.base = 0
+        self.Y = np.zeros((nr, n_probes, history_rows or T, n), history_dtype)
         self.y = np.zeros((nr, n_probes, n))
         self.mem_y = np.zeros((nr, n_probes, n))
         self.sigma = np.zeros((n_probes, n))
@@ -104,7 +108,7 @@ class ProbeResponse(ResponseEstimator):
     def grow(self, T: int) -> None:
         """Room for ``T`` steps (a continued march): the design and the copies' histories."""
         self._design(T)
-        if T > self.Y.shape[2]:
+        if not self.window_rows and T > self.Y.shape[2]:
             Y = np.zeros(self.Y.shape[:2] + (T,) + self.Y.shape[3:], self.Y.dtype)
             Y[:, :, : self.Y.shape[2]] = self.Y
             self.Y = Y
@@ -132,7 +136,7 @@ class ProbeResponse(ResponseEstimator):
         out[:] = self.alpha / (self.n * self.n_probes) * acc
 
     def store(self, a: int, k: int) -> None:
-        self.Y[a, :, k] = self.y[a]
+        self.Y[a, :, k - self.base] = self.y[a]
 
     def advance(self, a: int, k: int, A: float, c: np.ndarray, av: np.ndarray) -> None:
         ck = c[k]
@@ -154,8 +158,8 @@ class BandedProbeResponse(ProbeResponse):
     """
 
     def __init__(self, nr: int, n: int, T: int, n_probes: int, dt: float, alpha: float,
-                 rng: np.random.Generator, history_dtype, band: int):
-        super().__init__(nr, n, T, n_probes, dt, alpha, rng, history_dtype, "y")
+                 rng: np.random.Generator, history_dtype, band: int, history_rows: int = 0):
+        super().__init__(nr, n, T, n_probes, dt, alpha, rng, history_dtype, "y", history_rows)
         self.L = band
         self.H = np.zeros((nr, band, band, n), history_dtype)
         self.S = np.zeros((n_probes, band + 1, n))
@@ -220,13 +224,14 @@ class ExactResponse(ResponseEstimator):
 
 
 def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
-                   rng: np.random.Generator) -> ResponseEstimator:
-    """The estimator named by ``method.response``."""
+                   rng: np.random.Generator, history_rows: int = 0) -> ResponseEstimator:
+    """The estimator named by ``method.response``; ``history_rows``: the copies' history is a
+    buffer of that many steps (a memory window), 0: every step."""
     if method.response == "exact":
         return ExactResponse(nr, n, T, dt, alpha)
     band = method.band(T - 1)
     if band > 0:
         return BandedProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng,
-                                   np.dtype(method.history_dtype), band)
+                                   np.dtype(method.history_dtype), band, history_rows)
     return ProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng, np.dtype(method.history_dtype),
-                         method.probe_signal)
+                         method.probe_signal, history_rows)

@@ -74,6 +74,8 @@ class Paths:
     mem_u: np.ndarray
     selections: list
     t: Optional[np.ndarray] = None
+    #: the fields drawn, rows ``nr k + a`` (a march with a memory window only)
+    OM: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -109,7 +111,14 @@ class MarchState:
     #: means of the older steps of ``u`` and of the probe copies, one
     #: :class:`~dmft.solver.blocks.BlockHistory` per replica
     window: int = 0
+    #: in a memory window the histories ``U``, ``F``, ``OM`` and the copies' are buffers of
+    #: :func:`history_rows` steps from step ``base`` on (:func:`slide`)
+    base: int = 0
     blocks: tuple = ()
+    #: the regressors of the fields in a memory window (:class:`~dmft.solver.window.FieldWindow`)
+    field: object = None
+    #: the block averages of the weight side, one :class:`~dmft.solver.window.WeightWindow` per replica
+    weight_blocks: tuple = ()
 
     @property
     def T(self) -> int:
@@ -142,7 +151,9 @@ def new_state(params, method, root: np.random.SeedSequence, continuable: bool = 
     weights = WeightSide(
         C=np.zeros((nr, T, T)), R=np.zeros((nr, T, T)), M_R=np.zeros((nr, T, T)),
         M_C=np.zeros((nr, nr, T, T)), X=np.zeros((T, T)) if nr == 2 else None,
-        L=np.zeros((nr * T, nr * T)), A=np.full((nr, T), np.nan), c=np.zeros((nr, T)),
+        # no Cholesky factor in a memory window (the fields are drawn by regression)
+        L=np.zeros((0, 0) if method.memory_window else (nr * T, nr * T)), A=np.full((nr, T), np.nan),
+        c=np.zeros((nr, T)),
         D_buf=np.zeros(T), G_buf=np.zeros(T), chol_row=np.zeros(nr * T),
     )
     weights.C[:, 0, 0] = 1.0
@@ -164,8 +175,9 @@ def new_state(params, method, root: np.random.SeedSequence, continuable: bool = 
     thermal_inputs = GaussianInputs(rng["thermal"], n, nr * K, base=t, orthogonal=orth) if p.temperature > 0 else None
     ETA = thermal_inputs.generate(nr * K, keep=continuable) if thermal_inputs is not None else None
     selection_rngs = [rng["selection"], rng["selection_1"]][:nr]
+    rows = history_rows(method)
     paths = Paths(
-        U=np.zeros((nr, T, n), hd), F=np.zeros((nr, T, n), hd), Z=Z, ETA=ETA,
+        U=np.zeros((nr, rows or T, n), hd), F=np.zeros((nr, rows or T, n), hd), Z=Z, ETA=ETA,
         u=np.array([u0] * nr), f=np.zeros((nr, n)), a=np.zeros((nr, n)), omega=np.zeros((nr, n)),
         mem_u=np.zeros((nr, n)),
         selections=[make_selection(p, n, selection_rngs[a]) for a in range(nr)], t=t,
@@ -182,6 +194,29 @@ def new_state(params, method, root: np.random.SeedSequence, continuable: bool = 
     return MarchState(params=p, model=Perceptron.of(p), n=n, nr=nr, K=K, weights=weights,
                       paths=paths, obs=obs, rng_probe=rng["probe"],
                       inputs=(omega_inputs, thermal_inputs) if continuable else ())
+
+
+def history_rows(method) -> int:
+    """Steps held by the history buffers of a march with a memory window ``W`` (0: none, every
+    step is kept): ``2 W + 2``, so that :func:`slide` moves ``W`` rows every ``W`` steps."""
+    return 2 * method.memory_window + 2 if method.memory_window else 0
+
+
+def slide(state: MarchState, estimator, k: int, first: int) -> None:
+    """Make room for step ``k`` in the history buffers of a memory window: when it would not fit,
+    the steps ``first .. k - 1`` (those still to be read) move to the front and ``base = first``."""
+    rows = state.paths.U.shape[1]
+    if k - state.base < rows:
+        return
+    if k - first >= rows:
+        raise ValueError(f"the history buffer of {rows} steps cannot hold the steps {first} .. {k}")
+    old, keep, nr = first - state.base, k - first, state.nr
+    paths = state.paths
+    paths.U[:, :keep] = paths.U[:, old:old + keep]
+    paths.F[:, :keep] = paths.F[:, old:old + keep]
+    paths.OM[:nr * keep] = paths.OM[nr * old:nr * (old + keep)]
+    estimator.Y[:, :, :keep] = estimator.Y[:, :, old:old + keep]
+    state.base = estimator.base = first
 
 
 def _grown(a: np.ndarray, shape: tuple, fill: float = 0.0) -> np.ndarray:
@@ -207,13 +242,15 @@ def grow(state: MarchState, params) -> None:
     w.C, w.R, w.M_R = (_grown(x, (nr, T, T)) for x in (w.C, w.R, w.M_R))
     w.M_C = _grown(w.M_C, (nr, nr, T, T))
     w.X = None if w.X is None else _grown(w.X, (T, T))
-    w.L = _grown(w.L, (nr * T, nr * T))
+    if w.L.size:
+        w.L = _grown(w.L, (nr * T, nr * T))
     w.A = _grown(w.A, (nr, T), np.nan)
     w.c, w.D_buf, w.G_buf = np.zeros((nr, T)), np.zeros(T), np.zeros(T)
     w.chol_row = np.zeros(nr * T)
     if w.m is not None:
         w.m = _grown(w.m, (nr, T), np.nan)
-    paths.U, paths.F = (_grown(x, (nr, T, n)) for x in (paths.U, paths.F))
+    if not state.window:      # in a memory window the histories are buffers: nothing to grow
+        paths.U, paths.F = (_grown(x, (nr, T, n)) for x in (paths.U, paths.F))
     Z = _grown(paths.Z, (nr * T, n))
     state.inputs[0].generate(nr * (K_new - K), out=Z[nr * K:nr * K_new], keep=True)
     paths.Z = Z

@@ -24,7 +24,7 @@ from ..core.divergence import runaway
 from ..core.model import gap_counts
 from . import kernels as kn
 from .response import ResponseEstimator
-from .state import MarchState
+from .state import MarchState, slide
 
 #: a path field beyond this is a runaway (the fields are O(1) in any sane run)
 PATH_RUNAWAY = 1e30
@@ -70,17 +70,51 @@ def memory_kernels(state: MarchState, k: int, estimator: ResponseEstimator) -> N
     ``M_R(k, k)`` (exact) and ``M_R(k, <k)`` (the estimator)."""
     paths, w, n = state.paths, state.weights, state.n
     alpha = state.params.alpha
-    paths.U[:, k] = paths.u
-    paths.F[:, k] = paths.f
-    f_used = paths.F[:, k].astype(np.float64)      # the stored (possibly rounded) forces
+    base = state.base                              # first step held in the history buffers
+    paths.U[:, k - base] = paths.u
+    paths.F[:, k - base] = paths.f
+    f_used = paths.F[:, k - base].astype(np.float64)   # the stored (possibly rounded) forces
+    m0 = max(0, k - state.window) if state.window else 0   # exact from step m0, block means before
     for a in range(state.nr):
         for b in range(state.nr):
-            kn.gram_row(paths.F[b], f_used[a], k + 1, alpha / n, w.M_C[a, b, k])
+            kn.gram_row(paths.F[b, m0 - base:], f_used[a], k + 1 - m0, alpha / n, w.M_C[a, b, k, m0:])
+        if m0:
+            state.field.block_gram(a, k, f_used[a], alpha / n, w.M_C[a, :, k])
         w.M_R[a, k, k] = alpha * paths.a[a].mean()
     estimator.begin_step(k)
     if k > 0:
         for a in range(state.nr):
             estimator.memory_row(a, k, paths.a[a], w.M_R[a, k, :k])
+            if m0:           # the old steps enter the memory sums through block means: so does M_R
+                start, length, _ = state.blocks[a].arrays()
+                kn.block_average(w.M_R[a, k], start, length)
+
+
+def enter_blocks(state: MarchState, k: int, estimator: ResponseEstimator) -> None:
+    """0. (memory window) The steps that left the window ``[k - W, k)`` enter the blocks: the
+    fields and forces (:class:`~dmft.solver.window.FieldWindow`), ``u`` and the probe copies of
+    each replica (:class:`~dmft.solver.blocks.BlockHistory`)."""
+    m0 = max(0, k - state.window)
+    paths, base = state.paths, state.base
+    state.field.push_until(m0, paths.OM, paths.F, base)
+    w = state.weights
+    for a, blocks in enumerate(state.blocks):
+        U, Y = paths.U[a], estimator.Y[a]
+        while blocks.end < m0:
+            j = blocks.end
+            merges = blocks.push(np.concatenate((U[j - base][None], Y[:, j - base])), j)
+            state.weight_blocks[a].entered(w.C[a], w.R[a], j, blocks.last_slot, merges, blocks.store.shape[0])
+    slide(state, estimator, k, m0)
+
+
+def window_fields(state: MarchState, k: int) -> None:
+    """3a. (memory window) The fields ``omega^a(k)``: regression on the recent fields and the
+    block means of the older ones, with the innovations ``z`` of the Cholesky draw."""
+    paths, w, field = state.paths, state.weights, state.field
+    for a in range(state.nr):
+        v = state.nr * k + a
+        field.draw(a, k, w.M_C, paths.OM, paths.Z[v].astype(np.float64), paths.omega[a], state.base)
+    w.min_pivot2 = min(w.min_pivot2, field.min_pivot2)
 
 
 def extend_cholesky(state: MarchState, k: int, rtol: float) -> None:
@@ -101,8 +135,7 @@ def step_weight_side(state: MarchState, k: int) -> None:
     sphere, lam = state.model.sphere, state.model.ridge
     for a in range(state.nr):
         if w.m is None:
-            A, eb2 = kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature,
-                                    sphere, w.D_buf, w.G_buf, w.c[a])
+            A, eb2 = _weight_step(state, a, k, sphere)
         else:
             A, eb2 = teacher_weight_step(state, a, k)
         w.A[a, k] = A
@@ -117,6 +150,23 @@ def step_weight_side(state: MarchState, k: int) -> None:
             raise Diverged(f"replica overlap not finite at step {k + 1}")
 
 
+def _weight_step(state: MarchState, a: int, k: int, sphere: bool):
+    """The weight-side recursion of replica ``a`` at step ``k``: :func:`kernels.weight_step`, or in a
+    memory window with blocks :func:`kernels.weight_step_window`."""
+    p, w = state.params, state.weights
+    lam = state.model.ridge
+    blocks = state.blocks[a] if state.window else None
+    if blocks is None or not blocks.end:
+        return kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature, sphere,
+                              w.D_buf, w.G_buf, w.c[a])
+    ww = state.weight_blocks[a]
+    ww._room(blocks.store.shape[0], state.T)
+    start, length, slot = blocks.arrays()
+    return kn.weight_step_window(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature, sphere,
+                                 w.D_buf, w.G_buf, w.c[a], blocks.end, start, length, slot,
+                                 ww.Cbar, ww.Rbar, ww.Rtil)
+
+
 def teacher_weight_step(state: MarchState, a: int, k: int):
     """3b with teacher data (derivation §9): the component orthogonal to the teacher follows the
     recursion of random data (``C``, ``R`` of ``weight_step``, unprojected), the overlap
@@ -127,8 +177,7 @@ def teacher_weight_step(state: MarchState, a: int, k: int):
     Returns ``(A_k, E[B^2])`` with ``E[B^2] = E[B_perp^2] + B_m^2``."""
     p, w, paths = state.params, state.weights, state.paths
     lam = state.model.ridge
-    eb2_perp = kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature,
-                              False, w.D_buf, w.G_buf, w.c[a])[1]
+    eb2_perp = _weight_step(state, a, k, False)[1]
     b_m = (1.0 - p.dt * lam) * w.m[a, k] - p.dt * p.alpha * float(np.mean(paths.f[a] * paths.t))
     eb2 = eb2_perp + b_m * b_m
     if state.model.sphere:
@@ -206,12 +255,9 @@ def _frozen_response(n: int) -> np.ndarray:
 
 
 def _add_block_sums(state: MarchState, a: int, m0: int, estimator: ResponseEstimator) -> None:
-    """The memory sums of replica ``a`` over the steps before its window ``m0``: the steps that
-    left the window enter the blocks, then ``sum_B c_B ubar(B)`` (and of the copies) is added."""
-    blocks, U, Y = state.blocks[a], state.paths.U[a], estimator.Y[a]
-    while blocks.end < m0:
-        j = blocks.end
-        blocks.push(np.concatenate((U[j][None], Y[:, j])), j)
+    """The memory sums of replica ``a`` over the steps before its window ``m0`` (in the blocks
+    since :func:`enter_blocks`): ``sum_B c_B ubar(B)``, and of the copies, are added."""
+    blocks = state.blocks[a]
     extra = np.zeros((blocks.groups, state.n))
     blocks.add_sums(state.weights.c[a], extra)
     state.paths.mem_u[a] += extra[0]
@@ -228,8 +274,11 @@ def advance_paths(state: MarchState, k: int, estimator: ResponseEstimator) -> No
     for a in range(nr):
         estimator.store(a, k)
         idx = nr * k + a
-        kn.fused_memory(paths.Z, w.L[idx], idx + 1, paths.U[a], w.c[a], m0, k, estimator.Y[a],
-                        paths.omega[a], paths.mem_u[a], estimator.mem_y[a])
+        mz = 0 if state.window else idx + 1        # in a window the field is drawn already
+        lrow = w.L[idx] if mz else w.c[a]              # (not read in a window)
+        lo, hi = m0 - state.base, k - state.base      # the steps m0 .. k - 1 in the buffers
+        kn.fused_memory(paths.Z, lrow, mz, paths.U[a, lo:hi], w.c[a, m0:k], 0, k - m0,
+                        estimator.Y[a][:, lo:hi], paths.omega[a], paths.mem_u[a], estimator.mem_y[a])
         if m0 > 0:
             _add_block_sums(state, a, m0, estimator)
         unew = paths.mem_u[a] + w.c[a, k] * paths.u[a] - p.dt * paths.omega[a] - p.dt * paths.f[a]
