@@ -18,6 +18,7 @@ CASES = [
                                                                             history_dtype="float64")),
     (Params(t_max=10, tw=(2.0,)), DMFTMethod(n_paths=512, replicates=1, response="exact")),
     (Params(t_max=20, tw=(10.0,)), DMFTMethod(n_paths=1024, replicates=1, exact_lags=64)),
+    (Params(t_max=60, tw=(10.0,)), DMFTMethod(n_paths=4096, replicates=1, memory_window=64)),
     (Params(t_max=20, tw=(5.0, 10.0)), ParticleMethod(n=500, n_samples=3)),
     (Params(t_max=20, tw=(5.0,)), ParticleMethod(n=500, n_samples=1)),
     (Params(t_max=100, tw=(5.0, 10.0), replicas=2), ParticleMethod(n=30, n_samples=10)),

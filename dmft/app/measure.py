@@ -69,6 +69,7 @@ from ..analysis.stationarity import AGREE_FLOOR
 from ..analysis.verdict import confirmed, judge, repetitions
 from ..core.methods import DMFTMethod, ParticleMethod, point_hash
 from ..core.params import Params
+from ..core.resources import estimate
 from .repetitions import Repetitions, continuable, first_seconds
 from .runner import Task as _Task
 
@@ -433,7 +434,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         extended = 0.0
         if reps is not None and reps.method == current and reps.params != p and reps.can_extend(p):
             # the same repetitions, marched on from their horizon: only the new steps cost
-            cost = reps.wall * ((p.t_max / reps.params.t_max) ** 2 - 1)
+            cost = reps.wall * (_work_ratio(p, reps.params, current) - 1)
             if cost > left:
                 status = "not_reached"
                 reason = (f"continuing to t_max = {p.t_max:g} (about {cost:.0f} s) does not fit in the "
@@ -447,8 +448,8 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             if previous is not None:
                 previous.release()
             reps = Repetitions(p, current, continuable=count if continuable(p, current, count) else 0)
-            if previous is not None and previous.count:   # cost ~ T^2 (DMFT) or T (simulations), ~ paths
-                per = (previous.per_item() * (p.t_max / previous.params.t_max) ** (2 if reps.dmft else 1)
+            if previous is not None and previous.count:   # cost as the work estimate, ~ paths
+                per = (previous.per_item() * _work_ratio(p, previous.params, previous.method)
                        * _size(current) / _size(previous.method))
             else:
                 per = first_seconds(p, current)
@@ -616,10 +617,18 @@ def _steps_limit(params: Params, method) -> int:
     """Most time steps a run of ``method`` represents faithfully: for the DMFT ``n_paths /
     replicas`` (the empirical covariance ``M_C`` of the cavity field is a Gram matrix of the
     ``n_paths`` force histories, of rank at most ``n_paths``; beyond, the new inputs are
-    determined by the old ones and the march drifts), unlimited for simulations."""
-    if isinstance(method, DMFTMethod):
+    determined by the old ones and the march drifts), unlimited for simulations and for a DMFT
+    with a memory window, whose fields regress on ``W`` recent fields and block means only."""
+    if isinstance(method, DMFTMethod) and not method.memory_window:
         return method.n_paths // params.replicas
     return 2 ** 62
+
+
+def _work_ratio(new: Params, old: Params, method) -> float:
+    """How much more a run to the horizon of ``new`` costs than one to that of ``old``: the ratio
+    of their work estimates (``T^2`` for the DMFT, ``T`` for simulations and, at long horizons,
+    for the DMFT with a memory window)."""
+    return estimate(new, method).work / max(estimate(old, method).work, 1e-300)
 
 
 def _still(verdict, t_max=None) -> str:

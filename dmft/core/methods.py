@@ -156,6 +156,8 @@ class DMFTMethod(_Method):
             text += f" x {self.replicates} replicates"
         if self.extrapolation_paths:
             text += f", extrapolated to n_paths -> inf with {self.extrapolation_paths} paths"
+        if self.memory_window:
+            text += f", memory window of {self.memory_window} steps"
         return text
 
 

@@ -16,6 +16,15 @@ so one march is in memory)::
              (+ replicates nr 2 n T^3 / 3 with response = exact)
              times (1 + m / n) with a second path count m (``extrapolation_paths``)
 
+With a memory window of ``W`` steps (``memory_window``; ``H = 2 W + 2`` steps of history kept,
+``d = W + B`` regressors with ``B = 14 log2 T`` blocks at most) no Cholesky factor is kept, the
+histories ``U``, ``F``, ``Y`` are buffers of ``H`` steps, the fields a float64 buffer, and the
+block means and block averages are added::
+
+    memory = 8 T^2 (2 nr + nr^2 + [nr = 2])  + h nr n (T + H (2 + p)) + 8 nr H n
+           + 8 B n nr (3 + p) + 24 B T nr    + (band, thermal inputs, basis as above)
+    work   = replicates sum_k [n d (nr^2 + nr (2 + p)) + nr L^2 n + nr k d]
+
 **Simulation** (:class:`~dmft.core.methods.ParticleMethod`: ``N`` weights, ``P = alpha N``
 patterns, ``m = nr (1 + K)`` weight copies, ``B = min(n_samples, 10)`` batches)::
 
@@ -39,6 +48,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+
+import numpy as np
 
 from .methods import n_patterns
 
@@ -80,9 +91,20 @@ def estimate(params, method) -> Estimate:
         n, p = method.n_paths, method.n_probes
         h = 4 if method.history_dtype == "float32" else 8
         L = method.band(params.n_steps) if method.response == "probe" else 0
-        memory = (8.0 * T * T * (3 * nr + 2 * nr * nr + (nr == 2)) + h * nr * T * n * (3 + p)
-                  + (h * nr * L * L + 8.0 * p * (L + 1)) * n * (L > 0)
-                  + 8.0 * nr * T * n * (params.temperature > 0) + 8.0 * n * min(n, nr * T))
+        rest = ((h * nr * L * L + 8.0 * p * (L + 1)) * n * (L > 0)
+                + 8.0 * nr * T * n * (params.temperature > 0) + 8.0 * n * min(n, nr * T))
+        if method.memory_window:
+            W, B = _window_sizes(method, T)
+            H = 2 * W + 2
+            memory = (8.0 * T * T * (2 * nr + nr * nr + (nr == 2)) + h * nr * n * (T + H * (2 + p))
+                      + 8.0 * nr * H * n + 8.0 * B * n * nr * (3 + p) + 24.0 * B * T * nr + rest)
+            k = np.arange(T - 1, dtype=float)
+            d = np.minimum(k, W) + np.minimum(k, B)
+            work = method.replicates * float(np.sum(n * d * (nr * nr + nr * (2 + p)) + nr * L * L * n
+                                                    + nr * k * d))
+            work *= 1.0 + method.extrapolation_paths / n
+            return Estimate(f"the DMFT ({method.n_paths} paths, {T} times, memory window {W})", memory, work)
+        memory = (8.0 * T * T * (3 * nr + 2 * nr * nr + (nr == 2)) + h * nr * T * n * (3 + p) + rest)
         work = method.replicates * n * T * (T / 2 * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L)
         if method.response == "exact":
             memory += 16.0 * nr * T * T * n
@@ -100,6 +122,13 @@ def estimate(params, method) -> Estimate:
     return Estimate(f"the simulation (N = {N}, P = {P}, {method.n_samples} samples, {T} times)", memory, work)
 
 
+def _window_sizes(method, T: int) -> tuple:
+    """The window ``W`` and the most blocks ``B`` of a march with a memory window over ``T`` times."""
+    import math
+
+    return method.memory_window, int(14 * math.log2(max(T, 2)))
+
+
 def step_costs(params, method):
     """The relative cost of each step of a run, in the order its progress bar counts them
     (:func:`dmft.core.progress.unit_costs`), or None when every step costs the same
@@ -108,12 +137,16 @@ def step_costs(params, method):
     is the work above)."""
     if method.kind != "dmft":
         return None
-    import numpy as np
 
     nr, p = params.replicas, method.n_probes
     L = method.band(params.n_steps) if method.response == "probe" else 0
     k = np.arange(1, params.n_steps + 1, dtype=float)
-    per = k * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L
+    if method.memory_window:
+        W, B = _window_sizes(method, params.n_steps + 1)
+        d = np.minimum(k, W) + np.minimum(k, B)
+        per = d * (nr * nr + nr * (2 + p)) + nr * L * L + nr * k * d / method.n_paths
+    else:
+        per = k * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L
     if method.response == "exact":
         per = per + nr * 2.0 * k * k
     if method.extrapolation_paths:   # the replicates of the second path count follow, cheaper per path
