@@ -319,6 +319,26 @@ def test_sat_drift_study_quick(tmp_path):
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
 
 
+def test_memory_window_study_quick(tmp_path):
+    """The memory-window study at tiny sizes: every window of every point paired with the full
+    march on the same seeds, one row per number, the bias with its error and the default's
+    relative error beside it, and a re-run computes nothing."""
+    import math
+
+    from dmft.app.studies import memory_window as mw
+
+    rows = mw.run(str(tmp_path), quick=True, workers=1)
+    assert {r["point"] for r in rows} == set(mw.PARTS)
+    assert {r["window"] for r in rows} == set(mw.QUICK["windows"])
+    assert all(r["seeds"] == mw.QUICK["seeds"] for r in rows)
+    assert {r["quantity"] for r in rows if r["point"] == "sat"} == {"energy", "d_final"}
+    assert all(math.isfinite(r["bias"]) and r["bias_err"] >= 0 and r["default_err_rel"] > 0 for r in rows)
+    assert (tmp_path / "memory_window.md").read_text().count("\n") == 2 + len(rows)
+    mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
+    mw.run(str(tmp_path), quick=True, workers=1)
+    assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+
+
 def test_mean_err_is_the_mean_and_its_standard_error_over_repetitions():
     import math
     import numpy as np
