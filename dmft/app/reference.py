@@ -166,8 +166,9 @@ def _measured(record: dict) -> str:
 def bench_quotes(folder: str) -> dict:
     """The quotes drawn from the benchmark records in ``folder``: ``bench.teff`` (wall time and peak
     memory of the canonical T_eff point at the default precision), ``bench.solver`` (the solver
-    against the number of steps) and ``bench.window`` (precision per second of a window of waiting
-    times), each with the date, commit and load of the measurement."""
+    against the number of steps), ``bench.window`` (precision per second of a window of waiting
+    times) and ``bench.long`` (long horizons with and without a memory window), each with the
+    date, commit and load of the measurement."""
     out = {}
     path = os.path.join(folder, "bench_teff.json")
     if os.path.exists(path):
@@ -197,6 +198,23 @@ def bench_quotes(folder: str) -> dict:
             f"{rec['window_wall_s']:.1f} s, against {rec['today_wall_s']:.1f} s for the default "
             f"{rec['rows'][0]['n_paths']} x {rec['rows'][0]['replicates']} paths at one waiting time in the same "
             f"run ({rec['speedup']:.2f} times faster; {_measured(rec)})")
+    path = os.path.join(folder, "bench_long.json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            rec = json.load(fh)
+        full = [r for r in rec["rows"] if not r["window"]]
+        win = [r for r in rec["rows"] if r["window"]]
+        text = (f"at {rec['n_paths']} paths, t_max = " + ", ".join(f"{r['t_max']:g}" for r in full)
+                + " took " + ", ".join(f"{r['wall_s']:.0f} s" for r in full)
+                + f" with the full memory (T^{rec['exponent_full']:.2f}, peak {full[-1]['peak_rss_mb']:.0f} MB) and "
+                + ", ".join(f"{r['wall_s']:.0f} s" for r in win)
+                + f" with a window of {rec['window']} steps (T^{rec['exponent_window']:.2f}, peak "
+                + f"{win[-1]['peak_rss_mb']:.0f} MB), {rec['ratios'][-1]:.1f} times faster at the longest")
+        for r in rec.get("reach", []):
+            text += (f"; t_max = {r['t_max']:g} ({r['steps']} steps) at {r['n_paths']} paths took "
+                     f"{r['wall_s']:.0f} s and {r['peak_rss_mb'] / 1000:.2g} GB "
+                     + (f"with a window of {r['window']} steps" if r["window"] else "with the full memory"))
+        out["bench.long"] = text + f" ({_measured(rec)})"
     out.update(measure_quotes(folder))
     return out
 

@@ -95,7 +95,7 @@ class March:
         if self.method.memory_window:
             s.window = self.method.memory_window
             s.blocks = tuple(BlockHistory(1 + self.estimator.Y.shape[1], s.n) for _ in range(s.nr))
-            s.field = FieldWindow(s.nr, s.n, s.window, self.method.chol_rtol)
+            s.field = FieldWindow(s.nr, s.n, self.method.chol_rtol)
             s.weight_blocks = tuple(WeightWindow(s.T) for _ in range(s.nr))
             # float64: the regressors of later fields
             s.paths.OM = np.zeros((s.nr * history_rows(self.method), s.n))

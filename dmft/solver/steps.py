@@ -132,7 +132,7 @@ def extend_cholesky(state: MarchState, k: int, rtol: float) -> None:
 def step_weight_side(state: MarchState, k: int) -> None:
     """3b. The deterministic recursion for ``C``, ``R`` (and ``C12``) to step ``k + 1``."""
     p, w = state.params, state.weights
-    sphere, lam = state.model.sphere, state.model.ridge
+    sphere = state.model.sphere
     for a in range(state.nr):
         if w.m is None:
             A, eb2 = _weight_step(state, a, k, sphere)

@@ -32,7 +32,7 @@ from .blocks import BlockHistory
 
 
 class FieldWindow:
-    """The regressors of the fields of ``nr`` replicas over ``n`` paths with window ``W``.
+    """The regressors of the fields of ``nr`` replicas over ``n`` paths in a memory window.
 
     ``blocks`` holds, per block of old steps, the means of ``omega^b`` (groups ``0 .. nr-1``) and
     of the forces ``f^b`` (groups ``nr .. 2 nr - 1``).  The ``d`` regressors are kept as the
@@ -46,8 +46,8 @@ class FieldWindow:
     rows of the full march.
     """
 
-    def __init__(self, nr: int, n: int, window: int, rtol: float):
-        self.nr, self.n, self.W, self.rtol = nr, n, int(window), float(rtol)
+    def __init__(self, nr: int, n: int, rtol: float):
+        self.nr, self.n, self.rtol = nr, n, float(rtol)
         self.blocks = BlockHistory(2 * nr, n)
         self.d = 0
         self.R = np.zeros((0, 0))
