@@ -95,3 +95,15 @@ def test_scan_refuses_points_that_do_not_fit(tmp_path, capsys):
     assert main(["scan", str(cfg), "-o", str(tmp_path / "out"), "--workers", "2"]) == 2
     assert "2 runs of the DMFT" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_memory_window_makes_the_work_linear_in_the_horizon():
+    """Doubling a long horizon nearly quadruples the full march's work and about doubles the windowed one's
+    (what ``dmft measure`` predicts the next horizon's cost from); the window also needs less memory."""
+    from dmft.app.measure import _work_ratio
+
+    p = Params(b=0.3, t_max=500.0, tw=())
+    full, window = DMFTMethod(n_paths=8192), DMFTMethod(n_paths=8192, memory_window=200)
+    assert 3.5 < _work_ratio(p.replace(t_max=1000.0), p, full) < 4.2
+    assert 1.8 < _work_ratio(p.replace(t_max=1000.0), p, window) < 2.4
+    assert estimate(p, window).memory < 0.7 * estimate(p, full).memory
