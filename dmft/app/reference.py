@@ -55,7 +55,7 @@ BENCHMARKS = os.path.join("benchmarks", "results")
 NOTEBOOK = os.path.join("docs", "example.ipynb")
 #: documents whose quotes are rewritten
 DOCUMENTS = ("README.md", os.path.join("docs", "effective-temperature.md"), os.path.join("docs", "precision-defaults.md"),
-             os.path.join("data", "README.md"))
+             os.path.join("data", "README.md"), os.path.join("docs", "long-horizons.md"))
 #: the canonical result files, by point and kind
 FILES = {(point, kind): f"{point}-{short}.h5" for point in ("unsat", "sat")
          for kind, short in (("dmft", "dmft"), ("simulation", "sim"))}
