@@ -11,18 +11,19 @@ issue's target: ``t = 1000`` at 16384 paths in 10 minutes and 6 GB), ``--reach-f
 with the full memory.
 
 Usage: python benchmarks/bench_long.py [--n-paths 4096] [--horizons 125,250,500] [--window 200]
-                                       [--reach 1000 --reach-paths 16384] [--record]
+                                       [--reach 1000 --reach-paths 16384] [--reach-only] [--record]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
 import numpy as np
-from record import conditions, record
+from record import RESULTS, conditions, record
 
 CHILD = r"""
 import json, resource, sys, time
@@ -61,9 +62,13 @@ def main(argv=None):
     ap.add_argument("--reach", type=float, default=0.0, help="t_max of one more windowed run (0: none)")
     ap.add_argument("--reach-paths", type=int, default=16384)
     ap.add_argument("--reach-full", action="store_true", help="the reach run with the full memory too")
+    ap.add_argument("--reach-only", action="store_true",
+                    help="only the reach run(s); the recorded horizons are kept and the reach replaced")
     ap.add_argument("--record", action="store_true", help="write benchmarks/results/bench_long.json")
     args = ap.parse_args(argv)
     start = conditions()
+    if args.reach_only:
+        return reach_only(args, start)
     rows = []
     for t_max in [float(x) for x in args.horizons.split(",")]:
         for window in (0, args.window):
@@ -79,17 +84,37 @@ def main(argv=None):
                "n_paths": args.n_paths, "window": args.window}
     print(f"wall ~ steps^{summary['exponent_full']:.2f} (full) and ^{summary['exponent_window']:.2f} (window); "
           "full/window: " + ", ".join(f"{x:.2f}" for x in ratios))
+    summary["reach"] = reach_runs(args)
+    if args.record:
+        print("recorded in", record("bench_long", start, rows, **summary))
+
+
+def reach_runs(args) -> list:
     reach = []
     if args.reach:
         for window in ((0,) if args.reach_full else ()) + (args.window,):
             row = run_one(args.reach_paths, args.reach, window)
+            row["load"] = conditions()["load"]
             reach.append(row)
             print(f"reach: t_max {args.reach:g} at {args.reach_paths} paths, "
                   f"{'window ' + str(window) if window else 'full memory'}: {row['wall_s']:.1f} s, "
                   f"peak {row['peak_rss_mb']:.0f} MB, status {row['status']}", flush=True)
-    summary["reach"] = reach
+    return reach
+
+
+def reach_only(args, start: dict) -> None:
+    """The reach run(s) again (e.g. on a quieter machine), the recorded horizons kept; the reach
+    rows carry their own date, commit and load."""
+    with open(os.path.join(RESULTS, "bench_long.json")) as fh:
+        rec = json.load(fh)
+    reach = reach_runs(args)
+    for row in reach:
+        row.update(date=start["date"], commit=start["commit"], start_load=start["load"])
+    rec["reach"] = reach
     if args.record:
-        print("recorded in", record("bench_long", start, rows, **summary))
+        keep = {k: v for k, v in rec.items() if k not in ("rows",)}
+        print("recorded in", record("bench_long", {k: keep.pop(k) for k in ("date", "commit", "cores", "load")},
+                                    rec["rows"], **keep))
 
 
 if __name__ == "__main__":

@@ -214,6 +214,9 @@ def bench_quotes(folder: str) -> dict:
             text += (f"; t_max = {r['t_max']:g} ({r['steps']} steps) at {r['n_paths']} paths took "
                      f"{r['wall_s']:.0f} s and {r['peak_rss_mb'] / 1000:.2g} GB "
                      + (f"with a window of {r['window']} steps" if r["window"] else "with the full memory"))
+            if "commit" in r:     # a reach run made apart from the horizons
+                text += (f" (measured {r['date']} at commit {r['commit'][:12]}, load average "
+                         f"{r['start_load']:.1f} when it started)")
         out["bench.long"] = text + f" ({_measured(rec)})"
     out.update(measure_quotes(folder))
     return out

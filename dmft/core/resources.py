@@ -21,7 +21,7 @@ With a memory window of ``W`` steps (``memory_window``; ``H = 2 W + 2`` steps of
 histories ``U``, ``F``, ``Y`` are buffers of ``H`` steps, the fields a float64 buffer, and the
 block means and block averages are added::
 
-    memory = 8 T^2 (2 nr + nr^2 + [nr = 2])  + h nr n (T + H (2 + p)) + 8 nr H n
+    memory = 8 T^2 (3 nr + nr^2 + [nr = 2])  + h nr n (T + H (2 + p)) + 8 nr H n
            + 8 B n nr (3 + p) + 24 B T nr    + (band, thermal inputs, basis as above)
     work   = replicates sum_k [n d (nr^2 + nr (2 + p)) + nr L^2 n + nr k d]
 
@@ -96,7 +96,7 @@ def estimate(params, method) -> Estimate:
         if method.memory_window:
             W, B = _window_sizes(method, T)
             H = 2 * W + 2
-            memory = (8.0 * T * T * (2 * nr + nr * nr + (nr == 2)) + h * nr * n * (T + H * (2 + p))
+            memory = (8.0 * T * T * (3 * nr + nr * nr + (nr == 2)) + h * nr * n * (T + H * (2 + p))
                       + 8.0 * nr * H * n + 8.0 * B * n * nr * (3 + p) + 24.0 * B * T * nr + rest)
             k = np.arange(T - 1, dtype=float)
             d = np.minimum(k, W) + np.minimum(k, B)

@@ -159,19 +159,21 @@ class March:
         self.wall_time_s += time.perf_counter() - t0
         return self
 
-    def output(self, keep_histories: bool = False, steps: int | None = None) -> MarchOutput:
+    def output(self, keep_histories: bool = False, steps: int | None = None, copy: bool = True) -> MarchOutput:
         """The :class:`MarchOutput` of the steps done (copies: the march may go on); ``steps``:
         of the first ``steps`` grid points only -- a run to that horizon (the march is causal: the
         same in distribution as a march to it, not necessarily draw for draw), copied without
-        copying the rest, and without histories."""
+        copying the rest, and without histories.  ``copy=False``: the march's own arrays, for a
+        march that ends here (no second copy of the ``T^2`` kernels at the peak of memory)."""
         state, params = self.state, self.state.params
         w, obs = state.weights, state.obs
         T = state.T if steps is None else steps
+        own = np.copy if copy else (lambda x: x)
         histories = None
         if keep_histories and steps is None and not state.window:   # a window keeps no full histories
             histories = Histories(U=state.paths.U, F=state.paths.F, Z=state.paths.Z, L=w.L)
-        C, C12 = w.C[:, :T, :T].copy(), None if w.X is None else w.X[:T, :T].copy()
-        m = None if w.m is None else w.m[:, :T].copy()
+        C, C12 = own(w.C[:, :T, :T]), None if w.X is None else own(w.X[:T, :T])
+        m = None if w.m is None else own(w.m[:, :T])
         if m is not None:     # the full correlations: the parts along and orthogonal to the teacher
             C = C + m[:, :, None] * m[:, None, :]
             if C12 is not None:
@@ -180,8 +182,8 @@ class March:
         return MarchOutput(
             t=np.arange(T) * params.dt, energy=obs.energy[:T].copy(), frac_unsat=obs.frac_unsat[:T].copy(),
             nu=obs.nu[:T].copy(), distance=None if obs.distance is None else obs.distance[:T].copy(), C=C,
-            R=w.R[:, :T, :T].copy(), M_C=w.M_C[:, :, :T, :T].copy(), M_R=w.M_R[:, :T, :T].copy(),
-            A=w.A[:, :T].copy(), C12=C12, m=m,
+            R=own(w.R[:, :T, :T]), M_C=own(w.M_C[:, :, :T, :T]), M_R=own(w.M_R[:, :T, :T]),
+            A=own(w.A[:, :T]), C12=C12, m=m,
             hists={k: h for k, h in obs.hists.items() if k in wanted and k < T}, gap_edges=obs.gap_edges,
             status=self.status, message=self.message, wall_time_s=self.wall_time_s, min_pivot2=w.min_pivot2,
             histories=histories, frozen_at=self.frozen_at,
@@ -198,7 +200,7 @@ def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequenc
     (:data:`dmft.solver.state.STREAMS`), to vary one source of noise at a time.
     """
     m = March(params, method, root, stream_seeds=stream_seeds).run(progress)
-    return m.output(keep_histories)
+    return m.output(keep_histories, copy=False)
 
 
 def _blank_after(state, last: int) -> None:

@@ -160,7 +160,7 @@ def _weight_step(state: MarchState, a: int, k: int, sphere: bool):
         return kn.weight_step(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature, sphere,
                               w.D_buf, w.G_buf, w.c[a])
     ww = state.weight_blocks[a]
-    ww._room(blocks.store.shape[0], state.T)
+    ww.make_room(blocks.store.shape[0], state.T)
     start, length, slot = blocks.arrays()
     return kn.weight_step_window(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature, sphere,
                                  w.D_buf, w.G_buf, w.c[a], blocks.end, start, length, slot,

@@ -179,7 +179,8 @@ class WeightWindow:
         self.Rbar = np.zeros((0, T))
         self.Rtil = np.zeros((T, 0))
 
-    def _room(self, slots: int, T: int) -> None:
+    def make_room(self, slots: int, T: int) -> None:
+        """Room for ``slots`` block slots and ``T`` times (a grown store, a continued march)."""
         if slots > self.Cbar.shape[0] or T > self.T:
             cap = max(slots, self.Cbar.shape[0])
             for name in ("Cbar", "Rbar"):
@@ -195,7 +196,7 @@ class WeightWindow:
     def entered(self, C: np.ndarray, R: np.ndarray, j: int, slot: int, merges: list, slots: int) -> None:
         """Step ``j`` entered the blocks in ``slot`` and caused ``merges`` (as returned by
         :meth:`BlockHistory.push`); ``slots``: the capacity of its store."""
-        self._room(slots, C.shape[0])
+        self.make_room(slots, C.shape[0])
         self.Cbar[slot] = C[j]
         self.Rbar[slot] = R[j]
         self.Rtil[:, slot] = R[:, j]
