@@ -187,54 +187,12 @@ def weight_step(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf):
         C(k+1, j)  = A_k [ sum_m c_m C(m, j) - dt D(j) ]  (j <= k),
         C(k+1,k+1) = A_k^2 E[B^2],
         R(k+1, k)  = A_k,  R(k+1, j) = A_k sum_{m=j+1}^{k} c_m R(m, j)  (j < k).
-    Fills row/column k+1 of C and row k+1 of R; returns (A_k, E[B^2]).
+    Fills row/column k+1 of C and row k+1 of R; returns (A_k, E[B^2]).  It is
+    :func:`weight_step_window` without blocks (the same sums in the same order).
     """
-    for m in range(k):
-        cbuf[m] = -dt * MR[k, m]
-    cbuf[k] = 1.0 - dt * lam - dt * MR[k, k]
-    # D(m) = E[omega(k) w(m)]
-    for m in range(k + 1):
-        acc = 0.0
-        for l in range(m):
-            acc += R[m, l] * MC[k, l]
-        Dbuf[m] = -dt * acc
-    # G(j) = sum_m c_m C(m, j)
-    for j in range(k + 1):
-        Gbuf[j] = 0.0
-    for m in range(k + 1):
-        cm = cbuf[m]
-        if cm == 0.0:
-            continue
-        for j in range(k + 1):
-            Gbuf[j] += cm * C[m, j]
-    eb2 = 0.0
-    cd = 0.0
-    for j in range(k + 1):
-        eb2 += cbuf[j] * Gbuf[j]
-        cd += cbuf[j] * Dbuf[j]
-    eb2 += -2.0 * dt * cd + dt * dt * MC[k, k] + 2.0 * temp * dt
-    if sphere:
-        A = 1.0 / math.sqrt(eb2) if eb2 > 0.0 else np.nan
-    else:
-        A = 1.0
-    for j in range(k + 1):
-        v = A * (Gbuf[j] - dt * Dbuf[j])
-        C[k + 1, j] = v
-        C[j, k + 1] = v
-    C[k + 1, k + 1] = A * A * eb2
-    # response
-    for j in range(k + 1):
-        R[k + 1, j] = 0.0
-    for m in range(1, k + 1):
-        cm = cbuf[m]
-        if cm == 0.0:
-            continue
-        for j in range(m):
-            R[k + 1, j] += cm * R[m, j]
-    for j in range(k):
-        R[k + 1, j] *= A
-    R[k + 1, k] = A
-    return A, eb2
+    none = np.zeros(0, dtype=np.int64)
+    return weight_step_window(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf, 0, none, none, none,
+                              np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)))
 
 
 @njit(**_JIT)
