@@ -37,7 +37,7 @@ POINTS = {
     "sat": dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=40.0, replicas=2),
 }
 WINDOWS = (100, 200, 400)
-N_PATHS, SEEDS = 4096, 8
+N_PATHS, SEEDS = 4096, 16
 QUICK = dict(n_paths=256, seeds=2, t_max=8.0, windows=(20,), exact_lags=8)
 #: the default's paths (16384 x 4): the standard error a bias is compared with
 DEFAULT_PATHS = 16384 * 4
