@@ -436,3 +436,25 @@ def test_distance_without_a_plateau_ends_with_its_value_so_far():
     assert not est.converged and math.isnan(est.d_inf)
     assert math.isfinite(d.value) and d.value == est.d_window and d.error == est.d_window_err > 0
     assert "still moving: not d_inf" in d.reason
+
+
+def test_a_windowed_measurement_tracks_the_waiting_times_of_every_try():
+    """With a memory window the marches track, from the start, the columns of the waiting times of
+    every horizon the measurement may try (dmft.solver.window.TrackedColumns): each try's waiting
+    times are among them, and the continued marches equal single marches to the final horizon
+    that track the same steps, number for number."""
+    from dmft.app.measure import _tracked_steps
+    from dmft.solver.assemble import combine, continuable_replicate, replicate_of
+
+    method = SMALL.replace(memory_window=20)
+    first = Params(t_max=10.0, **UNSAT)
+    m = measure(first, "teff", rel_error=0.1, budget=600, method=method)
+    steps = _tracked_steps(first, method, m.settings, ())
+    assert len(m.tries) >= 2 and _tracked_steps(first, SMALL, m.settings, ()) == ()
+    for t in m.tries:
+        assert {round(x / first.dt) for x in t.tw} <= set(steps)
+    r = m.result
+    single = combine(r.params, method, [replicate_of(r.params, i, continuable_replicate(
+        r.params, method, i, track=steps).run().output()) for i in range(r.method.replicates)])
+    for name in ("energy", "C", "chi"):
+        np.testing.assert_array_equal(getattr(r, name), getattr(single, name), err_msg=name)

@@ -68,7 +68,7 @@ import numpy as np
 from ..analysis.stationarity import AGREE_FLOOR
 from ..analysis.verdict import confirmed, judge, repetitions
 from ..core.methods import DMFTMethod, ParticleMethod, point_hash
-from ..core.params import Params
+from ..core.params import MAX_ABS, Params
 from ..core.resources import estimate
 from .repetitions import Repetitions, continuable, first_seconds
 from .runner import Task as _Task
@@ -327,6 +327,23 @@ def point_at(params: Params, horizon: float, settings: MeasureSettings, fixed_tw
     return params.replace(t_max=horizon, tw=tw)
 
 
+def _tracked_steps(params: Params, method, settings: MeasureSettings, fixed_tw: tuple) -> tuple:
+    """With a memory window, the steps of the waiting times of every horizon the measurement may
+    try (``t_max growth^i`` from the half of the first on, up to ``max_t``, ``2^24`` steps or the
+    largest ``t_max`` of :class:`Params`): a
+    march tracks their columns from the start (:class:`~dmft.solver.window.TrackedColumns`), so
+    that a continued march has them as a single one would."""
+    if not (isinstance(method, DMFTMethod) and method.memory_window):
+        return ()
+    growth = settings.growth or 2.0
+    out = set(point_at(params, params.t_max / growth, settings, fixed_tw).tw_index)
+    horizon = params.t_max                  # the horizons as the loop of measure() makes them
+    while horizon / params.dt <= 2 ** 24 and horizon <= MAX_ABS and not (settings.max_t and horizon > settings.max_t + 1e-9):
+        out.update(point_at(params, horizon, settings, fixed_tw).tw_index)
+        horizon *= growth
+    return tuple(sorted(out))
+
+
 def _is_aging(history: list) -> tuple:
     """(aging, why) from the aging signals ``(t_max, A, err)`` of the consecutive horizons that
     failed the aging test while the energy did not collapse (:data:`~dmft.analysis.verdict.AGING_ENERGY_FACTOR`; a SAT
@@ -447,7 +464,8 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             previous = last = reps
             if previous is not None:
                 previous.release()
-            reps = Repetitions(p, current, continuable=count if continuable(p, current, count) else 0)
+            reps = Repetitions(p, current, continuable=count if continuable(p, current, count) else 0,
+                               track=_tracked_steps(params, current, settings, fixed_tw))
             if previous is not None and previous.count:   # cost as the work estimate, ~ paths
                 per = (previous.per_item() * _work_ratio(p, previous.params, previous.method)
                        * _size(current) / _size(previous.method))

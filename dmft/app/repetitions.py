@@ -26,10 +26,13 @@ class Repetitions:
     never recomputes one.  ``continuable`` (DMFT): each replicate is a
     :class:`~dmft.solver.march.March` that :meth:`extend` continues to a longer horizon without
     redoing a step (the memory of at most ``continuable`` marches is kept meanwhile; beyond that
-    count they are released and a longer horizon restarts)."""
+    count they are released and a longer horizon restarts).  ``track``: the steps of the waiting
+    times of later horizons, tracked from the start by a march with a memory window
+    (:class:`~dmft.solver.window.TrackedColumns`)."""
 
-    def __init__(self, params: Params, method, continuable: int = 0):
+    def __init__(self, params: Params, method, continuable: int = 0, track: tuple = ()):
         self.params, self.method = params, method
+        self.track = tuple(track)
         self.dmft = isinstance(method, DMFTMethod)
         self.continuable = bool(continuable) and self.dmft
         self.keep = int(continuable)     # at most this many marches are kept for continuation
@@ -64,11 +67,11 @@ class Repetitions:
             if self.continuable and i >= self.keep:
                 self.release()               # more repetitions than the memory was sized for
             if self.continuable:
-                march = continuable_replicate(self.params, self.method, i).run()
+                march = continuable_replicate(self.params, self.method, i, track=self.track).run()
                 self.marches.append(march)
                 item = replicate_of(self.params, i, march.output())
             elif self.dmft:
-                item = solve_replicate(self.params, self.method, i)
+                item = solve_replicate(self.params, self.method, i, track=self.track)
             else:
                 item = simulate_sample(self.params, self.method, i)
             self.items.append(item)

@@ -110,13 +110,15 @@ def at_count(method: DMFTMethod, n_paths: int) -> DMFTMethod:
 
 
 def solve_replicate(params, method: DMFTMethod, index: int, store_kernels: bool = False,
-                    progress=None, extrapolation_paths: int = 0) -> Replicate:
+                    progress=None, extrapolation_paths: int = 0, track: tuple = ()) -> Replicate:
     """Replicate ``index`` of the solve of ``params`` with ``method`` (``method.replicates`` and
     ``method.extrapolation_paths`` are not used); ``extrapolation_paths = m``: the replicate of the
-    second path count, ``m`` paths; ``progress(k)`` after each step."""
+    second path count, ``m`` paths; ``progress(k)`` after each step; ``track``: with a memory window,
+    more steps whose columns are tracked (:class:`~dmft.solver.march.March`)."""
     if extrapolation_paths:
         method = at_count(method, extrapolation_paths)
-    out = march(params, method, root=replicate_root(params.seed, index, extrapolation_paths), progress=progress)
+    out = march(params, method, root=replicate_root(params.seed, index, extrapolation_paths), progress=progress,
+                track=track)
     return replicate_of(params, index, out, store_kernels)
 
 
@@ -129,11 +131,12 @@ def replicate_of(params, index: int, out: MarchOutput, store_kernels: bool = Fal
                      message=out.message, wall_time_s=out.wall_time_s, frozen_at=out.frozen_at)
 
 
-def continuable_replicate(params, method: DMFTMethod, index: int) -> March:
+def continuable_replicate(params, method: DMFTMethod, index: int, track: tuple = ()) -> March:
     """Replicate ``index`` as a :class:`~dmft.solver.march.March` that can be continued to a longer
     horizon (``March.extend``, then ``run``); :func:`replicate_of` of its output is the same as
-    :func:`solve_replicate` at that horizon with the band width resolved at the first one."""
-    return March(params, method, root=replicate_root(params.seed, index), continuable=True)
+    :func:`solve_replicate` at that horizon with the band width resolved at the first one (with a
+    memory window: when its waiting times are among the ``track`` ed steps)."""
+    return March(params, method, root=replicate_root(params.seed, index), continuable=True, track=track)
 
 
 def combine(params, method: DMFTMethod, replicates) -> Result:

@@ -192,7 +192,7 @@ def weight_step(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf):
     """
     none = np.zeros(0, dtype=np.int64)
     return weight_step_window(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf, 0, none, none, none,
-                              np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)))
+                              np.zeros((0, 0)), np.zeros((0, 0)), np.zeros((0, 0)), none, np.zeros(0))
 
 
 @njit(**_JIT)
@@ -419,7 +419,7 @@ def tri_delete(R, d, j, c):
 
 @njit(**_JIT)
 def weight_step_window(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf, m0, bstart, blen, bslot,
-                       Cbar, Rbar, Rtil):
+                       Cbar, Rbar, Rtil, dcols, dvals):
     """:func:`weight_step` in a memory window (derivation section 10): the steps ``m >= m0`` exactly,
     the older ones through blocks (``bstart``, ``blen``, ``bslot``: start, length and slot of each,
     oldest first), on whose steps ``M_R(k, .)`` and ``M_C(k, .)`` are constant (block means).
@@ -434,7 +434,9 @@ def weight_step_window(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf,
         sum_{l<m0} R(m, l) M_C(k, l) = sum_B M_C(k, B) Rtil(m, B)
         sum_{m<m0} c_m R(m, j)     = sum_B c_B Rbar(B, j)
 
-    so a step costs ``O(k (W + blocks))`` instead of ``O(k^2)``.  Fills row/column ``k + 1`` of
+    so a step costs ``O(k (W + blocks))`` instead of ``O(k^2)``.  ``D(j)`` of the tracked columns
+    ``j = dcols[i]`` is ``dvals[i]`` (computed with the exact ``M_C(k, l)`` of the steps before
+    ``j``: :class:`dmft.solver.window.TrackedColumns`).  Fills row/column ``k + 1`` of
     ``C``, row ``k + 1`` of ``R`` and the new entries of ``Cbar`` and ``Rtil``; returns
     ``(A_k, E[B^2])``.
     """
@@ -458,6 +460,8 @@ def weight_step_window(C, R, MR, MC, k, dt, lam, temp, sphere, Dbuf, Gbuf, cbuf,
         for l in range(m0, m):
             acc += R[m, l] * MC[k, l]
         Dbuf[m] = -dt * acc
+    for i in range(dcols.shape[0]):
+        Dbuf[dcols[i]] = dvals[i]
     # G(j) = sum_m c_m C(m, j)
     for j in range(k + 1):
         Gbuf[j] = 0.0

@@ -18,7 +18,7 @@ from ..core.methods import DMFTMethod
 from ..core.status import Status
 from . import steps
 from .blocks import BlockHistory
-from .window import FieldWindow, WeightWindow
+from .window import FieldWindow, TrackedColumns, WeightWindow
 from .response import ExactResponse, make_estimator
 from .state import STREAMS, grow, history_rows, new_state
 
@@ -76,11 +76,13 @@ class March:
     redoing a step.  A march made ``continuable`` draws exactly the random numbers of a single
     march to the final horizon with the same band width (``method.exact_lags`` resolved at the
     first horizon and kept), so a continued march equals a single one; ``continuable`` keeps the
-    input generators and the gap histogram of every step.
+    input generators and the gap histogram of every step.  ``track``: with a memory window, steps
+    whose columns of ``C`` are kept as the full march has them (besides the point's waiting
+    times; :class:`~dmft.solver.window.TrackedColumns`), e.g. the waiting times of later horizons.
     """
 
     def __init__(self, params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
-                 continuable: bool = False, stream_seeds: dict | None = None):
+                 continuable: bool = False, stream_seeds: dict | None = None, track: tuple = ()):
         if method.response == "exact":  # refuse an impossible grid before allocating anything
             ExactResponse.check_size(params.replicas, method.n_paths, params.n_steps + 1)
         root = np.random.SeedSequence(params.seed) if root is None else root
@@ -97,6 +99,7 @@ class March:
             s.blocks = tuple(BlockHistory(1 + self.estimator.Y.shape[1], s.n) for _ in range(s.nr))
             s.field = FieldWindow(s.nr, s.n, self.method.chol_rtol)
             s.weight_blocks = tuple(WeightWindow(s.T) for _ in range(s.nr))
+            s.tracked = TrackedColumns(s.nr, s.n, s.window, tuple(params.tw_index) + tuple(track))
             # float64: the regressors of later fields
             s.paths.OM = np.zeros((s.nr * history_rows(self.method), s.n))
         self.status, self.message = Status.OK, ""
@@ -154,6 +157,8 @@ class March:
         t0 = time.perf_counter()
         grow(self.state, params)
         self.estimator.grow(self.state.T)
+        if self.state.tracked is not None:    # the new waiting times the march has not reached
+            self.state.tracked.add(params.tw_index, max(self.state.k_done, 0))
         if self.frozen_at is not None:
             steps.freeze(self.state, int(round(self.frozen_at / params.dt)))
         self.wall_time_s += time.perf_counter() - t0
@@ -191,15 +196,17 @@ class March:
 
 
 def march(params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
-          progress=None, keep_histories: bool = False, stream_seeds: dict | None = None) -> MarchOutput:
+          progress=None, keep_histories: bool = False, stream_seeds: dict | None = None,
+          track: tuple = ()) -> MarchOutput:
     """Run the causal march of ``params`` with the settings of ``method``.
 
     ``root``: the SeedSequence of this solve (default ``SeedSequence(params.seed)``).
     ``progress``: ``None`` or a callable ``progress(k)`` called after each step.
+    ``track``: with a memory window, more steps whose columns of ``C`` are tracked (:class:`March`).
     ``stream_seeds``: debugging, ``{stream name: seed}`` replaces single random streams
     (:data:`dmft.solver.state.STREAMS`), to vary one source of noise at a time.
     """
-    m = March(params, method, root, stream_seeds=stream_seeds).run(progress)
+    m = March(params, method, root, stream_seeds=stream_seeds, track=track).run(progress)
     return m.output(keep_histories, copy=False)
 
 

@@ -119,6 +119,9 @@ class MarchState:
     field: object = None
     #: the block averages of the weight side, one :class:`~dmft.solver.window.WeightWindow` per replica
     weight_blocks: tuple = ()
+    #: the columns of ``C`` (waiting times) whose memory term keeps the exact ``M_C`` of the steps
+    #: before them in a memory window (:class:`~dmft.solver.window.TrackedColumns`)
+    tracked: object = None
 
     @property
     def T(self) -> int:

@@ -81,6 +81,8 @@ def memory_kernels(state: MarchState, k: int, estimator: ResponseEstimator) -> N
         if m0:
             state.field.block_gram(a, k, f_used[a], alpha / n, w.M_C[a, :, k])
         w.M_R[a, k, k] = alpha * paths.a[a].mean()
+    if state.tracked is not None:
+        state.tracked.capture(k, w.R, paths.F, base)
     estimator.begin_step(k)
     if k > 0:
         for a in range(state.nr):
@@ -152,7 +154,8 @@ def step_weight_side(state: MarchState, k: int) -> None:
 
 def _weight_step(state: MarchState, a: int, k: int, sphere: bool):
     """The weight-side recursion of replica ``a`` at step ``k``: :func:`kernels.weight_step`, or in a
-    memory window with blocks :func:`kernels.weight_step_window`."""
+    memory window with blocks :func:`kernels.weight_step_window`, the tracked columns' memory terms
+    from the exact ``M_C`` of the steps before them."""
     p, w = state.params, state.weights
     lam = state.model.ridge
     blocks = state.blocks[a] if state.window else None
@@ -162,9 +165,11 @@ def _weight_step(state: MarchState, a: int, k: int, sphere: bool):
     ww = state.weight_blocks[a]
     ww.make_room(blocks.store.shape[0], state.T)
     start, length, slot = blocks.arrays()
+    cols, dvals = state.tracked.memory_terms(a, k, w.R[a], w.M_C[a, a, k], state.paths.F[a, k - state.base],
+                                             p.alpha / state.n, p.dt)
     return kn.weight_step_window(w.C[a], w.R[a], w.M_R[a], w.M_C[a, a], k, p.dt, lam, p.temperature, sphere,
                                  w.D_buf, w.G_buf, w.c[a], blocks.end, start, length, slot,
-                                 ww.Cbar, ww.Rbar, ww.Rtil)
+                                 ww.Cbar, ww.Rbar, ww.Rtil, cols, dvals)
 
 
 def teacher_weight_step(state: MarchState, a: int, k: int):

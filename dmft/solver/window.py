@@ -204,3 +204,68 @@ class WeightWindow:
             self.Cbar[kept] = 0.5 * (self.Cbar[kept] + self.Cbar[freed])
             self.Rbar[kept] = 0.5 * (self.Rbar[kept] + self.Rbar[freed])
             self.Rtil[:, kept] += self.Rtil[:, freed]
+
+
+class TrackedColumns:
+    """Columns ``j`` of ``C`` (the waiting times) whose weight-side memory term keeps the exact
+    ``M_C(k, l)`` of the ``W`` steps before ``j`` in a memory window.
+
+    The column ``C(., j)`` grows by ``-dt A_k D(j)`` at every step ``k`` (derivation section 2), with
+    ``D(j) = -dt sum_{l<j} R(j, l) M_C(k, l)`` dominated by the steps ``l`` just before ``j``, where
+    ``R(j, l)`` is large.  A window replaces ``M_C(k, l)`` of an old ``l`` by its block mean; the
+    empirical ``M_C(k, l)`` of a selection noise that is white in ``l`` varies from step to step, and
+    its block mean breaks the match between the weight side and the paths: the far ``C(t, tw)``
+    became two to four times noisier (``docs/long-horizons.md``).  With the forces of the steps
+    ``[j - W, j)``, still in the window when the march is at ``j``, kept as one number per path,
+
+        rho_p(j) = sum_{j-W <= l < j} R(j, l) f_p(l),
+        D(j) = -dt [ sum_{l < j-W} R(j, l) M_C(k, l) + alpha/n sum_p f_p(k) rho_p(j) ],
+
+    the second sum is exactly ``sum_{l in [j-W, j)} R(j, l) M_C(k, l)`` of the full march at every
+    later ``k``: ``O(n)`` per tracked column and step, ``n`` numbers per column and replica.  A
+    column is tracked when the march reaches it (the point's waiting times, or those a measurement
+    will ask for later: :meth:`add` before the march gets there)."""
+
+    def __init__(self, nr: int, n: int, window: int, steps=()):
+        self.nr, self.n, self.window = int(nr), int(n), int(window)
+        self.pending: set = set()
+        self.cols: list = []                  # the captured columns, in order of capture
+        self.rho = np.zeros((self.nr, 0, self.n))
+        self.add(steps, 0)
+
+    def add(self, steps, first: int) -> None:
+        """Track the columns ``steps`` that the march has not reached (``>= first``)."""
+        self.pending.update(int(j) for j in steps if int(j) >= first and int(j) not in self.cols)
+
+    def capture(self, k: int, R: np.ndarray, F: np.ndarray, base: int) -> None:
+        """At step ``k``: ``rho^a(k)`` of a tracked column ``k`` from the rows ``R^a(k, .)`` and the
+        force buffers ``F`` (replica, step - ``base``, path)."""
+        if k not in self.pending:
+            return
+        self.pending.discard(k)
+        e = max(0, k - self.window)
+        if len(self.cols) == self.rho.shape[1]:
+            grown = np.zeros((self.nr, max(8, 2 * len(self.cols)), self.n))
+            grown[:, :len(self.cols)] = self.rho
+            self.rho = grown
+        i = len(self.cols)
+        for a in range(self.nr):
+            self.rho[a, i] = R[a, k, e:k] @ F[a, e - base:k - base].astype(np.float64)
+        self.cols.append(k)
+
+    def memory_terms(self, a: int, k: int, R: np.ndarray, mc_row: np.ndarray, f: np.ndarray,
+                     alpha_n: float, dt: float) -> tuple:
+        """``(cols, D)``: the tracked columns ``j < k`` of replica ``a`` at step ``k`` and their
+        ``D(j)``; ``R``: the replica's ``R``, ``mc_row``: ``M_C(k, .)``, ``f``: the forces at ``k``
+        (as stored)."""
+        m = len(self.cols)
+        if not m:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        cols = np.array(self.cols, dtype=np.int64)
+        near = alpha_n * (self.rho[a, :m] @ f)
+        keep = cols < k
+        vals = np.empty(m)
+        for i, j in enumerate(self.cols):
+            e = max(0, j - self.window)
+            vals[i] = -dt * (R[j, :e] @ mc_row[:e] + near[i])
+        return cols[keep], vals[keep]
