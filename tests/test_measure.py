@@ -48,7 +48,7 @@ def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0, horizon_drift=0.0
     from dmft.solver.assemble import Replicate
     from test_teff import FAST, SLOW
 
-    def fake(params, method, index, store_kernels=False, progress=None):
+    def fake(params, method, index, store_kernels=False, progress=None, track=()):
         if seconds:
             _time.sleep(seconds)
         t = np.arange(params.n_steps + 1) * params.dt
