@@ -54,6 +54,7 @@ class BlockHistory:
         self.free: list = []
         self.end = 0          # the steps 0 .. end - 1 are in blocks
         self.last_slot = -1
+        self._arrays = None   # arrays() of the current blocks (several readers per step)
 
     def _slot(self) -> int:
         if not self.free:
@@ -73,6 +74,7 @@ class BlockHistory:
         the new block is ``last_slot``."""
         if j != self.end:
             raise ValueError(f"steps enter in order: expected step {self.end}, got {j}")
+        self._arrays = None
         slot = self._slot()
         self.store[slot] = np.asarray(rows).reshape(self.groups, self.n)
         self.last_slot = slot
@@ -109,10 +111,14 @@ class BlockHistory:
         return [slot for _, _, slot in self.list]
 
     def arrays(self) -> tuple:
-        """``(start, length, slot)`` of the blocks, oldest first, as int64 arrays."""
-        if not self.list:
-            return tuple(np.zeros(0, dtype=np.int64) for _ in range(3))
-        return tuple(np.array(col, dtype=np.int64) for col in zip(*self.list))
+        """``(start, length, slot)`` of the blocks, oldest first, as int64 arrays (kept until the
+        next :meth:`push`; not to be written to)."""
+        if self._arrays is None:
+            if not self.list:
+                self._arrays = tuple(np.zeros(0, dtype=np.int64) for _ in range(3))
+            else:
+                self._arrays = tuple(np.array(col, dtype=np.int64) for col in zip(*self.list))
+        return self._arrays
 
     def means(self) -> list:
         """The block means (groups, n), in the order of :meth:`blocks` (views)."""

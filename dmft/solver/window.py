@@ -174,14 +174,13 @@ class WeightWindow:
     :func:`dmft.solver.kernels.weight_step_window`."""
 
     def __init__(self, T: int):
-        self.T = T
         self.Cbar = np.zeros((0, T))
         self.Rbar = np.zeros((0, T))
         self.Rtil = np.zeros((T, 0))
 
     def make_room(self, slots: int, T: int) -> None:
         """Room for ``slots`` block slots and ``T`` times (a grown store, a continued march)."""
-        if slots > self.Cbar.shape[0] or T > self.T:
+        if slots > self.Cbar.shape[0] or T > self.Cbar.shape[1]:
             cap = max(slots, self.Cbar.shape[0])
             for name in ("Cbar", "Rbar"):
                 old = getattr(self, name)
@@ -191,7 +190,6 @@ class WeightWindow:
             new = np.zeros((T, cap))
             new[:self.Rtil.shape[0], :self.Rtil.shape[1]] = self.Rtil
             self.Rtil = new
-            self.T = T
 
     def entered(self, C: np.ndarray, R: np.ndarray, j: int, slot: int, merges: list, slots: int) -> None:
         """Step ``j`` entered the blocks in ``slot`` and caused ``merges`` (as returned by
