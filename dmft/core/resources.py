@@ -46,6 +46,7 @@ take more than :data:`NOTICE_SECONDS` is announced with its estimate (:func:`des
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -98,10 +99,8 @@ def estimate(params, method) -> Estimate:
             H = 2 * W + 2
             memory = (8.0 * T * T * (3 * nr + nr * nr + (nr == 2)) + h * nr * n * (T + H * (2 + p))
                       + 8.0 * nr * H * n + 8.0 * B * n * nr * (3 + p) + 24.0 * B * T * nr + rest)
-            k = np.arange(T - 1, dtype=float)
-            d = np.minimum(k, W) + np.minimum(k, B)
-            work = method.replicates * float(np.sum(n * d * (nr * nr + nr * (2 + p)) + nr * L * L * n
-                                                    + nr * k * d))
+            work = method.replicates * float(np.sum(_window_step_work(np.arange(T - 1, dtype=float), W, B,
+                                                                      n, nr, p, L)))
             work *= 1.0 + method.extrapolation_paths / n
             return Estimate(f"the DMFT ({method.n_paths} paths, {T} times, memory window {W})", memory, work)
         memory = (8.0 * T * T * (3 * nr + 2 * nr * nr + (nr == 2)) + h * nr * T * n * (3 + p) + rest)
@@ -124,9 +123,14 @@ def estimate(params, method) -> Estimate:
 
 def _window_sizes(method, T: int) -> tuple:
     """The window ``W`` and the most blocks ``B`` of a march with a memory window over ``T`` times."""
-    import math
-
     return method.memory_window, int(14 * math.log2(max(T, 2)))
+
+
+def _window_step_work(k: np.ndarray, W: int, B: int, n: int, nr: int, p: int, L: int) -> np.ndarray:
+    """The work of the steps ``k`` of a march with a memory window: ``d = min(k, W) + min(k, B)``
+    regressors and memory terms per path, the band, and the weight side's ``k d``."""
+    d = np.minimum(k, W) + np.minimum(k, B)
+    return n * d * (nr * nr + nr * (2 + p)) + nr * L * L * n + nr * k * d
 
 
 def step_costs(params, method):
@@ -143,8 +147,7 @@ def step_costs(params, method):
     k = np.arange(1, params.n_steps + 1, dtype=float)
     if method.memory_window:
         W, B = _window_sizes(method, params.n_steps + 1)
-        d = np.minimum(k, W) + np.minimum(k, B)
-        per = d * (nr * nr + nr * (2 + p)) + nr * L * L + nr * k * d / method.n_paths
+        per = _window_step_work(k, W, B, method.n_paths, nr, p, L) / method.n_paths
     else:
         per = k * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L
     if method.response == "exact":
