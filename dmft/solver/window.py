@@ -115,14 +115,13 @@ class FieldWindow:
         if not self.blocks.end:
             return
         nr = self.nr
-        blocks = self.blocks.blocks()
-        slots = np.repeat(np.array(self.blocks.slots(), dtype=np.int64), nr)
-        groups = np.tile(np.arange(nr, 2 * nr, dtype=np.int64), len(blocks))
+        start, length, slot = self.blocks.arrays()
+        slots = np.repeat(slot, nr)
+        groups = np.tile(np.arange(nr, 2 * nr, dtype=np.int64), len(start))
         values = np.zeros(len(slots))
         kn.slot_gram(self.blocks.store, slots, groups, fa, scale, values)
-        for i, (start, length) in enumerate(blocks):
-            for b in range(nr):
-                MC_rows[b, start:start + length] = values[nr * i + b]
+        for b in range(nr):   # each block's value on each of its steps
+            MC_rows[b, :start[-1] + length[-1]] = np.repeat(values[b::nr], length)
 
     # -- one field ------------------------------------------------------------------------------
     def draw(self, a: int, k: int, MC: np.ndarray, OM: np.ndarray, z: np.ndarray, out: np.ndarray,
@@ -228,6 +227,7 @@ class TrackedColumns:
         self.nr, self.n, self.window = int(nr), int(n), int(window)
         self.pending: set = set()
         self.cols: list = []                  # the captured columns, in order of capture
+        self.col_steps = np.zeros(0, dtype=np.int64)   # the same, as an array
         self.rho = np.zeros((self.nr, 0, self.n))
         self.add(steps, 0)
 
@@ -250,6 +250,7 @@ class TrackedColumns:
         for a in range(self.nr):
             self.rho[a, i] = R[a, k, e:k] @ F[a, e - base:k - base].astype(np.float64)
         self.cols.append(k)
+        self.col_steps = np.array(self.cols, dtype=np.int64)
 
     def memory_terms(self, a: int, k: int, R: np.ndarray, mc_row: np.ndarray, f: np.ndarray,
                      alpha_n: float, dt: float) -> tuple:
@@ -259,7 +260,7 @@ class TrackedColumns:
         m = len(self.cols)
         if not m:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        cols = np.array(self.cols, dtype=np.int64)
+        cols = self.col_steps
         near = alpha_n * (self.rho[a, :m] @ f)
         keep = cols < k
         vals = np.empty(m)
