@@ -67,7 +67,7 @@ def test_what_cannot_be_continued():
 
 
 def test_band_width_is_resolved_at_the_first_horizon():
-    """exact_lags = -1 resolves to min(64, K // 8) at the first horizon and is kept."""
+    """exact_lags = -1 resolves to min(K // 8, max(64, 6.4 / dt)) at the first horizon and is kept."""
     p = Params(alpha=4, delta=0.5, dt=0.1, t_max=20, tw=(4.0,))
     c = March(p, DMFTMethod(n_paths=256), continuable=True)
     assert c.method.exact_lags == 25

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from dmft import DMFTMethod, Params
+from dmft.core.methods import point_hash
 from dmft.solver.march import march
 
 
@@ -103,9 +104,28 @@ def test_band_needs_the_y_signal():
 
 
 def test_automatic_band_width():
-    """exact_lags = -1 (default): min(64, K // 8), none with the 'dr' signal; explicit widths kept."""
-    assert DMFTMethod().band(100) == 12 and DMFTMethod().band(500) == 62 and DMFTMethod().band(1500) == 64
-    assert DMFTMethod(probe_signal="dr").band(1500) == 0
-    assert DMFTMethod(exact_lags=0).band(1500) == 0 and DMFTMethod(exact_lags=7).band(20) == 7
+    """exact_lags = -1 (default): min(K // 8, max(64, 6.4 / dt)) -- 64 steps at dt >= 0.1, the same
+    6.4 time units at a finer dt -- at most the memory window, none with the 'dr' signal; explicit
+    widths kept."""
+    m = DMFTMethod()
+    assert m.band(100, 0.1) == 12 and m.band(500, 0.1) == 62 and m.band(1500, 0.1) == 64
+    assert m.band(1500, 0.2) == 64 and m.band(400, 0.2) == 50
+    assert m.band(1600, 0.025) == 200 and m.band(5000, 0.025) == 256 and m.band(800, 0.05) == 100
+    assert m.band(5000, 0.05) == 128 and m.replace(memory_window=100).band(5000, 0.05) == 100
+    assert DMFTMethod(probe_signal="dr").band(1500, 0.1) == 0
+    assert DMFTMethod(exact_lags=0).band(1500, 0.01) == 0 and DMFTMethod(exact_lags=7).band(20, 0.01) == 7
+
+
+def test_the_band_enters_the_hash_only_where_it_follows_dt():
+    """Files written when the automatic band was min(64, K // 8) keep their hash where the band is
+    the same (every dt >= 0.1); where it now follows dt the hash changes with it."""
+    m = DMFTMethod()
+    for dt, t_max in ((0.1, 125.0), (0.2, 80.0), (0.1, 40.0), (0.05, 4.0)):
+        p = Params(alpha=0.5, delta=0.5, dt=dt, t_max=t_max)
+        assert m.hash_additions(p) == {}
+    fine = Params(alpha=0.5, delta=0.5, dt=0.025, t_max=40.0)
+    assert m.hash_additions(fine) == {"auto_band": 200}
+    assert point_hash(fine, m) != point_hash(fine, m.replace(exact_lags=64))
+    assert m.replace(exact_lags=64).hash_additions(fine) == {} and m.replace(response="exact").hash_additions(fine) == {}
     with pytest.raises(ValueError, match="exact_lags"):
         DMFTMethod(exact_lags=-2)

@@ -12,6 +12,7 @@ mapping of settings into the problem and the method.
 from __future__ import annotations
 
 import dataclasses
+import math
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
@@ -19,8 +20,13 @@ from typing import Any, ClassVar, Mapping, Union
 
 from .params import PARAM_NAMES, ParameterError, Params, as_float, as_int, check_choice, omit_at
 
-#: largest automatic exact-band width of the response estimator (``DMFTMethod.exact_lags = -1``)
+#: the automatic exact band of the response estimator (``DMFTMethod.exact_lags = -1``) covers
+#: ``min(K // 8, max(AUTO_BAND, AUTO_BAND_TIME / dt))`` steps: at least AUTO_BAND steps, and at a
+#: finer ``dt`` the same time, ``AUTO_BAND_TIME``, as AUTO_BAND steps at ``dt = 0.1`` (the response's
+#: path-to-path fluctuations last a time, not a number of steps: at ``dt = 0.025`` a band of 64 steps
+#: raised the sgd replica distance by 4%, docs/dt-limit/dt_limit.md)
 AUTO_BAND = 64
+AUTO_BAND_TIME = 6.4
 
 #: Settings that do not change the numbers a method produces (left out of the point hash).
 NOT_HASHED = {"not_hashed": True}
@@ -47,6 +53,10 @@ class _Method:
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)
 
+    def hash_additions(self, params: Params) -> dict:
+        """Entries of the point hash that depend on the point as well as on the settings."""
+        return {}
+
     @classmethod
     def names(cls) -> tuple:
         return tuple(f.name for f in fields(cls))
@@ -69,8 +79,9 @@ class DMFTMethod(_Method):
         exact_lags: band width ``L``: ``M_R(k, k - lag)`` for ``lag <= L`` from the exact per-path
             response (O(n L^2) per step, ``L^2 n`` history numbers per replica), probes beyond
             with the band part removed; 0: probes at every lag (files written before this
-            setting); -1 (default): ``min(64, K // 8)`` for ``K`` steps, so that the band never
-            costs much more than the history sweeps.  At the slow point it cuts the seed variance
+            setting); -1 (default): ``min(K // 8, max(64, 6.4 / dt))`` for ``K`` steps, so that
+            the band never costs much more than the history sweeps and covers as much time at a
+            finer ``dt`` as 64 steps at ``dt = 0.1`` (and no more than ``memory_window``).  At the slow point it cuts the seed variance
             of late 1 - C and chi by 24-31x for 2.5x the CPU time, at the stationary point by
             17-216x for 1.75x (docs/precision.md).
         replicates: independent solves (independent random streams) averaged into one result;
@@ -144,11 +155,25 @@ class DMFTMethod(_Method):
             if self.response == "exact":
                 raise ParameterError("memory_window", "works with the probe response only (response = 'probe')")
 
-    def band(self, n_steps: int) -> int:
-        """The exact-band width used for a grid of ``n_steps`` steps (``exact_lags`` resolved)."""
+    def band(self, n_steps: int, dt: float) -> int:
+        """The exact-band width used for a grid of ``n_steps`` steps of ``dt`` (``exact_lags``
+        resolved)."""
         if self.exact_lags == -1:  # automatic; the band is removed from y, so none with 'dr'
-            return min(AUTO_BAND, n_steps // 8) if self.probe_signal == "y" else 0
+            if self.probe_signal != "y":
+                return 0
+            width = min(n_steps // 8, max(AUTO_BAND, math.ceil(AUTO_BAND_TIME / dt - 1e-9)))
+            return min(width, self.memory_window) if self.memory_window else width
         return self.exact_lags
+
+    def hash_additions(self, params: Params) -> dict:
+        """Entries of the point hash that depend on the point: the automatic band where it differs
+        from the one of files written before it followed ``dt`` (``min(64, K // 8)``), so that
+        those files keep their hash wherever their numbers stay the same."""
+        if self.exact_lags != -1 or self.response != "probe":
+            return {}
+        width = self.band(params.n_steps, params.dt)
+        legacy = min(AUTO_BAND, params.n_steps // 8) if self.probe_signal == "y" else 0
+        return {} if width == legacy else {"auto_band": width}
 
     def describe(self) -> str:
         text = f"DMFT, {self.n_paths} paths"
@@ -217,7 +242,8 @@ def n_patterns(alpha: float, n: int) -> int:
 def point_hash(params: Params, method: Method) -> str:
     """Stable 16-hex-digit hash of everything that determines a result: the physics, the method
     kind and the method settings that change the numbers."""
-    d = {"params": params.hashed_dict(), "kind": method.kind, "method": method.hashed_dict()}
+    d = {"params": params.hashed_dict(), "kind": method.kind,
+         "method": {**method.hashed_dict(), **method.hash_additions(params)}}
     text = json.dumps(d, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

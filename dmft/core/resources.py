@@ -91,7 +91,7 @@ def estimate(params, method) -> Estimate:
     if method.kind == "dmft":
         n, p = method.n_paths, method.n_probes
         h = 4 if method.history_dtype == "float32" else 8
-        L = method.band(params.n_steps) if method.response == "probe" else 0
+        L = method.band(params.n_steps, params.dt) if method.response == "probe" else 0
         rest = ((h * nr * L * L + 8.0 * p * (L + 1)) * n * (L > 0)
                 + 8.0 * nr * T * n * (params.temperature > 0) + 8.0 * n * min(n, nr * T))
         if method.memory_window:
@@ -143,7 +143,7 @@ def step_costs(params, method):
         return None
 
     nr, p = params.replicas, method.n_probes
-    L = method.band(params.n_steps) if method.response == "probe" else 0
+    L = method.band(params.n_steps, params.dt) if method.response == "probe" else 0
     k = np.arange(1, params.n_steps + 1, dtype=float)
     if method.memory_window:
         W, B = _window_sizes(method, params.n_steps + 1)

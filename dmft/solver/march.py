@@ -88,7 +88,9 @@ class March:
         root = np.random.SeedSequence(params.seed) if root is None else root
         if stream_seeds:
             root = _with_streams(root, stream_seeds)
-        self.method = method if method.exact_lags != -1 else method.replace(exact_lags=method.band(params.n_steps))
+        if method.exact_lags == -1:
+            method = method.replace(exact_lags=method.band(params.n_steps, params.dt))
+        self.method = method
         self.continuable = continuable
         self.state = new_state(params, self.method, root, continuable=continuable)
         s = self.state

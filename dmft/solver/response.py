@@ -229,7 +229,7 @@ def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
     buffer of that many steps (a memory window), 0: every step."""
     if method.response == "exact":
         return ExactResponse(nr, n, T, dt, alpha)
-    band = method.band(T - 1)
+    band = method.band(T - 1, dt)
     if band > 0:
         return BandedProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng,
                                    np.dtype(method.history_dtype), band, history_rows)
