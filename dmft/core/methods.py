@@ -79,11 +79,11 @@ class DMFTMethod(_Method):
         exact_lags: band width ``L``: ``M_R(k, k - lag)`` for ``lag <= L`` from the exact per-path
             response (O(n L^2) per step, ``L^2 n`` history numbers per replica), probes beyond
             with the band part removed; 0: probes at every lag (files written before this
-            setting); -1 (default): ``min(K // 8, max(64, 6.4 / dt))`` for ``K`` steps, so that
-            the band never costs much more than the history sweeps and covers as much time at a
-            finer ``dt`` as 64 steps at ``dt = 0.1`` (and no more than ``memory_window``).  At the slow point it cuts the seed variance
-            of late 1 - C and chi by 24-31x for 2.5x the CPU time, at the stationary point by
-            17-216x for 1.75x (docs/precision.md).
+            setting); -1 (default): ``min(K // 8, max(64, 6.4 / dt))`` for ``K`` steps, so
+            that the band never costs much more than the history sweeps and covers as much time
+            at a finer ``dt`` as 64 steps at ``dt = 0.1`` (and no more than ``memory_window``).
+            At the slow point it cuts the seed variance of late 1 - C and chi by 24-31x for 2.5x
+            the CPU time, at the stationary point by 17-216x for 1.75x (docs/precision.md).
         replicates: independent solves (independent random streams) averaged into one result;
             with >= 2 the result carries standard errors over replicates (``<name>_sem``). The
             default (4 x 16384 paths) gives standard errors below 3% for 1 - C and chi up to lag
