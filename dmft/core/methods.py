@@ -12,9 +12,9 @@ mapping of settings into the problem and the method.
 from __future__ import annotations
 
 import dataclasses
-import math
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Mapping, Union
 
@@ -24,7 +24,7 @@ from .params import PARAM_NAMES, ParameterError, Params, as_float, as_int, check
 #: ``min(K // 8, max(AUTO_BAND, AUTO_BAND_TIME / dt))`` steps: at least AUTO_BAND steps, and at a
 #: finer ``dt`` the same time, ``AUTO_BAND_TIME``, as AUTO_BAND steps at ``dt = 0.1`` (the response's
 #: path-to-path fluctuations last a time, not a number of steps: at ``dt = 0.025`` a band of 64 steps
-#: raised the sgd replica distance by 4%, docs/dt-limit/dt_limit.md)
+#: raised the sgd replica distance by 4%, docs/dmft-derivation.md section 4)
 AUTO_BAND = 64
 AUTO_BAND_TIME = 6.4
 

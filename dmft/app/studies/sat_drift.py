@@ -9,7 +9,7 @@ into the satisfied side, raising the mean gap, narrowing the distribution and lo
 ``frac_unsat`` (the fraction of gaps below 0), although each entry of ``M_R`` is unbiased.
 
 This study measures that drift where it matters and where it comes from: the same seeds solved
-with the default estimator (exact band of ``K // 8`` lags at these horizons, probes beyond), with the exact band
+with the default estimator (exact band of ``K // 8`` lags, probes beyond), with the exact band
 over half the horizon (``exact_lags = K // 2``) and with the exact response (``exact_lags = K``),
 at the SAT point of the generalisation study (teacher data, ``alpha = 3, delta = 0``) and at a
 SAT point with random data (``alpha = 0.5, delta = 0.5``), gd, ``dt = 0.2``, to ``t_max = 40``
