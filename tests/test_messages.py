@@ -113,7 +113,10 @@ def test_task_runner_heartbeat_while_dask_workers_compute():
     idle = []
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        futures = [client.submit(time.sleep, 0.5, pure=False), client.submit(time.sleep, 0.01, pure=False)]
+        futures = [client.submit(time.sleep, 1.0, pure=False), client.submit(time.sleep, 0.01, pure=False)]
+        # the short task first: Dask may take longer than one interval to report it (a CI run saw
+        # an idle call with both pending), which is not what this test is about
+        distributed.wait([futures[1]])
         finished = list(runner._as_completed(futures, idle.append, interval=0.05,
                                              wait_some=runner._dask_wait))
     assert len(finished) == 2 and idle and set(idle) == {1}
