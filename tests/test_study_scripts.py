@@ -21,6 +21,18 @@ def test_effective_noise_quick(tmp_path):
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
     effective_noise.run(str(tmp_path), quick=True, workers=1)
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+    # a run of one part keeps the other parts' tables
+    full = (tmp_path / "tables.md").read_text()
+    effective_noise.run(str(tmp_path), quick=True, workers=1, parts=("dt",))
+    assert (tmp_path / "tables.md").read_text() == full
+
+
+def test_a_partial_study_run_merges_its_tables_into_the_others():
+    from dmft.app.studies.common import merge_sections
+    old = "## A\n\n| a |\n\n## B\n\nold b\n\n## C\n\nc\n"
+    new = "## B\n\nnew b\n\n## D\n\nd\n"
+    assert merge_sections(old, new) == "## A\n\n| a |\n\n## B\n\nnew b\n\n## C\n\nc\n\n## D\n\nd\n"
+    assert merge_sections("", new) == new and merge_sections(new, new) == new
 
 
 def test_precision_study_tiny(tmp_path, monkeypatch, capsys):

@@ -30,6 +30,36 @@ def write_csv(rows: list, path: str) -> None:
     write_atomic(path, buf.getvalue().encode())
 
 
+def _sections(text: str) -> list:
+    """``(heading, lines)`` of a markdown text cut at its ``## `` headings (the heading ``""`` for
+    what comes before the first)."""
+    out = [("", [])]
+    for line in text.splitlines():
+        if line.startswith("## "):
+            out.append((line, []))
+        out[-1][1].append(line)
+    return [(h, lines) for h, lines in out if h or any(x.strip() for x in lines)]
+
+
+def merge_sections(old: str, new: str) -> str:
+    """``old`` with each ``## `` section that ``new`` also has replaced by ``new``'s, and
+    ``new``'s other sections appended: the tables of a study re-run for some of its parts
+    (``--parts``) keep those of the other parts."""
+    fresh = dict(_sections(new))
+    kept = [(h, fresh.pop(h, lines)) for h, lines in _sections(old)]
+    blocks = ["\n".join(lines).strip("\n") for _, lines in kept + list(fresh.items())]
+    return "\n\n".join(b for b in blocks if b) + "\n"
+
+
+def write_tables(path: str, text: str, partial: bool) -> None:
+    """Write a study's markdown tables atomically; ``partial`` (only some parts were run): merged
+    into the file's sections (:func:`merge_sections`) instead of replacing them."""
+    if partial and os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            text = merge_sections(fh.read(), text)
+    write_atomic(path, text.encode())
+
+
 def wls(x, y, e, degree: int = 1) -> tuple:
     """Weighted least-squares polynomial ``y = sum_k c_k x^k`` (``k <= degree``) with errors ``e``:
     (coefficients, covariance).  With ``degree + 1`` points it goes through them and the covariance

@@ -36,7 +36,7 @@ from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..demo import DEMO_POINTS
 from ..runner import Task, load_task
-from .common import predict_finest, run_into, study_main, write_csv
+from .common import predict_finest, run_into, study_main, write_csv, write_tables
 
 #: the canonical stationary UNSAT point and its protocol (tw pair and t_max), and the canonical SAT
 #: point (two replicas until the distance has frozen): the demo's (docs/effective-temperature.md)
@@ -548,8 +548,8 @@ def run(output: str, quick: bool = False, workers: int | None = None, parts=PART
         table = calibration_table(data["calibration"])
         write_csv(table, os.path.join(output, "calibration.csv"))
         data["calibration_table"] = table
-    with open(os.path.join(output, "tables.md"), "w") as fh:
-        fh.write(markdown_tables(data))
+    # a run of some parts keeps the other parts' tables
+    write_tables(os.path.join(output, "tables.md"), markdown_tables(data), set(parts) != set(PARTS))
     return data
 
 
