@@ -332,13 +332,15 @@ def _tracked_steps(params: Params, method, settings: MeasureSettings, fixed_tw: 
     try (``t_max growth^i`` from the half of the first on, up to ``max_t``, ``2^24`` steps or the
     largest ``t_max`` of :class:`Params`): a
     march tracks their columns from the start (:class:`~dmft.solver.window.TrackedColumns`), so
-    that a continued march has them as a single one would."""
+    that a continued march has them as a single one would.  ``settings``: resolved
+    (:meth:`MeasureSettings.resolved`)."""
     if not (isinstance(method, DMFTMethod) and method.memory_window):
         return ()
-    growth = settings.growth or 2.0
+    growth = settings.growth
+    limit = min(MAX_ABS, settings.max_t + 1e-9 if settings.max_t else math.inf)
     out = set(point_at(params, params.t_max / growth, settings, fixed_tw).tw_index)
     horizon = params.t_max                  # the horizons as the loop of measure() makes them
-    while horizon / params.dt <= 2 ** 24 and horizon <= MAX_ABS and not (settings.max_t and horizon > settings.max_t + 1e-9):
+    while horizon / params.dt <= 2 ** 24 and horizon <= limit:
         out.update(point_at(params, horizon, settings, fixed_tw).tw_index)
         horizon *= growth
     return tuple(sorted(out))

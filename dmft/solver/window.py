@@ -226,8 +226,7 @@ class TrackedColumns:
     def __init__(self, nr: int, n: int, window: int, steps=()):
         self.nr, self.n, self.window = int(nr), int(n), int(window)
         self.pending: set = set()
-        self.cols: list = []                  # the captured columns, in order of capture
-        self.col_steps = np.zeros(0, dtype=np.int64)   # the same, as an array
+        self.cols = np.zeros(0, dtype=np.int64)   # the captured columns, in order of capture
         self.rho = np.zeros((self.nr, 0, self.n))
         self.add(steps, 0)
 
@@ -249,8 +248,7 @@ class TrackedColumns:
         i = len(self.cols)
         for a in range(self.nr):
             self.rho[a, i] = R[a, k, e:k] @ F[a, e - base:k - base].astype(np.float64)
-        self.cols.append(k)
-        self.col_steps = np.array(self.cols, dtype=np.int64)
+        self.cols = np.append(self.cols, k)
 
     def memory_terms(self, a: int, k: int, R: np.ndarray, mc_row: np.ndarray, f: np.ndarray,
                      alpha_n: float, dt: float) -> tuple:
@@ -260,7 +258,7 @@ class TrackedColumns:
         m = len(self.cols)
         if not m:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        cols = self.col_steps
+        cols = self.cols
         near = alpha_n * (self.rho[a, :m] @ f)
         keep = cols < k
         vals = np.empty(m)
