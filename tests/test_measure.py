@@ -241,7 +241,7 @@ def test_sat_point_teff_is_frozen_and_distance_measured():
     p = Params(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5, dt=0.2, t_max=8.0)
     m = measure(p, "teff", budget=300, method=DMFTMethod(n_paths=512, exact_lags=8))
     assert m.status == "frozen" and "T_eff is not defined" in m.reason and math.isnan(m.value)
-    d = measure(p, "distance", rel_error=0.1, budget=300, method=DMFTMethod(n_paths=512, exact_lags=8))
+    d = measure(p, "distance", rel_error=0.1, budget=300, method=DMFTMethod(n_paths=1024, exact_lags=8))
     assert d.status == "ok", d.reason
     assert d.result.params.replicas == 2 and d.t_max > 8.0
     est = long_time_distance(d.result, warn=False)

@@ -70,7 +70,7 @@ def test_a_window_as_long_as_the_grid_is_the_full_march():
     march, the same innovations giving the same fields to round-off (with more paths than steps,
     so that no field is spanned by the earlier ones: a spanned one gets an innovation of
     ``chol_rtol`` of its variance instead of none)."""
-    full = march(P, DMFTMethod(n_paths=512, exact_lags=8))
+    full = march(P, DMFTMethod(n_paths=512, exact_lags=8, response="probe"))
     win = march(P, DMFTMethod(n_paths=512, exact_lags=8, memory_window=P.n_steps))
     for name in ("energy", "C", "R", "M_C", "M_R"):
         np.testing.assert_allclose(getattr(win, name), getattr(full, name), rtol=1e-7, atol=1e-9, err_msg=name)

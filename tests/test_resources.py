@@ -18,6 +18,8 @@ CASES = [
                                                                             history_dtype="float64")),
     (Params(t_max=10, tw=(2.0,)), DMFTMethod(n_paths=512, replicates=1, response="exact")),
     (Params(t_max=20, tw=(10.0,)), DMFTMethod(n_paths=1024, replicates=1, exact_lags=64)),
+    (Params(t_max=60, tw=(10.0,), replicas=2), DMFTMethod(n_paths=2048, replicates=1, response="blocks")),
+    (Params(t_max=60, tw=(10.0,)), DMFTMethod(n_paths=2048, replicates=1, response="probe")),
     (Params(t_max=60, tw=(10.0,)), DMFTMethod(n_paths=4096, replicates=1, memory_window=64)),
     (Params(t_max=20, tw=(5.0, 10.0)), ParticleMethod(n=500, n_samples=3)),
     (Params(t_max=20, tw=(5.0,)), ParticleMethod(n=500, n_samples=1)),
@@ -98,12 +100,12 @@ def test_scan_refuses_points_that_do_not_fit(tmp_path, capsys):
 
 
 def test_a_memory_window_makes_the_work_linear_in_the_horizon():
-    """Doubling a long horizon nearly quadruples the full march's work and about doubles the windowed one's
+    """Doubling a long horizon more than triples the full march's work and about doubles the windowed one's
     (what ``dmft measure`` predicts the next horizon's cost from); the window also needs less memory."""
     from dmft.app.measure import _work_ratio
 
     p = Params(b=0.3, t_max=500.0, tw=())
     full, window = DMFTMethod(n_paths=8192), DMFTMethod(n_paths=8192, memory_window=200)
-    assert 3.5 < _work_ratio(p.replace(t_max=1000.0), p, full) < 4.2
+    assert 3.0 < _work_ratio(p.replace(t_max=1000.0), p, full) < 4.2
     assert 1.8 < _work_ratio(p.replace(t_max=1000.0), p, window) < 2.4
-    assert estimate(p, window).memory < 0.7 * estimate(p, full).memory
+    assert estimate(p, window).memory < 0.8 * estimate(p, full).memory   # the full march has no probe histories

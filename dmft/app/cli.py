@@ -70,7 +70,7 @@ repository. Each flag of solve/simulate is a field of dmft.Params or of the comm
 (help(dmft.Params), help(dmft.DMFTMethod), help(dmft.ParticleMethod)). 'dmft COMMAND -h' lists
 a command's flags."""
 CHOICES = {"loss": LOSSES, "constraint": CONSTRAINTS, "dynamics": DYNAMICS, "noise_class": NOISE_CLASSES,
-           "normalization": NORMALIZATIONS, "response": ("probe", "exact"), "probe_signal": ("y", "dr"),
+           "normalization": NORMALIZATIONS, "response": ("auto", "blocks", "probe", "exact"), "probe_signal": ("y", "dr"),
            "history_dtype": ("float32", "float64"), "data": DATA}
 
 

@@ -119,7 +119,7 @@ class Repetitions:
 def continuable(params: Params, method, count: int) -> bool:
     """Keep ``count`` DMFT marches of ``method`` for continuation when their memory at twice the
     horizon of ``params`` fits within half of the memory available now."""
-    if not isinstance(method, DMFTMethod) or method.response == "exact":
+    if not isinstance(method, DMFTMethod) or method.estimator(params) == "exact":
         return False
     one = resource_estimate(params.replace(t_max=2 * params.t_max, tw=()), method.replace(replicates=1))
     free = available_memory()

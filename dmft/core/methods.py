@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Mapping, Union
 
+from . import blockplan
 from .params import PARAM_NAMES, ParameterError, Params, as_float, as_int, check_choice, omit_at
 
 #: the automatic exact band of the response estimator (``DMFTMethod.exact_lags = -1``) covers
@@ -53,6 +54,15 @@ class _Method:
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)
 
+    def estimator(self, params: Params) -> str:
+        """The response estimator used at ``params``: ``response``, with ``auto`` resolved (see the
+        class docstring)."""
+        if self.response != "auto":
+            return self.response
+        probes = (params.loss == "square" or self.memory_window or self.exact_lags == 0
+                  or self.probe_signal != "y")
+        return "probe" if probes else "blocks"
+
     def hash_additions(self, params: Params) -> dict:
         """Entries of the point hash that depend on the point as well as on the settings."""
         return {}
@@ -75,11 +85,12 @@ class DMFTMethod(_Method):
 
     Attributes:
         n_paths: sampled effective processes (pattern-side paths) per solve (>= 2).
-        n_probes: probe copies per path of the response estimator of ``M_R`` (>= 1).
+        n_probes: probe copies per path of the probe estimator of ``M_R`` (>= 1; ``response =
+            "probe"`` only).
         exact_lags: band width ``L``: ``M_R(k, k - lag)`` for ``lag <= L`` from the exact per-path
-            response (O(n L^2) per step, ``L^2 n`` history numbers per replica), probes beyond
-            with the band part removed; 0: probes at every lag (files written before this
-            setting); -1 (default): ``min(K // 8, max(64, 6.4 / dt))`` for ``K`` steps, so
+            response (O(n L^2) per step, ``L^2 n`` history numbers per replica), block sums or
+            probes (with the band part removed) beyond; 0: probes at every lag (files written
+            before this setting); -1 (default): ``min(K // 8, max(64, 6.4 / dt))`` for ``K`` steps, so
             that the band never costs much more than the history sweeps and covers as much time
             at a finer ``dt`` as 64 steps at ``dt = 0.1`` (and no more than ``memory_window``).
             At the slow point it cuts the seed variance of late 1 - C and chi by 24-31x for 2.5x
@@ -88,8 +99,16 @@ class DMFTMethod(_Method):
             with >= 2 the result carries standard errors over replicates (``<name>_sem``). The
             default (4 x 16384 paths) gives standard errors below 3% for 1 - C and chi up to lag
             20 and for the long-time distance at the canonical points (docs/precision-defaults.md).
-        response: ``probe`` (linearised probe copies, O(n T^2)) or ``exact`` (per-path response,
-            O(n T^3) time and O(n T^2) memory: small grids only, for checks).
+        response: ``auto`` (default; :meth:`estimator` resolves it for a point): ``blocks``, or
+            ``probe`` for the square loss (``v'' = 1``: no contacts to drift, and under full batch
+            the orthogonal probes are exact) and where the settings need the probes (a memory
+            window, whose block means of old steps work with the probes only; ``exact_lags =
+            0``; ``probe_signal = "dr"``).  ``blocks``: the exact band and, beyond it, exact sums
+            of the response over blocks of old steps, at most a quarter of their lag long, so no
+            estimator noise (O(n (L^2 + L log T)) per step; docs/dmft-derivation.md section 4).
+            ``probe``: linearised probe copies beyond the band, unbiased but noisy (O(n T) per
+            step; the default before 2026-12-06).  ``exact``: the per-path response, O(n T^3)
+            time and O(n T^2) memory (small grids only, for checks).
         probe_signal: ``y`` or ``dr``: which probe signal multiplies the probe field in
             the estimator (``dr`` adds a zero-mean term, for checks).
         history_dtype: ``float32`` or ``float64`` path histories (sums are float64).
@@ -115,7 +134,7 @@ class DMFTMethod(_Method):
     n_probes: int = 4
     exact_lags: int = -1
     replicates: int = 4
-    response: str = "probe"
+    response: str = "auto"
     probe_signal: str = "y"
     history_dtype: str = "float32"
     orthogonal_inputs: bool = True
@@ -129,7 +148,7 @@ class DMFTMethod(_Method):
         object.__setattr__(self, "chol_rtol", as_float("chol_rtol", self.chol_rtol))
         if not isinstance(self.orthogonal_inputs, bool):
             raise ParameterError("orthogonal_inputs", f"must be true or false (got {self.orthogonal_inputs!r})")
-        check_choice("response", self.response, ("probe", "exact"))
+        check_choice("response", self.response, ("auto", "probe", "blocks", "exact"))
         check_choice("probe_signal", self.probe_signal, ("y", "dr"))
         check_choice("history_dtype", self.history_dtype, ("float32", "float64"))
         if self.n_paths < 2:
@@ -138,6 +157,9 @@ class DMFTMethod(_Method):
             raise ParameterError("n_probes", f"must be >= 1 (got {self.n_probes})")
         if self.exact_lags < -1:
             raise ParameterError("exact_lags", f"must be >= 0, or -1 for automatic (got {self.exact_lags})")
+        if self.response == "blocks" and (self.exact_lags == 0 or self.probe_signal != "y"):
+            raise ParameterError("response", "'blocks' needs an exact band (exact_lags = -1 or >= 1) and "
+                                             "probe_signal = 'y'")
         if self.exact_lags > 0 and self.probe_signal != "y":
             raise ParameterError("exact_lags", "needs probe_signal = 'y' (the band is removed from y)")
         if self.replicates < 1:
@@ -152,8 +174,8 @@ class DMFTMethod(_Method):
             if self.memory_window < least:
                 raise ParameterError("memory_window", f"must be 0 (the full memory) or at least {least}, the "
                                                       f"exact band of the response (got {self.memory_window})")
-            if self.response == "exact":
-                raise ParameterError("memory_window", "works with the probe response only (response = 'probe')")
+            if self.response not in ("auto", "probe"):
+                raise ParameterError("memory_window", "works with the probe response only (response = 'probe' or 'auto')")
 
     def band(self, n_steps: int, dt: float) -> int:
         """The exact-band width used for a grid of ``n_steps`` steps of ``dt`` (``exact_lags``
@@ -165,11 +187,23 @@ class DMFTMethod(_Method):
             return min(width, self.memory_window) if self.memory_window else width
         return self.exact_lags
 
+    def estimator(self, params: Params) -> str:
+        """The response estimator used at ``params``: ``response``, with ``auto`` resolved (see the
+        class docstring)."""
+        if self.response != "auto":
+            return self.response
+        probes = (params.loss == "square" or self.memory_window or self.exact_lags == 0
+                  or self.probe_signal != "y")
+        return "probe" if probes else "blocks"
+
     def hash_additions(self, params: Params) -> dict:
         """Entries of the point hash that depend on the point: the automatic band where it differs
         from the one of files written before it followed ``dt`` (``min(64, K // 8)``), so that
         those files keep their hash wherever their numbers stay the same."""
-        if self.exact_lags != -1 or self.response != "probe":
+        response = self.estimator(params)
+        if response == "blocks":
+            return {"auto_band": self.band(params.n_steps, params.dt), "block_ratio": blockplan.BLOCK_RATIO}
+        if self.exact_lags != -1 or response != "probe":
             return {}
         width = self.band(params.n_steps, params.dt)
         legacy = min(AUTO_BAND, params.n_steps // 8) if self.probe_signal == "y" else 0

@@ -16,6 +16,13 @@ so one march is in memory)::
              (+ replicates nr 2 n T^3 / 3 with response = exact)
              times (1 + m / n) with a second path count m (``extrapolation_paths``)
 
+With ``response = "blocks"`` there are no probes (``p = 0`` above, no probe columns) and the
+block copies take, with ``s`` copies at most and ``s_k`` alive at step ``k``
+(:func:`dmft.core.blockplan.footprint`)::
+
+    memory += nr n s (h (L + 1) + 8 s + 16)             recent steps, block sums, values
+    work   += replicates n sum_k 2 nr s_k (L + 1 + s)
+
 With a memory window of ``W`` steps (``memory_window``; ``H = 2 W + 2`` steps of history kept,
 ``d = W + B`` regressors with ``B = 14 log2 T`` blocks at most) no Cholesky factor is kept, the
 histories ``U``, ``F``, ``Y`` are buffers of ``H`` steps, the fields a float64 buffer, and the
@@ -52,6 +59,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import blockplan
 from .methods import n_patterns
 
 #: floating-point operations per second assumed for the time estimate (optimistic)
@@ -89,11 +97,14 @@ def estimate(params, method) -> Estimate:
     T = params.n_steps + 1
     nr = params.replicas
     if method.kind == "dmft":
-        n, p = method.n_paths, method.n_probes
+        n, p = method.n_paths, _probes(params, method)
         h = 4 if method.history_dtype == "float32" else 8
-        L = method.band(params.n_steps, params.dt) if method.response == "probe" else 0
+        L = _band(params, method)
         rest = ((h * nr * L * L + 8.0 * p * (L + 1)) * n * (L > 0)
                 + 8.0 * nr * T * n * (params.temperature > 0) + 8.0 * n * min(n, nr * T))
+        if method.estimator(params) == "blocks":
+            slots, live = blockplan.footprint(L, T, blockplan.BLOCK_RATIO)
+            rest += nr * n * slots * (h * (L + 1) + 8.0 * slots + 16.0)
         if method.memory_window:
             W, B = _window_sizes(method, T)
             H = 2 * W + 2
@@ -105,7 +116,9 @@ def estimate(params, method) -> Estimate:
             return Estimate(f"the DMFT ({method.n_paths} paths, {T} times, memory window {W})", memory, work)
         memory = (8.0 * T * T * (3 * nr + 2 * nr * nr + (nr == 2)) + h * nr * T * n * (3 + p) + rest)
         work = method.replicates * n * T * (T / 2 * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L)
-        if method.response == "exact":
+        if method.estimator(params) == "blocks":
+            work += method.replicates * n * float(np.sum(_block_step_work(params, method, L)))
+        if method.estimator(params) == "exact":
             memory += 16.0 * nr * T * T * n
             work += method.replicates * nr * 2.0 * n * T ** 3 / 3
         work *= 1.0 + method.extrapolation_paths / n     # the second path count, one march at a time
@@ -119,6 +132,22 @@ def estimate(params, method) -> Estimate:
               + 8.0 * S * T * (5 + 2 * K))
     work = 4.0 * method.n_samples * params.n_steps * m * P * N
     return Estimate(f"the simulation (N = {N}, P = {P}, {method.n_samples} samples, {T} times)", memory, work)
+
+
+def _probes(params, method) -> int:
+    """Probe copies per path: none with the block or the exact response."""
+    return method.n_probes if method.estimator(params) == "probe" else 0
+
+
+def _band(params, method) -> int:
+    """The exact band of the response estimator (0 with the exact response)."""
+    return method.band(params.n_steps, params.dt) if method.estimator(params) != "exact" else 0
+
+
+def _block_step_work(params, method, L: int) -> np.ndarray:
+    """Work per path of the block copies at each step ``k = 0 .. T - 2``: ``2 nr s_k (L + 1 + s)``."""
+    slots, live = blockplan.footprint(L, params.n_steps + 1, blockplan.BLOCK_RATIO)
+    return 2.0 * params.replicas * live * (L + 1 + slots)
 
 
 def _window_sizes(method, T: int) -> tuple:
@@ -142,16 +171,18 @@ def step_costs(params, method):
     if method.kind != "dmft":
         return None
 
-    nr, p = params.replicas, method.n_probes
-    L = method.band(params.n_steps, params.dt) if method.response == "probe" else 0
+    nr, p = params.replicas, _probes(params, method)
+    L = _band(params, method)
     k = np.arange(1, params.n_steps + 1, dtype=float)
     if method.memory_window:
         W, B = _window_sizes(method, params.n_steps + 1)
         per = _window_step_work(k, W, B, method.n_paths, nr, p, L) / method.n_paths
     else:
         per = k * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L
-    if method.response == "exact":
+    if method.estimator(params) == "exact":
         per = per + nr * 2.0 * k * k
+    if method.estimator(params) == "blocks":
+        per = per + _block_step_work(params, method, L)
     if method.extrapolation_paths:   # the replicates of the second path count follow, cheaper per path
         return np.concatenate([np.tile(per * method.n_paths, method.replicates),
                                np.tile(per * method.extrapolation_paths, method.replicates)])

@@ -278,6 +278,35 @@ def band_advance(H, crow, k, A, dt, av):
 
 
 @njit(parallel=True, **_JIT)
+def block_copy_memory(ring, wring, S, wsum, live, out):
+    """``out[r, p] = sum_i wring[i] ring[r, i, p] + sum_s wsum[s] S[r, s, p]`` for the copies ``r``
+    in ``live``: the memory sums of the block copies of the response
+    (:class:`dmft.solver.response.BlockResponse`), over their recent steps one by one (``ring``)
+    and over the older ones through their sums on the blocks where the memory row is constant
+    (``S``)."""
+    n = out.shape[1]
+    for c in prange(_n_chunks(n)):
+        p0, w = _chunk(c, n)
+        acc = np.zeros(CHUNK)
+        for ir in range(live.shape[0]):
+            r = live[ir]
+            for q in range(w):
+                acc[q] = 0.0
+            for i in range(wring.shape[0]):
+                wi = wring[i]
+                row = ring[r, i, p0:p0 + w]
+                for q in range(w):
+                    acc[q] += wi * row[q]
+            for s in range(wsum.shape[0]):
+                ws = wsum[s]
+                srow = S[r, s, p0:p0 + w]
+                for q in range(w):
+                    acc[q] += ws * srow[q]
+            for q in range(w):
+                out[r, p0 + q] = acc[q]
+
+
+@njit(parallel=True, **_JIT)
 def band_row(H, k, av, scale, out):
     """``out[lag - 1] = scale * sum_p av[p] Gamma_p(k, k - lag)`` for ``lag = 1 .. min(L, k)``."""
     L = H.shape[0]

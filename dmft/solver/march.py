@@ -83,13 +83,15 @@ class March:
 
     def __init__(self, params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
                  continuable: bool = False, stream_seeds: dict | None = None, track: tuple = ()):
-        if method.response == "exact":  # refuse an impossible grid before allocating anything
+        if method.estimator(params) == "exact":  # refuse an impossible grid before allocating anything
             ExactResponse.check_size(params.replicas, method.n_paths, params.n_steps + 1)
         root = np.random.SeedSequence(params.seed) if root is None else root
         if stream_seeds:
             root = _with_streams(root, stream_seeds)
         if method.exact_lags == -1:
             method = method.replace(exact_lags=method.band(params.n_steps, params.dt))
+        if method.response == "auto":
+            method = method.replace(response=method.estimator(params))
         self.method = method
         self.continuable = continuable
         self.state = new_state(params, self.method, root, continuable=continuable)

@@ -11,10 +11,14 @@ advance; three strategies are implemented:
   histories are swept together with the fields' (:func:`dmft.solver.kernels.fused_memory`).
 * :class:`BandedProbeResponse` (default, ``exact_lags``): the exact per-path response at the
   lags ``1 .. L`` and the probes, with that band removed from their signal, beyond it;
+* :class:`BlockResponse` (``response = "blocks"``): the same exact band, and beyond it the exact
+  sums of ``Gamma_p(k, j)`` over blocks of old steps ``j`` (one linearised copy per block, driven
+  by the band's columns as they leave it), so that the far entries are block means with no
+  estimator noise;
 * :class:`ExactResponse`: the per-path response ``Gamma_p(k, j)`` itself, O(n T^3) time and
   O(n T^2) memory per replica: small grids only (checks of the probe estimator).
 
-All three work for one and two replicas (each replica has its own ``M_R^a``; ``M_R^{12} = 0``).
+All four work for one and two replicas (each replica has its own ``M_R^a``; ``M_R^{12} = 0``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import math
 
 import numpy as np
 
+from ..core.blockplan import BlockPlan
 from . import kernels as kn
 
 #: largest memory (bytes) the exact response may take
@@ -188,6 +193,144 @@ class BandedProbeResponse(ProbeResponse):
         kn.band_advance(self.H[a], c, k, A, self.dt, av)
 
 
+
+
+class BlockResponse(ResponseEstimator):
+    """Exact response at the lags ``1 .. L`` and exact block sums beyond (``response = "blocks"``).
+
+    Each path carries the band ``Gamma_p(k, k - lag)``, ``lag <= L``, as
+    :class:`BandedProbeResponse` does.  When the column of step ``j`` leaves the band (step
+    ``k = j + L``) its whole history ``Gamma_p(m, j)``, ``m = j + 1 .. k``, is added to the copy of
+    a block ``B`` of old steps (:class:`~dmft.core.blockplan.BlockPlan`),
+    ``y_B(m) = sum_{j in B} Gamma_p(m, j)``, which from then on obeys the homogeneous recursion of
+    the copies (no source: its steps are past),
+
+        y_B(k+1) = A_k [ sum_m c_m y_B(m) - dt a(k) y_B(k) ],
+
+    and merged blocks add their copies (linearity).  The far entries of a row are the block means
+
+        M_R(k, j) = alpha / (n |B|) sum_p a_p(k) y_{B,p}(k),   j in B,
+
+    exact sums over the paths, with no probe noise; what is approximated is only the shape of
+    ``M_R(k, .)`` inside a block, whose length is at most a quarter of its lag.
+
+    Because the far part of the row is constant on each block, so is ``c_m = -dt M_R(k, m)``, and
+    a copy's memory sum needs its history only through its sums over the blocks: each copy keeps
+    its last ``L + 1`` steps (``ring``) and its sums ``S`` over the blocks of older steps (the
+    blocks of row ``k``, which are the plan's of the step before).  That is the same sum, in
+    another order: O(L + blocks) per copy and step, in time and memory, whatever the horizon.
+    """
+
+    def __init__(self, nr: int, n: int, T: int, dt: float, alpha: float, history_dtype, band: int,
+                 ratio: float | None = None):
+        if band < 1:
+            raise ValueError("the block response needs an exact band of at least one lag")
+        self.nr, self.n, self.dt, self.alpha, self.L, self.T = nr, n, dt, alpha, band, T
+        self.plan = BlockPlan(band, ratio)
+        self.ratio = self.plan.ratio
+        self.H = np.zeros((nr, band, band, n), history_dtype)
+        self.Y = np.zeros((nr, 0, T, n), history_dtype)   # no copies in the fused sweep
+        self.mem_y = np.zeros((nr, 0, n))
+        self._alloc(BlockPlan.most_slots(band, T, self.ratio))
+        self._step = (-1, None)
+        self._entered = None      # the plan's actions at the last step entered
+
+    def _alloc(self, slots: int) -> None:
+        """The copies' values ``b``, recent steps ``ring`` and block sums ``S`` for ``slots`` copies
+        (what exists is kept)."""
+        old = getattr(self, "b", None)
+        n, nr, L = self.n, self.nr, self.L
+        self.b = np.zeros((nr, slots, n))
+        self.ring = np.zeros((nr, slots, L + 1, n), self.H.dtype)
+        self.S = np.zeros((nr, slots, slots, n))
+        self.mem = np.zeros((nr, slots, n))
+        if old is not None:
+            s = old.shape[1]
+            self.b[:, :s], self.ring[:, :s], self.S[:, :s, :s] = old, self._ring_old, self._S_old
+
+    def grow(self, T: int) -> None:
+        """Room for ``T`` steps (a continued march): more copies if the plan needs them."""
+        self._room(BlockPlan.most_slots(self.L, T, self.ratio))
+        self.T = max(T, self.T)
+
+    def _room(self, slots: int) -> None:
+        """At least ``slots`` copies (the plan's count beyond its replayed horizon is an estimate)."""
+        if slots > self.b.shape[1]:
+            self._ring_old, self._S_old = self.ring, self.S
+            self._alloc(slots)
+            del self._ring_old, self._S_old
+
+    def _actions(self, k: int) -> tuple:
+        """At step ``k``, once for every replica: the blocks of row ``k`` (the plan after step
+        ``k - 1``), the actions of step ``k - 1`` (which the block sums take up now) and those of
+        step ``k`` (which the copies take up now)."""
+        if self._step[0] != k:
+            row_blocks = [tuple(b) for b in self.plan.blocks]
+            previous = self._entered
+            self._entered = self.plan.enter(k) if k >= self.L else None
+            self._room(self.plan.n_slots)
+            self._step = (k, (row_blocks, previous, self._entered))
+        return self._step[1]
+
+    def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
+        near = min(self.L, k)
+        band = np.zeros(near)
+        kn.band_row(self.H[a], k, av, self.alpha / self.n, band)
+        out[k - near:] = band[::-1]
+        scale = self.alpha / self.n
+        for start, end, slot in self.plan.blocks:
+            out[start:end] = scale * float(av @ self.b[a, slot]) / (end - start)
+
+    def store(self, a: int, k: int) -> None:
+        """Step ``k``: the step ``k - 1 - L`` leaves the copies' recent steps for their block sums
+        (and the blocks of those sums merge as the plan's did); the band's column ``k - L`` joins
+        its copy, copies merge; the copies' values at ``k`` enter their recent steps."""
+        row_blocks, previous, current = self._actions(k)
+        L, ring, S, b = self.L, self.ring[a], self.S[a], self.b[a]
+        copies = [slot for _, _, slot in row_blocks]
+        if previous is not None:
+            slot, opened, merges = previous
+            old = (k - 1 - L) % (L + 1)
+            if opened:
+                S[:, slot] = 0.0
+            for copy in copies:
+                S[copy, slot] += ring[copy, old]
+                for kept, released in merges:
+                    S[copy, kept] += S[copy, released]
+                    S[copy, released] = 0.0
+        if current is not None:
+            slot, opened, merges = current
+            j = k - L
+            column = self.H[a, j % L]                       # Gamma(j + 1 + l, j), l = 0 .. L - 1
+            if opened:
+                ring[slot], S[slot], b[slot] = 0.0, 0.0, 0.0
+            rows = np.arange(j + 1, k) % (L + 1)
+            ring[slot, rows] += column[:L - 1]
+            b[slot] += column[L - 1]
+            for kept, released in merges:
+                ring[kept] += ring[released]
+                S[kept] += S[released]
+                b[kept] += b[released]
+                ring[released], S[released], b[released] = 0.0, 0.0, 0.0
+        for _, _, slot in self.plan.blocks:
+            ring[slot, k % (L + 1)] = b[slot]
+
+    def advance(self, a: int, k: int, A: float, c: np.ndarray, av: np.ndarray) -> None:
+        L = self.L
+        live = np.array([slot for _, _, slot in self.plan.blocks], dtype=np.int64)
+        if live.size:
+            wring = np.zeros(L + 1)
+            recent = np.arange(max(0, k - L), k)
+            wring[recent % (L + 1)] = c[recent]
+            wsum = np.zeros(self.S.shape[2])
+            for start, _, slot in self._step[1][0]:         # the blocks of row k
+                wsum[slot] = c[start]
+            kn.block_copy_memory(self.ring[a], wring, self.S[a], wsum, live, self.mem[a])
+            y, mem = self.b[a, live], self.mem[a, live]
+            self.b[a, live] = A * (mem + c[k] * y - self.dt * av * y)
+        kn.band_advance(self.H[a], c, k, A, self.dt, av)
+
+
 class ExactResponse(ResponseEstimator):
     """The exact per-path response ``G[a, m, j, p] = d u^a_p(m) / d P(j)`` (j < m):
 
@@ -230,6 +373,8 @@ def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
     if method.response == "exact":
         return ExactResponse(nr, n, T, dt, alpha)
     band = method.band(T - 1, dt)
+    if method.response == "blocks":
+        return BlockResponse(nr, n, T, dt, alpha, np.dtype(method.history_dtype), band)
     if band > 0:
         return BandedProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng,
                                    np.dtype(method.history_dtype), band, history_rows)

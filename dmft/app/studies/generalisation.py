@@ -174,15 +174,20 @@ def tasks(quick: bool, parts) -> list:
 
 
 # --------------------------------------------------------------------------- measurements
-def gap_moments(result) -> tuple:
+def gap_moments(result, contacts_at_zero: bool = False) -> tuple:
     """(mean, std, fraction within one bin of 0) of the final gap distribution ``gap_hist``: the
-    contacts ``h = 0`` of a solution are approached from below, so both bins next to 0 count."""
+    contacts ``h = 0`` of a solution are approached from below, so both bins next to 0 count.
+    ``contacts_at_zero``: the two bins next to 0 count as one at ``h = 0`` (a contact at
+    ``-1e-10`` or ``+1e-10`` counts the same, where the bin centres would put it at -0.05 or
+    +0.05), at the price of moving the other gaps of those bins to 0."""
     edges, hist = result.extra["gap_edges"], result.extra["gap_hist"][-1]
     centres, w = 0.5 * (edges[1:] + edges[:-1]), hist * np.diff(edges)
     w = w / w.sum()
-    mean = float((w * centres).sum())
     width = edges[1] - edges[0]
     first = (edges[:-1] >= -width - 1e-12) & (edges[:-1] < width - 1e-12)
+    if contacts_at_zero:
+        centres = np.where(first, 0.0, centres)
+    mean = float((w * centres).sum())
     return mean, float(np.sqrt((w * (centres - mean) ** 2).sum())), float(w[first].sum())
 
 
