@@ -9,9 +9,10 @@ advance; three strategies are implemented:
   probe fields ``sigma`` with exactly orthogonal Walsh-Hadamard columns;
   ``M_R(k, j) ~ alpha/n sum_p a_p(k) y_p(k) sigma_p(j)``.  O(n T^2) in all; the copies'
   histories are swept together with the fields' (:func:`dmft.solver.kernels.fused_memory`).
-* :class:`BandedProbeResponse` (default, ``exact_lags``): the exact per-path response at the
-  lags ``1 .. L`` and the probes, with that band removed from their signal, beyond it;
-* :class:`BlockResponse` (``response = "blocks"``): the same exact band, and beyond it the exact
+* :class:`BandedProbeResponse` (``exact_lags``): the exact per-path response at the lags
+  ``1 .. L`` and the probes, with that band removed from their signal, beyond it;
+* :class:`BlockResponse` (``response = "blocks"``, the default for the quadratic hinge): the same
+  exact band, and beyond it the exact
   sums of ``Gamma_p(k, j)`` over blocks of old steps ``j`` (one linearised copy per block, driven
   by the band's columns as they leave it), so that the far entries are block means with no
   estimator noise;
@@ -193,8 +194,6 @@ class BandedProbeResponse(ProbeResponse):
         kn.band_advance(self.H[a], c, k, A, self.dt, av)
 
 
-
-
 class BlockResponse(ResponseEstimator):
     """Exact response at the lags ``1 .. L`` and exact block sums beyond (``response = "blocks"``).
 
@@ -212,7 +211,7 @@ class BlockResponse(ResponseEstimator):
         M_R(k, j) = alpha / (n |B|) sum_p a_p(k) y_{B,p}(k),   j in B,
 
     exact sums over the paths, with no probe noise; what is approximated is only the shape of
-    ``M_R(k, .)`` inside a block, whose length is at most a quarter of its lag.
+    ``M_R(k, .)`` inside a block, at most a quarter of its lag and its first step long.
 
     Because the far part of the row is constant on each block, so is ``c_m = -dt M_R(k, m)``, and
     a copy's memory sum needs its history only through its sums over the blocks: each copy keeps
@@ -234,6 +233,7 @@ class BlockResponse(ResponseEstimator):
         self._alloc(BlockPlan.most_slots(band, T, self.ratio))
         self._step = (-1, None)
         self._entered = None      # the plan's actions at the last step entered
+        self._row_blocks: list = []   # the blocks of the current row (the plan after the step before)
 
     def _alloc(self, slots: int) -> None:
         """The copies' values ``b``, recent steps ``ring`` and block sums ``S`` for ``slots`` copies
@@ -265,11 +265,11 @@ class BlockResponse(ResponseEstimator):
         ``k - 1``), the actions of step ``k - 1`` (which the block sums take up now) and those of
         step ``k`` (which the copies take up now)."""
         if self._step[0] != k:
-            row_blocks = [tuple(b) for b in self.plan.blocks]
+            self._row_blocks = [tuple(b) for b in self.plan.blocks]
             previous = self._entered
             self._entered = self.plan.enter(k) if k >= self.L else None
             self._room(self.plan.n_slots)
-            self._step = (k, (row_blocks, previous, self._entered))
+            self._step = (k, (self._row_blocks, previous, self._entered))
         return self._step[1]
 
     def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
@@ -323,7 +323,7 @@ class BlockResponse(ResponseEstimator):
             recent = np.arange(max(0, k - L), k)
             wring[recent % (L + 1)] = c[recent]
             wsum = np.zeros(self.S.shape[2])
-            for start, _, slot in self._step[1][0]:         # the blocks of row k
+            for start, _, slot in self._row_blocks:          # c is constant on each of them
                 wsum[slot] = c[start]
             kn.block_copy_memory(self.ring[a], wring, self.S[a], wsum, live, self.mem[a])
             y, mem = self.b[a, live], self.mem[a, live]
