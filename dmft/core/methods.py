@@ -54,15 +54,6 @@ class _Method:
     def replace(self, **changes: Any):
         return dataclasses.replace(self, **changes)
 
-    def estimator(self, params: Params) -> str:
-        """The response estimator used at ``params``: ``response``, with ``auto`` resolved (see the
-        class docstring)."""
-        if self.response != "auto":
-            return self.response
-        probes = (params.loss == "square" or self.memory_window or self.exact_lags == 0
-                  or self.probe_signal != "y")
-        return "probe" if probes else "blocks"
-
     def hash_additions(self, params: Params) -> dict:
         """Entries of the point hash that depend on the point as well as on the settings."""
         return {}
