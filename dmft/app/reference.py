@@ -55,7 +55,8 @@ BENCHMARKS = os.path.join("benchmarks", "results")
 NOTEBOOK = os.path.join("docs", "example.ipynb")
 #: documents whose quotes are rewritten
 DOCUMENTS = ("README.md", os.path.join("docs", "effective-temperature.md"), os.path.join("docs", "precision-defaults.md"),
-             os.path.join("data", "README.md"), os.path.join("docs", "long-horizons.md"))
+             os.path.join("data", "README.md"), os.path.join("docs", "long-horizons.md"),
+             os.path.join("docs", "dmft-derivation.md"))
 #: the canonical result files, by point and kind
 FILES = {(point, kind): f"{point}-{short}.h5" for point in ("unsat", "sat")
          for kind, short in (("dmft", "dmft"), ("simulation", "sim"))}
@@ -167,8 +168,9 @@ def bench_quotes(folder: str) -> dict:
     """The quotes drawn from the benchmark records in ``folder``: ``bench.teff`` (wall time and peak
     memory of the canonical T_eff point at the default precision), ``bench.solver`` (the solver
     against the number of steps), ``bench.window`` (precision per second of a window of waiting
-    times) and ``bench.long`` (long horizons with and without a memory window), each with the
-    date, commit and load of the measurement."""
+    times), ``bench.long`` (long horizons with and without a memory window) and
+    ``bench.response`` (the block response against the probes), each with the date, commit and
+    load of the measurement."""
     out = {}
     path = os.path.join(folder, "bench_teff.json")
     if os.path.exists(path):
@@ -218,8 +220,31 @@ def bench_quotes(folder: str) -> dict:
                 text += (f" (measured {r['date']} at commit {r['commit'][:12]}, load average "
                          f"{r['start_load']:.1f} when it started)")
         out["bench.long"] = text + f" ({_measured(rec)})"
+    path = os.path.join(folder, "bench_response.json")
+    if os.path.exists(path):
+        with open(path) as fh:
+            rec = json.load(fh)
+        out["bench.response"] = response_quote(rec)
     out.update(measure_quotes(folder))
     return out
+
+
+def response_quote(rec: dict) -> str:
+    """``bench.response``: the block response against the probes at the canonical points
+    (``benchmarks/bench_response.py``)."""
+    s = rec["summary"]
+
+    def diff(point, name, label):
+        m, e = s[point][name]
+        return f"{label} {100 * m:+.2f} ± {100 * e:.2f}%"
+
+    peak = {r["response"]: r["peak_rss_mb"] for r in rec["rows"] if r["point"] == "unsat"}
+    return (f"at {rec['n_paths']} paths and {rec['seeds']} seeds, blocks took {s['unsat']['wall_ratio']:.2f} "
+            f"times the probes' wall time at the UNSAT point (peak {peak['blocks']:.0f} MB against "
+            f"{peak['probe']:.0f} MB) and {s['sat']['wall_ratio']:.2f} at the SAT point; blocks minus probes, "
+            f"paired by seed: {diff('unsat', 'x_chi_20', 'far (1 - C)/chi')}, "
+            f"{diff('unsat', 'energy', 'UNSAT energy')}, {diff('sat', 'd_tmax', 'd(t = 40)')} "
+            f"({_measured(rec)})")
 
 
 #: the quantity named in the quotes of a measurement, by quantity
