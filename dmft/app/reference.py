@@ -236,7 +236,7 @@ def response_quote(rec: dict) -> str:
 
     def diff(point, name, label):
         m, e = s[point][name]
-        return f"{label} {100 * m:+.2f} ± {100 * e:.2f}%"
+        return f"{label} {100 * m:+.2g} ± {100 * e:.2g}%"
 
     peak = {r["response"]: r["peak_rss_mb"] for r in rec["rows"] if r["point"] == "unsat"}
     return (f"at {rec['n_paths']} paths and {rec['seeds']} seeds, blocks took {s['unsat']['wall_ratio']:.2f} "
