@@ -203,6 +203,10 @@ def test_block_response_settings():
               DMFTMethod().replace(memory_window=200)):
         assert m.estimator(p) == "probe"
     assert point_hash(p, DMFTMethod()) != point_hash(p, DMFTMethod(response="probe"))
+    # a grid too short for a band: 'auto' takes the probes, an explicit 'blocks' a band of one lag
+    tiny = Params(alpha=0.5, delta=0.5, dt=0.1, t_max=0.5)
+    assert DMFTMethod().estimator(tiny) == "probe" and march(tiny, DMFTMethod(n_paths=64)).status == "ok"
+    assert march(tiny, DMFTMethod(n_paths=64, response="blocks")).status == "ok"
 
 
 def test_block_response_is_the_exact_response_averaged_on_its_blocks(monkeypatch):

@@ -94,7 +94,8 @@ class DMFTMethod(_Method):
             ``probe`` for the square loss (``v'' = 1``: no contacts to drift, and under full batch
             the orthogonal probes are exact) and where the settings need the probes (a memory
             window, whose block means of old steps work with the probes only; ``exact_lags =
-            0``; ``probe_signal = "dr"``).  ``blocks``: the exact band and, beyond it, exact sums
+            0``; ``probe_signal = "dr"``; a grid of fewer than 8 steps, whose automatic band is
+            empty).  ``blocks``: the exact band and, beyond it, exact sums
             of the response over blocks of old steps, at most a quarter of their lag long, so no
             estimator noise (O(n (L^2 + L log T)) per step; docs/dmft-derivation.md section 4).
             ``probe``: linearised probe copies beyond the band, unbiased but noisy (O(n T) per
@@ -184,7 +185,7 @@ class DMFTMethod(_Method):
         if self.response != "auto":
             return self.response
         probes = (params.loss == "square" or self.memory_window or self.exact_lags == 0
-                  or self.probe_signal != "y")
+                  or self.probe_signal != "y" or self.band(params.n_steps, params.dt) == 0)
         return "probe" if probes else "blocks"
 
     def hash_additions(self, params: Params) -> dict:
@@ -193,7 +194,7 @@ class DMFTMethod(_Method):
         those files keep their hash wherever their numbers stay the same."""
         response = self.estimator(params)
         if response == "blocks":
-            return {"auto_band": self.band(params.n_steps, params.dt), "block_ratio": blockplan.BLOCK_RATIO}
+            return {"auto_band": max(1, self.band(params.n_steps, params.dt)), "block_ratio": blockplan.BLOCK_RATIO}
         if self.exact_lags != -1 or response != "probe":
             return {}
         width = self.band(params.n_steps, params.dt)

@@ -88,10 +88,12 @@ class March:
         root = np.random.SeedSequence(params.seed) if root is None else root
         if stream_seeds:
             root = _with_streams(root, stream_seeds)
-        if method.exact_lags == -1:
-            method = method.replace(exact_lags=method.band(params.n_steps, params.dt))
+        response = method.estimator(params)
+        if method.exact_lags == -1:        # blocks hand their columns over through a band of >= 1 lag
+            band = method.band(params.n_steps, params.dt)
+            method = method.replace(exact_lags=max(1, band) if response == "blocks" else band)
         if method.response == "auto":
-            method = method.replace(response=method.estimator(params))
+            method = method.replace(response=response)
         self.method = method
         self.continuable = continuable
         self.state = new_state(params, self.method, root, continuable=continuable)

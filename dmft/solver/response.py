@@ -373,8 +373,8 @@ def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
     if method.response == "exact":
         return ExactResponse(nr, n, T, dt, alpha)
     band = method.band(T - 1, dt)
-    if method.response == "blocks":
-        return BlockResponse(nr, n, T, dt, alpha, np.dtype(method.history_dtype), band)
+    if method.response == "blocks":     # a band of at least one lag hands the columns over
+        return BlockResponse(nr, n, T, dt, alpha, np.dtype(method.history_dtype), max(1, band))
     if band > 0:
         return BandedProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng,
                                    np.dtype(method.history_dtype), band, history_rows)
