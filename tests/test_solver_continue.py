@@ -36,6 +36,7 @@ def assert_same(a, b):
     dict(dynamics="sgd", b=0.5, replicas=2, response="blocks"),
 ])
 def test_continued_march_equals_a_single_march(kw):
+    kw = dict(kw)
     method = METHOD.replace(response=kw.pop("response", "probe"))
     p = Params(alpha=4, delta=0.5, dt=0.1, t_max=20, tw=(4.0, 12.0), **kw)
     c = March(p.replace(t_max=5, tw=(4.0,)), method, continuable=True).run()

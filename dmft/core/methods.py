@@ -179,6 +179,12 @@ class DMFTMethod(_Method):
             return min(width, self.memory_window) if self.memory_window else width
         return self.exact_lags
 
+    def band_at(self, params: Params) -> int:
+        """The exact band at ``params``: :meth:`band` of its grid, and at least one lag with the
+        block response (whose columns are handed over through the band)."""
+        band = self.band(params.n_steps, params.dt)
+        return max(1, band) if self.estimator(params) == "blocks" else band
+
     def estimator(self, params: Params) -> str:
         """The response estimator used at ``params``: ``response``, with ``auto`` resolved (see the
         class docstring)."""
@@ -194,7 +200,7 @@ class DMFTMethod(_Method):
         those files keep their hash wherever their numbers stay the same."""
         response = self.estimator(params)
         if response == "blocks":
-            return {"auto_band": max(1, self.band(params.n_steps, params.dt)), "block_ratio": blockplan.BLOCK_RATIO}
+            return {"auto_band": self.band_at(params), "block_ratio": blockplan.BLOCK_RATIO}
         if self.exact_lags != -1 or response != "probe":
             return {}
         width = self.band(params.n_steps, params.dt)

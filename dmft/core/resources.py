@@ -141,9 +141,7 @@ def _probes(params, method) -> int:
 
 def _band(params, method) -> int:
     """The exact band of the response estimator (0 with the exact response, at least 1 with blocks)."""
-    response = method.estimator(params)
-    band = method.band(params.n_steps, params.dt) if response != "exact" else 0
-    return max(1, band) if response == "blocks" else band
+    return method.band_at(params) if method.estimator(params) != "exact" else 0
 
 
 def _block_step_work(params, method, L: int) -> np.ndarray:

@@ -83,15 +83,14 @@ class March:
 
     def __init__(self, params, method: DMFTMethod = DMFTMethod(), root: np.random.SeedSequence | None = None,
                  continuable: bool = False, stream_seeds: dict | None = None, track: tuple = ()):
-        if method.estimator(params) == "exact":  # refuse an impossible grid before allocating anything
+        response = method.estimator(params)
+        if response == "exact":  # refuse an impossible grid before allocating anything
             ExactResponse.check_size(params.replicas, method.n_paths, params.n_steps + 1)
         root = np.random.SeedSequence(params.seed) if root is None else root
         if stream_seeds:
             root = _with_streams(root, stream_seeds)
-        response = method.estimator(params)
-        if method.exact_lags == -1:        # blocks hand their columns over through a band of >= 1 lag
-            band = method.band(params.n_steps, params.dt)
-            method = method.replace(exact_lags=max(1, band) if response == "blocks" else band)
+        if method.exact_lags == -1:
+            method = method.replace(exact_lags=method.band_at(params))
         if method.response == "auto":
             method = method.replace(response=response)
         self.method = method

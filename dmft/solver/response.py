@@ -231,9 +231,11 @@ class BlockResponse(ResponseEstimator):
         self.Y = np.zeros((nr, 0, T, n), history_dtype)   # no copies in the fused sweep
         self.mem_y = np.zeros((nr, 0, n))
         self._alloc(BlockPlan.most_slots(band, T, self.ratio))
-        self._step = (-1, None)
-        self._entered = None      # the plan's actions at the last step entered
-        self._row_blocks: list = []   # the blocks of the current row (the plan after the step before)
+        # the step entered last (once for every replica), the blocks of its row (the plan after
+        # the step before) and the plan's actions of the step before and of that step
+        self._k = -1
+        self._row_blocks: list = []
+        self._previous = self._current = None
 
     def _alloc(self, slots: int) -> None:
         """The copies' values ``b``, recent steps ``ring`` and block sums ``S`` for ``slots`` copies
@@ -260,17 +262,15 @@ class BlockResponse(ResponseEstimator):
             self._alloc(slots)
             del self._ring_old, self._S_old
 
-    def _actions(self, k: int) -> tuple:
-        """At step ``k``, once for every replica: the blocks of row ``k`` (the plan after step
+    def _enter(self, k: int) -> None:
+        """Step ``k``, once for every replica: the blocks of row ``k`` (the plan after step
         ``k - 1``), the actions of step ``k - 1`` (which the block sums take up now) and those of
         step ``k`` (which the copies take up now)."""
-        if self._step[0] != k:
+        if self._k != k:
+            self._k = k
             self._row_blocks = [tuple(b) for b in self.plan.blocks]
-            previous = self._entered
-            self._entered = self.plan.enter(k) if k >= self.L else None
+            self._previous, self._current = self._current, (self.plan.enter(k) if k >= self.L else None)
             self._room(self.plan.n_slots)
-            self._step = (k, (self._row_blocks, previous, self._entered))
-        return self._step[1]
 
     def memory_row(self, a: int, k: int, av: np.ndarray, out: np.ndarray) -> None:
         near = min(self.L, k)
@@ -285,9 +285,10 @@ class BlockResponse(ResponseEstimator):
         """Step ``k``: the step ``k - 1 - L`` leaves the copies' recent steps for their block sums
         (and the blocks of those sums merge as the plan's did); the band's column ``k - L`` joins
         its copy, copies merge; the copies' values at ``k`` enter their recent steps."""
-        row_blocks, previous, current = self._actions(k)
+        self._enter(k)
+        previous, current = self._previous, self._current
         L, ring, S, b = self.L, self.ring[a], self.S[a], self.b[a]
-        copies = [slot for _, _, slot in row_blocks]
+        copies = [slot for _, _, slot in self._row_blocks]
         if previous is not None:
             slot, opened, merges = previous
             old = (k - 1 - L) % (L + 1)
@@ -373,8 +374,8 @@ def make_estimator(method, nr: int, n: int, T: int, dt: float, alpha: float,
     if method.response == "exact":
         return ExactResponse(nr, n, T, dt, alpha)
     band = method.band(T - 1, dt)
-    if method.response == "blocks":     # a band of at least one lag hands the columns over
-        return BlockResponse(nr, n, T, dt, alpha, np.dtype(method.history_dtype), max(1, band))
+    if method.response == "blocks":     # the march resolved the band: at least one lag
+        return BlockResponse(nr, n, T, dt, alpha, np.dtype(method.history_dtype), band)
     if band > 0:
         return BandedProbeResponse(nr, n, T, method.n_probes, dt, alpha, rng,
                                    np.dtype(method.history_dtype), band, history_rows)
