@@ -48,7 +48,7 @@ from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..runner import Task, load_task
-from .common import mean_err, run_into, study_main, wls, write_csv
+from .common import combined_z, fit_line, mean_err, run_into, study_main, wls, write_csv
 
 #: the SAT point of every question but the last (teacher, alpha = 3, delta = 0, mean normalisation)
 SAT = dict(alpha=3.0, delta=0.0, data="teacher", normalization="mean", dt=0.2, t_max=40.0, seed=0)
@@ -73,6 +73,12 @@ UNSAT_SEEDS = 4
 #: check of the DMFT, for gd and for sgd at SMALL_B
 SIZES = {500: 8, 1000: 4, 2000: 2, 4000: 1}
 PATHS = (2048, 8192, 32768)
+#: the same at the UNSAT point (UNSAT_SEEDS seeds), for gd and for the Langevin run farthest from
+#: it, whose frac_unsat and gap_mean at N = UNSAT_SIM_N sat 3-9 combined errors from the DMFT
+UNSAT_SIZE_RUNS = {"UNSAT gd": dict(dynamics="gd"), "UNSAT langevin T=0.01": dict(dynamics="langevin", temperature=0.01)}
+UNSAT_SIZE_PATHS = (4096, 16384)
+#: the numbers whose finite-N and finite-n_paths dependence the size part tabulates
+SIZE_NUMBERS = ("eps_g", "m", "energy", "frac_unsat", "gap_mean", "gap_std", "near_contacts")
 SIM_N, SIM_SAMPLES = 1000, 8
 #: the UNSAT runs (two replicas, 600 steps) are the expensive ones: fewer paths, smaller N
 UNSAT_PATHS, UNSAT_SIM_N = 4096, 500
@@ -147,15 +153,19 @@ def seed_tasks(p: Params, quick: bool) -> dict:
 
 def convergence_runs(quick: bool) -> list:
     """(label, kind, x, tasks) of the size part: the simulations of gd and of sgd at SMALL_B at
-    each N of SIZES (x = N) and their DMFT at each n_paths of PATHS (x = n_paths)."""
-    sat, out = base(SAT, quick), []
-    n = 2 if quick else SEEDS
-    for label, changes in (("gd", dict(dynamics="gd")), (f"sgd b={SMALL_B:g}", dict(dynamics="sgd", b=SMALL_B))):
-        p = Params(**{**sat, **changes})
+    each N of SIZES (x = N) and their DMFT at each n_paths of PATHS (x = n_paths), and the same
+    for UNSAT_SIZE_RUNS at the UNSAT point (UNSAT_SEEDS seeds, n_paths in UNSAT_SIZE_PATHS)."""
+    sat, unsat, out = base(SAT, quick), base(UNSAT, quick), []
+    runs = [(label, sat, changes, SEEDS, PATHS) for label, changes in
+            (("gd", dict(dynamics="gd")), (f"sgd b={SMALL_B:g}", dict(dynamics="sgd", b=SMALL_B)))]
+    runs += [(label, unsat, changes, UNSAT_SEEDS, UNSAT_SIZE_PATHS) for label, changes in UNSAT_SIZE_RUNS.items()]
+    for label, point, changes, seeds, paths_list in runs:
+        p = Params(**{**point, **changes})
+        n = 2 if quick else seeds
         for N, samples in ({60: 1, 120: 1} if quick else SIZES).items():
             m = ParticleMethod(n=N, n_samples=samples)
             out.append((label, "simulation", N, [Task(p.replace(seed=FIRST_SIM_SEED + s), m) for s in range(n)]))
-        for paths in ((128, 256) if quick else PATHS):
+        for paths in ((128, 256) if quick else paths_list):
             m = DMFTMethod(n_paths=paths, exact_lags=4) if quick else DMFTMethod(n_paths=paths)
             out.append((label, "dmft", paths, [Task(p.replace(seed=s), m) for s in range(n)]))
     return out
@@ -207,6 +217,12 @@ def one_run(result, window: float) -> dict:
     return out
 
 
+def averaging_window(p: Params) -> float:
+    """The time over which :func:`one_run` averages: the stationary stretch after the last waiting
+    time at the UNSAT point, none (the value at t_max) at the SAT point."""
+    return (p.t_max - max(p.tw)) if p.delta != SAT["delta"] else 0.0
+
+
 def combine(rows: list) -> dict:
     """Mean and standard error (``<name>_err``) over seeds of every numeric measure."""
     out = {"seeds": len(rows), "status": ",".join(sorted({r["status"] for r in rows}))}
@@ -222,7 +238,7 @@ def collect(cache: str, quick: bool, parts) -> dict:
     "courses": eps_g(t) thinned to about 80 times, "per_seed": (label, kind) -> per-seed values}."""
     rows, courses, per_seed = [], [], {}
     for part, label, x, p in points(quick, parts):
-        window = (p.t_max - max(p.tw)) if part == "langevin" else 0.0
+        window = averaging_window(p)
         for kind, ts in seed_tasks(p, quick).items():
             results = [load_task(cache, t) for t in ts]
             row = {"part": part, "label": label, "x": x, "kind": kind, "dynamics": p.dynamics, "b": p.b,
@@ -247,7 +263,7 @@ def collect(cache: str, quick: bool, parts) -> dict:
                          "N": x if kind == "simulation" else math.nan,
                          "n_paths": x if kind == "dmft" else math.nan,
                          "samples": len(ts) * (ts[0].method.n_samples if kind == "simulation" else 1),
-                         **combine([one_run(load_task(cache, t), 0.0) for t in ts])})
+                         **combine([one_run(load_task(cache, t), averaging_window(t.params)) for t in ts])})
     return {"rows": rows, "courses": courses, "per_seed": per_seed}
 
 
@@ -442,11 +458,12 @@ def markdown_tables(data: dict, quick: bool = False) -> str:
                     [[r["question"], r["run"], r["reference"], r["kind"], f"{r['eps_g']:+.4f} ± {r['eps_g_err']:.4f}",
                       f"{r['eps_g_z']:+.1f}", f"{r['m']:+.4f} ± {r['m_err']:.4f}", _g(r["energy"], r["energy_err"])]
                      for r in data.get("paired", [])])
-    lines += _table("Finite N (simulations) and finite n_paths (DMFT) against the DMFT at the most paths",
-                    ("run", "kind", "N or n_paths", "samples", "eps_g", "m", "eps_g minus DMFT ref. / sigma",
-                     "m minus DMFT ref. / sigma"),
-                    [[r["label"], r["kind"], str(r["x"]), str(r["samples"]), pm(r, "eps_g"), pm(r, "m"),
-                      f"{r['eps_g_z']:+.1f}", f"{r['m_z']:+.1f}"] for r in data.get("size", [])])
+    size_names = ("eps_g", "m", "frac_unsat", "gap_mean")
+    lines += _table("Finite N (simulations; N -> inf: their straight line in 1/N) and finite n_paths (DMFT) "
+                    "against the DMFT at the most paths (z: in combined standard errors)",
+                    ("run", "kind", "N or n_paths", "samples") + tuple(f"{n} (z)" for n in size_names),
+                    [[r["label"], r["kind"], f"{r['x']:g}", str(r["samples"])]
+                     + [f"{pm(r, n)} ({r[n + '_z']:+.1f})" for n in size_names] for r in data.get("size", [])])
     lines += _table("gd: dt -> 0 limit (weighted polynomial fits in dt)",
                     ("kind", "quantity", "degree", "dt -> 0", "slope at 0", "chi2/dof", "largest dt minus limit"),
                     [[f["kind"], f["quantity"], str(f["degree"]), f"{f['dt0']:.4f} ± {f['dt0_err']:.4f}",
@@ -565,34 +582,50 @@ def plot_dt(rows: list, fits: list, path: str) -> str:
 
 def finite_size(rows: list) -> list:
     """The size rows with their deviation from the DMFT at the most paths, in combined standard
-    errors (``<name>_z``)."""
+    errors (``<name>_z``), and per run one row ``kind = "simulation N->inf"`` (``x = N = inf``):
+    the simulations' straight line in ``1/N`` (:func:`fit_line`, weighted) at ``1/N = 0``, with
+    its slope ``<name>_beta`` and ``<name>_chi2_dof``."""
     out = []
     for label in dict.fromkeys(r["label"] for r in rows if r["part"] == "size"):
         sel = [r for r in rows if r["part"] == "size" and r["label"] == label]
         ref = max((r for r in sel if r["kind"] == "dmft"), key=lambda r: r["x"])
-        for r in sel:
+        sims = [r for r in sel if r["kind"] == "simulation"]
+        inf = {"part": "size", "label": label, "x": math.inf, "kind": "simulation N->inf", "N": math.inf,
+               "n_paths": math.nan, "samples": sum(r["samples"] for r in sims), "seeds": sims[0]["seeds"],
+               "status": ",".join(sorted({r["status"] for r in sims}))}
+        for name in SIZE_NUMBERS:
+            fit = fit_line(np.array([r["N"] for r in sims], float), np.array([r[name] for r in sims]),
+                           np.array([r[name + "_err"] for r in sims]))
+            inf.update({name: fit["v_inf"], name + "_err": fit["v_inf_err"], name + "_beta": fit["beta"],
+                        name + "_beta_err": fit["beta_err"], name + "_chi2_dof": fit["chi2_dof"]})
+        for r in sel + [inf]:
             r = dict(r)
-            for name in ("eps_g", "m"):
-                err = math.hypot(r[name + "_err"], ref[name + "_err"])
-                r[name + "_z"] = (r[name] - ref[name]) / err if r is not ref and err > 0 else 0.0
+            for name in SIZE_NUMBERS:
+                z = combined_z(r[name], r[name + "_err"], ref[name], ref[name + "_err"])
+                r[name + "_z"] = 0.0 if r["kind"] == "dmft" and r["x"] == ref["x"] else z
             out.append(r)
     return out
 
 
 def plot_size(rows: list, path: str) -> str:
-    fig = Figure(figsize=(9, 3.4))
-    axes = fig.subplots(1, 2)
-    for ax, name in zip(axes, ("eps_g", "m")):
+    """Each number of the size part against 1/N (simulations, open squares; their straight line's
+    value at 1/N = 0 a diamond) and 1/n_paths (DMFT, filled circles), one colour per run."""
+    names = ("eps_g", "m", "frac_unsat", "gap_mean")
+    fig = Figure(figsize=(10, 7))
+    axes = fig.subplots(2, 2).ravel()
+    for ax, name in zip(axes, names):
         for i, label in enumerate(dict.fromkeys(r["label"] for r in rows)):
-            sim = sorted([r for r in rows if r["label"] == label and r["kind"] == "simulation"], key=lambda r: r["x"])
-            dm = sorted([r for r in rows if r["label"] == label and r["kind"] == "dmft"], key=lambda r: r["x"])
-            ax.errorbar([1 / r["x"] for r in sim], [r[name] for r in sim], yerr=[r[name + "_err"] for r in sim],
-                        fmt="s", mfc="white", color=f"C{i}", capsize=2, label=f"{label}: simulations, 1/N")
-            ax.errorbar([1 / r["x"] for r in dm], [r[name] for r in dm], yerr=[r[name + "_err"] for r in dm],
-                        fmt="-o", color=f"C{i}", capsize=2, label=f"{label}: DMFT, 1/n_paths")
-        ax.set(xlabel="1/N (simulations) or 1/n_paths (DMFT)", ylabel=f"final {'ε_g' if name == 'eps_g' else 'm'}")
-        ax.set_xlim(left=0)
-        legend(ax, fontsize=6)
+            for kind, fmt, text in (("simulation", "s", "simulations, 1/N"), ("simulation N->inf", "D", "N -> inf"),
+                                    ("dmft", "-o", "DMFT, 1/n_paths")):
+                sel = sorted([r for r in rows if r["label"] == label and r["kind"] == kind], key=lambda r: r["x"])
+                ax.errorbar([1 / r["x"] for r in sel], [r[name] for r in sel], yerr=[r[name + "_err"] for r in sel],
+                            fmt=fmt, mfc="white" if kind != "dmft" else None, color=f"C{i}", capsize=2,
+                            label=f"{label}: {text}")
+        ax.set(xlabel="1/N (simulations) or 1/n_paths (DMFT)",
+               ylabel={"eps_g": "final ε_g", "m": "final m", "frac_unsat": "fraction of gaps < 0",
+                       "gap_mean": "mean gap"}[name])
+        ax.set_xlim(left=-0.0001)
+    legend(axes[0], fontsize=5)
     return _save(fig, path)
 
 
