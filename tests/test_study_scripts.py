@@ -115,6 +115,20 @@ def test_generalisation_study_derived_quantities(monkeypatch):
     assert abs(m["distance"]["T_err"] - 0.001) < 1e-12          # distance error / slope 10
     assert abs(m["T_slow"]["eps_g_langevin"] - 0.22) < 1e-12 and m["T_slow"]["difference_sigma"] < -20
     assert math.isnan(m["T_static"]["eps_g_langevin"])          # no T_static: no matching, not a number
+    # the size part: simulations exactly on v = 0.3 + 50 / N -> their line gives 0.3 at N -> inf;
+    # z of each row against the DMFT at the most paths (0.31 +- 0.01)
+    sizes = [{"part": "size", "label": "gd", "x": N, "kind": "simulation", "N": N, "n_paths": math.nan,
+              "samples": 8, "seeds": 8, "status": "ok", **{n: 0.3 + 50 / N for n in g.SIZE_NUMBERS},
+              **{n + "_err": 0.01 for n in g.SIZE_NUMBERS}} for N in (500, 1000, 2000)]
+    sizes += [{"part": "size", "label": "gd", "x": P, "kind": "dmft", "N": math.nan, "n_paths": P, "samples": 8,
+               "seeds": 8, "status": "ok", **{n: v for n in g.SIZE_NUMBERS}, **{n + "_err": 0.01 for n in g.SIZE_NUMBERS}}
+              for P, v in ((2048, 0.5), (8192, 0.31))]
+    out = {r["x"]: r for r in g.finite_size(sizes)}
+    inf = out[math.inf]
+    assert inf["kind"] == "simulation N->inf" and abs(inf["m"] - 0.3) < 1e-12 and abs(inf["m_beta"] - 50) < 1e-9
+    assert inf["m_chi2_dof"] < 1e-20 and 0 < inf["m_err"] < 0.03 and inf["samples"] == 24
+    assert abs(inf["eps_g_z"] - (0.3 - 0.31) / math.hypot(inf["eps_g_err"], 0.01)) < 1e-12
+    assert abs(out[500]["frac_unsat_z"] - (0.4 - 0.31) / math.hypot(0.01, 0.01)) < 1e-9 and out[8192]["gap_mean_z"] == 0.0
 
 
 def test_gap_moments_of_a_known_histogram():
@@ -301,14 +315,25 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
         "quantity,method,N,repetitions,seed,value,error,z_vs_dmft\n"
         "T_short,dmft,,8,21,1.0,0.3,\n"
         "T_short,simulation,1000,8,12,1.5,0.4,\n")                    # z = -0.5 / 0.5 = -1
+    # the size part: the DMFT at the most paths (2.0 +- 0.3) against the largest N and N -> inf only
+    (tmp_path / "docs" / "generalisation").mkdir(parents=True)
+    (tmp_path / "docs" / "generalisation" / "finite_size.csv").write_text(
+        "part,label,x,kind,N,n_paths,eps_g,eps_g_err\n"
+        "size,gd,500,simulation,500,nan,9.0,0.1\n"
+        "size,gd,1000,simulation,1000,nan,2.5,0.4\n"                    # z = -0.5 / 0.5 = -1
+        "size,gd,2048,dmft,nan,2048,7.0,0.1\n"
+        "size,gd,8192,dmft,nan,8192,2.0,0.3\n"
+        "size,gd,inf,simulation N->inf,inf,nan,2.0,0.4\n")              # z = 0
     entries = coverage.run(str(tmp_path / "out"), root=str(tmp_path))
-    zs = {(e["source"], e["number"]): e["z"] for e in entries}
-    assert zs == pytest.approx({("effective-noise", "T_static"): 0.5 / math.hypot(0.1, 0.1),
-                                ("effective-noise", "d_inf"): 0.0, ("finite-n", "T_short"): -1.0})
+    zs = {(e["source"], e["number"], e["N"]): e["z"] for e in entries}
+    assert zs == pytest.approx({("effective-noise", "T_static", ""): 0.5 / math.hypot(0.1, 0.1),
+                                ("effective-noise", "d_inf", ""): 0.0, ("finite-n", "T_short", 1000): -1.0,
+                                ("generalisation-size", "eps_g", "1000"): -1.0,
+                                ("generalisation-size", "eps_g", "inf"): 0.0})
     s = coverage.summary(entries)
-    assert (s["entries"], s["below_2"], s["above_3"]) == (3, 2, 1)
+    assert (s["entries"], s["below_2"], s["above_3"]) == (5, 4, 1)
     text = (tmp_path / "out" / "coverage.md").read_text()
-    assert "| all | 3 | 2 (67%) | 1 |" in text and "+3.54 |" in text
+    assert "| all | 5 | 4 (80%) | 1 |" in text and "+3.54 |" in text
 
 
 def test_sat_drift_study_quick(tmp_path):

@@ -11,6 +11,9 @@ computed here):
   ``T_slow``, ``d_inf``; DMFT 8192 paths x 4, simulations N = 2000 x 6);
 * ``docs/generalisation/results.csv`` -- the generalisation study (``eps_g``, ``m``, the gap
   statistics, the energy, ``distance`` and the temperatures; 8 seeds each);
+* ``docs/generalisation/finite_size.csv`` -- the generalisation study's size part (N = 500 ..
+  4000 and n_paths at two SAT and two UNSAT runs): the DMFT at the most paths against the largest
+  N and against the simulations' straight line in ``1/N`` at ``N -> inf`` (``N = inf``);
 * ``docs/finite-n/finite_n_runs.csv`` -- the finite-N study (N = 500 .. 4000 at one point);
 * ``benchmarks/results/bench_measure.json`` -- ``dmft measure``'s done-when points;
 * ``data/canonical/summary.json`` -- the demo's two points.
@@ -44,6 +47,9 @@ SOURCES = {
                        ("eps_g", "m", "energy", "frac_unsat", "gap_mean", "gap_std", "near_contacts", "distance",
                         "T_short", "T_static", "T_slow")),
 }
+FINITE_SIZE = "docs/generalisation/finite_size.csv"
+#: the numbers of the size part compared (those of SOURCES["generalisation"] it has)
+SIZE_NUMBERS = ("eps_g", "m", "energy", "frac_unsat", "gap_mean", "gap_std", "near_contacts")
 FINITE_N = "docs/finite-n/finite_n_runs.csv"
 BENCH = "benchmarks/results/bench_measure.json"
 CANONICAL = "data/canonical/summary.json"
@@ -95,6 +101,25 @@ def finite_n_entries(path: str) -> list:
     return out
 
 
+def size_entries(path: str) -> list:
+    """Per run of the size part: the DMFT at its most paths against the simulations at the largest
+    N and against their ``N -> inf`` line (the other N and path counts are the study's table)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for label in dict.fromkeys(r["label"] for r in rows):
+        sel = [r for r in rows if r["label"] == label]
+        dmft = max((r for r in sel if r["kind"] == "dmft"), key=lambda r: _float(r["n_paths"]))
+        sims = [r for r in sel if r["kind"] == "simulation"]
+        picks = [max(sims, key=lambda r: _float(r["N"]))] + [r for r in sel if r["kind"] == "simulation N->inf"]
+        for s in picks:
+            for name in (n for n in SIZE_NUMBERS if n in dmft):
+                out.append(_entry("generalisation-size", f"{label} (DMFT {dmft['n_paths']} paths)", name,
+                                  _float(dmft[name]), _float(dmft[name + "_err"]), _float(s[name]),
+                                  _float(s[name + "_err"]), s["N"]))
+    return out
+
+
 def bench_entries(path: str) -> list:
     with open(path) as fh:
         rec = json.load(fh)
@@ -133,7 +158,8 @@ def collect(root: str = ROOT) -> list:
         full = os.path.join(root, path)
         if os.path.exists(full):
             out += paired_table(source, full, keys, numbers)
-    for path, reader in ((FINITE_N, finite_n_entries), (BENCH, bench_entries), (CANONICAL, canonical_entries)):
+    for path, reader in ((FINITE_SIZE, size_entries), (FINITE_N, finite_n_entries), (BENCH, bench_entries),
+                         (CANONICAL, canonical_entries)):
         full = os.path.join(root, path)
         if os.path.exists(full):
             out += reader(full)
