@@ -284,15 +284,33 @@ def test_predict_finest_of_a_straight_line_and_of_a_curved_one():
     assert curved["check_sigma"] > 3
 
 
+def test_dt_limit_lines_of_known_numbers():
+    """d_inf = dt (c0 + c1 dt) exactly: the line through d_inf / dt has intercept c0 and predicts
+    the finest dt; the naive line through d_inf misses 0, by a known amount for sat-sgd only."""
+    from dmft.app.studies.dt_limit import _fit
+
+    rows = [{"dt": dt, "value": dt * (2e-3 + 4e-3 * dt), "error": 1e-6 * dt} for dt in (0.2, 0.1, 0.05, 0.025)]
+    per = _fit("sat-sgd", "d_inf", rows, scale=True)
+    assert per["quantity"] == "d_inf/dt" and abs(per["dt0"] - 2e-3) < 1e-12 and abs(per["check_sigma"]) < 1e-6
+    assert math.isnan(per["exact_dt0"])
+    naive = _fit("sat-sgd", "d_inf", rows)
+    assert naive["exact_dt0"] == 0.0 and naive["dt0"] < 0 and naive["dt0_vs_exact_sigma"] < -3
+    assert math.isnan(_fit("sat-psgd", "d_inf", rows)["exact_dt0"])
+
+
 def test_dt_limit_study_quick(tmp_path):
-    """The sgd dt-limit study at tiny sizes writes a row per dt (and a re-run computes nothing)."""
+    """The dt-limit study at tiny sizes writes a row per point and dt, each with the number of its
+    phase (and a re-run computes nothing)."""
     from dmft.app.studies import dt_limit
 
     data = dt_limit.run(str(tmp_path), quick=True, workers=1)
-    assert [r["dt"] for r in data["runs"]] == list(dt_limit.QUICK_DTS)
-    d = [r["d_final"] for r in data["runs"]]
-    assert d[0] > d[1] > d[2] > 0                # the replicas drift apart less at smaller dt
-    assert (tmp_path / "dt_limit.md").read_text().startswith("| dt | replicates |")
+    for part in dt_limit.PARTS:
+        rows = [r for r in data["runs"] if r["point"] == part]
+        assert [r["dt"] for r in rows] == list(dt_limit.QUICK_DTS)
+        assert {r["quantity"] for r in rows} == {"T_eff" if part.startswith("unsat") else "d_inf"}
+    d = [r["d_final"] for r in data["runs"] if r["point"] == "sat-sgd"]
+    assert d[0] > d[1] > d[2] > 0                # sgd's replicas drift apart less at smaller dt
+    assert (tmp_path / "dt_limit.md").read_text().startswith("| point | dt | replicates |")
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
     dt_limit.run(str(tmp_path), quick=True, workers=1)
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes

@@ -1,21 +1,29 @@
-"""The dt -> 0 extrapolation of sgd, checked against its exact limit and its finest dt (issue 22, item 4).
+"""The dt -> 0 extrapolation, checked at three points: sgd and psgd, SAT and UNSAT (issue 22, item 4).
 
 The solver is exact for the discrete algorithm; the continuous-time limit is an extrapolation.
-The effective-noise study checks it for psgd at fixed ``tau`` (UNSAT ``T_eff``, SAT ``d_inf``;
-``docs/study/dt_limit.csv``): a straight line in ``dt`` through the coarser values predicts the
-finest.  This study adds the third point, sgd in the SAT phase (the canonical SAT point:
-``alpha = 0.5, delta = 0.5``, sgd ``b = 0.5``, ``t_max = 40``, two replicas), where the limit is
-also known exactly: as ``dt -> 0`` at fixed ``b`` the selection noise per unit time vanishes
-(its variance per step is ``O(dt^2)``, over ``O(1/dt)`` steps), sgd becomes gradient descent, and
-two replicas from the same start on the same data stay together: ``d_inf -> 0``.  For
-``d_inf`` at ``dt`` in :data:`DTS` (DMFT, :data:`METHOD`) it writes ``dt_limit_runs.csv`` and
-``dt_limit.csv``: for two straight lines in ``dt`` -- through ``d_inf`` itself (the naive
-extrapolation, whose intercept must be the exact 0) and through ``d_inf / dt`` (the leading order
-``d_inf = c0 dt`` taken as known: the line's intercept is ``c0``) -- the prediction of the finest
-``dt`` from the coarser ones against the value measured there, in combined errors
-(:func:`~.common.predict_finest`); and ``dt_limit.md``.  Run::
+At each point the DMFT is solved at several ``dt`` (:data:`DTS`) and a straight line in ``dt``
+(weighted least squares) through every ``dt`` but the finest predicts the finest, which is
+compared with the value measured there in combined errors (:func:`~.common.predict_finest`); the
+line through all ``dt`` gives the reported ``dt -> 0`` value.  The points (:data:`POINTS`):
 
-    python -m dmft.app.studies.dt_limit -o docs/dt-limit [--workers 1]
+* ``sat-sgd`` -- the canonical SAT point (``alpha = 0.5, delta = 0.5``, sgd ``b = 0.5``, ``t_max =
+  40``, two replicas), number ``d_inf``.  Here the limit is known exactly: at fixed ``b`` the
+  selection noise per unit time vanishes as ``dt -> 0`` (its variance per step is ``O(dt^2)``,
+  over ``O(1/dt)`` steps), sgd becomes gradient descent, and two replicas from the same start on
+  the same data stay together: ``d_inf -> 0``.  Two lines are drawn: through ``d_inf`` itself (the
+  naive extrapolation, whose intercept must be the exact 0) and through ``d_inf / dt`` (the
+  leading order ``d_inf = c0 dt`` taken as known: the line's intercept is ``c0``).
+* ``sat-psgd`` -- the same point with psgd at fixed ``tau = 0.5`` (``d(t)`` freezes within ``t_max =
+  40``), number ``d_inf``: at fixed ``tau`` psgd tends to a stochastic flow with a finite
+  ``d_inf``.
+* ``unsat-psgd`` -- the canonical UNSAT point (``alpha = 4, delta = 0.5``, ``t_max = 125``) with
+  psgd at ``tau = 2``, number ``T_eff`` (the headline of :func:`~dmft.analysis.teff.fit_teff`).
+
+These are the psgd points of the effective-noise study's ``dt`` part (``DT_POINT``), DMFT only
+(their simulations at the finest ``dt`` are that study's).  Writes ``dt_limit_runs.csv`` (one row
+per point and ``dt``), ``dt_limit.csv`` (the lines) and ``dt_limit.md``.  Run::
+
+    python -m dmft.app.studies.dt_limit -o docs/dt-limit [--workers 1] [--parts sat-sgd,...]
 """
 
 from __future__ import annotations
@@ -23,57 +31,80 @@ from __future__ import annotations
 import math
 import os
 
-from ...analysis import long_time_distance
 from ...core.methods import DMFTMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
-from ..demo import DEMO_POINTS
 from ..runner import Task, load_task
 from .common import pm, predict_finest, run_into, study_main, write_csv
+from .effective_noise import DT_POINT, _num, base, measure
 
-PARTS = ("sat-sgd",)
-POINT = DEMO_POINTS["sat"]
-DTS = (0.2, 0.1, 0.05, 0.025)
-QUICK_DTS = (0.4, 0.2, 0.1)
-METHOD = DMFTMethod(n_paths=8192, replicates=8)
+PARTS = ("sat-sgd", "sat-psgd", "unsat-psgd")
+#: part -> (phase of the base point, changes to it)
+POINTS = {"sat-sgd": ("sat", {}), "sat-psgd": ("sat", DT_POINT["sat"]), "unsat-psgd": ("unsat", DT_POINT["unsat"])}
+DTS = {"sat": (0.2, 0.1, 0.05, 0.025), "unsat": (0.2, 0.1, 0.05)}
+QUICK_DTS = (0.2, 0.1, 0.05)   # psgd at tau = 0.5 needs dt <= b tau = 0.25
+#: the DMFT of one dt: 8 replicates in SAT (cheap), 4 in UNSAT (2500 steps at the finest dt)
+METHODS = {"sat": DMFTMethod(n_paths=8192, replicates=8), "unsat": DMFTMethod(n_paths=8192, replicates=4)}
 QUICK_METHOD = DMFTMethod(n_paths=256, replicates=4)
-#: the exact dt -> 0 value of d_inf (sgd becomes gradient descent: the replicas coincide)
-EXACT_LIMIT = 0.0
+#: the number of each phase, and its exact dt -> 0 value where one is known (sgd in SAT: the
+#: replicas coincide)
+QUANTITY = {"sat": "d_inf", "unsat": "T_eff"}
+EXACT_LIMIT = {"sat-sgd": 0.0}
 
 
-def tasks(quick: bool) -> list:
-    point = dict(POINT, t_max=8.0) if quick else POINT
-    method = QUICK_METHOD if quick else METHOD
-    return [Task(Params(**{**point, "dt": dt}), method, f"sat-sgd dt={dt:g}") for dt in (QUICK_DTS if quick else DTS)]
+def tasks(quick: bool, parts=PARTS) -> list:
+    out = []
+    for part in parts:
+        phase, changes = POINTS[part]
+        point = {**base(phase, quick), **changes}
+        if quick:   # a smoke test: short runs, same structure
+            point.update(t_max=4.0) if phase == "sat" else point.update(t_max=10.0, tw=(4.0, 6.0))
+        method = QUICK_METHOD if quick else METHODS[phase]
+        out += [Task(Params(**{**point, "dt": dt}), method, f"{part} dt={dt:g}")
+                for dt in (QUICK_DTS if quick else DTS[phase])]
+    return out
+
+
+def _fit(part: str, quantity: str, rows: list, scale: bool = False) -> dict:
+    """The checked line through ``quantity`` (``/ dt`` with ``scale``) of the rows of one part."""
+    dt = [r["dt"] for r in rows]
+    k = [1.0 / r["dt"] if scale else 1.0 for r in rows]
+    fit = predict_finest(dt, [r["value"] * f for r, f in zip(rows, k)], [r["error"] * f for r, f in zip(rows, k)])
+    exact = EXACT_LIMIT.get(part, math.nan) if not scale else math.nan
+    return {"point": part, "quantity": quantity + ("/dt" if scale else ""), "kind": "dmft", **fit,
+            "exact_dt0": exact, "dt0_vs_exact_sigma": (fit["dt0"] - exact) / fit["dt0_err"]}
 
 
 def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bool = True) -> dict:
-    todo = tasks(quick)
+    todo = tasks(quick, parts)
     cache = run_into(output, todo, workers=workers, compute=compute)
     rows = []
     for task in todo:
         if not os.path.exists(os.path.join(cache, task.filename)):
             continue
         r = load_task(cache, task)
-        d = long_time_distance(r, warn=False)
-        band = task.method.band(task.params.n_steps, task.params.dt)
-        rows.append({"point": "sat-sgd", "dt": task.params.dt, "replicates": task.method.replicates,
-                     "band": band, "band_time": band * task.params.dt,
-                     "d_inf": d.d_inf, "d_inf_err": d.d_inf_err, "d_final": float(r.distance[-1]),
-                     "d_final_err": float(r.sem["distance"][-1]), "sat": d.sat, "note": d.note})
+        part = task.label.split()[0]
+        phase = POINTS[part][0]
+        name = QUANTITY[phase]
+        m = measure(r)
+        band = task.method.band_at(task.params)
+        rows.append({"point": part, "dt": task.params.dt, "replicates": task.method.replicates,
+                     "band": band, "band_time": band * task.params.dt, "quantity": name,
+                     "value": _num(m.get(name)), "error": _num(m.get(name + "_err")),
+                     "d_final": float(r.distance[-1]) if r.distance is not None else math.nan,
+                     "d_final_err": float(r.sem["distance"][-1]) if r.distance is not None else math.nan,
+                     "note": m.get("distance_note") or m.get("teff_notes", "")})
     fits = []
-    ok = [r for r in rows if math.isfinite(r["d_inf"]) and math.isfinite(r["d_inf_err"]) and r["d_inf_err"] > 0]
-    if len(ok) >= 3:
-        dt = [r["dt"] for r in ok]
-        fit = predict_finest(dt, [r["d_inf"] for r in ok], [r["d_inf_err"] for r in ok])
-        fit["exact_dt0"] = EXACT_LIMIT
-        fit["dt0_vs_exact_sigma"] = (fit["dt0"] - EXACT_LIMIT) / fit["dt0_err"]
-        fits.append({"point": "sat-sgd", "quantity": "d_inf", "kind": "dmft", **fit})
-        # the leading order is known: d_inf = dt (c0 + c1 dt + ...), so d_inf / dt is the number
-        # with a finite limit, c0, and the straight line is drawn through it
-        per = predict_finest(dt, [r["d_inf"] / r["dt"] for r in ok], [r["d_inf_err"] / r["dt"] for r in ok])
-        fits.append({"point": "sat-sgd", "quantity": "d_inf/dt", "kind": "dmft", **per,
-                     "exact_dt0": math.nan, "dt0_vs_exact_sigma": math.nan})
+    for part in parts:
+        ok = [r for r in rows if r["point"] == part and math.isfinite(r["value"]) and math.isfinite(r["error"])
+              and r["error"] > 0]
+        if len(ok) < 3:
+            continue
+        fits.append(_fit(part, ok[0]["quantity"], ok))
+        if part in EXACT_LIMIT:
+            # the leading order is known: d_inf = dt (c0 + c1 dt + ...), so d_inf / dt is the number
+            # with a finite limit, c0, and the straight line is drawn through it
+            fits.append(_fit(part, ok[0]["quantity"], ok, scale=True))
     write_csv(rows, os.path.join(output, "dt_limit_runs.csv"))
     write_csv(fits, os.path.join(output, "dt_limit.csv"))
     if rows:
@@ -82,16 +113,17 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
 
 
 def _tables(rows: list, fits: list) -> list:
-    lines = ["| dt | replicates | exact band: steps (time) | d_inf | d at t_max |", "|---|---|---|---|---|"]
-    lines += [f"| {r['dt']:g} | {r['replicates']} | {r['band']} ({r['band_time']:g}) | "
-              f"{pm(r['d_inf'], r['d_inf_err'])} | {pm(r['d_final'], r['d_final_err'])} |" for r in rows]
+    lines = ["| point | dt | replicates | exact band: steps (time) | number | value | d at t_max |",
+             "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['point']} | {r['dt']:g} | {r['replicates']} | {r['band']} ({r['band_time']:g}) | {r['quantity']} | "
+              f"{pm(r['value'], r['error'])} | {pm(r['d_final'], r['d_final_err'])} |" for r in rows]
     if fits:
-        lines += ["", "| straight line in dt through | finest dt | measured | predicted from the coarser dt | check "
-                  "| dt -> 0 (all dt) | exact | check |", "|---|---|---|---|---|---|---|---|"]
+        lines += ["", "| point | straight line in dt through | finest dt | measured | predicted from the coarser dt "
+                  "| check | dt -> 0 (all dt) | exact | check |", "|---|---|---|---|---|---|---|---|---|"]
         for f in fits:
             exact = (f"{f['exact_dt0']:g} | {f['dt0_vs_exact_sigma']:+.2f}" if math.isfinite(f["exact_dt0"])
                      else "| ")
-            lines.append(f"| {f['quantity']} | {f['finest_dt']:g} | {pm(f['finest'], f['finest_err'])} | "
+            lines.append(f"| {f['point']} | {f['quantity']} | {f['finest_dt']:g} | {pm(f['finest'], f['finest_err'])} | "
                          f"{pm(f['predicted_at_finest'], f['predicted_err'])} | {f['check_sigma']:+.2f} | "
                          f"{pm(f['dt0'], f['dt0_err'])} | {exact} |")
     return lines
