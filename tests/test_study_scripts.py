@@ -327,7 +327,15 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
         "unsat,b,0.3,bernoulli,dmft,1.0,0.1,,\n"
         "unsat,b,0.3,bernoulli,simulation,0.5,0.1,,\n"                 # z = 0.5 / 0.1414 = 3.54
         "sat,b,0.3,bernoulli,dmft,,,2.0,0.3\n"
-        "sat,b,0.3,bernoulli,simulation,,,2.0,0.4\n")                  # z = 0
+        "sat,b,0.3,bernoulli,simulation,,,2.0,0.4\n"                  # z = 0
+        "sat,alpha,0.5,bernoulli,dmft,,,2.0,0.3\n"                    # the same point in another scan:
+        "sat,alpha,0.5,bernoulli,simulation,,,2.0,0.4\n")             # one entry
+    # the DMFT of the first cell measured again: compared with the study's simulation, and the
+    # study's own entry of that cell superseded (listed, not counted)
+    (tmp_path / "docs" / "study" / "remeasured.csv").write_text(
+        "cell,quantity,status,value,error,T_short,T_short_err,T_slow,T_slow_err\n"
+        "unsat b=0.3 bernoulli dmft,teff,ok,0.55,0.1,,,,\n"            # z = 0.05 / 0.1414
+        "map alpha=4 b=0.3 dmft,teff,ok,9.0,0.1,,,,\n")                # map cells have no simulation
     (tmp_path / "docs" / "finite-n").mkdir(parents=True)
     (tmp_path / "docs" / "finite-n" / "finite_n_runs.csv").write_text(
         "quantity,method,N,repetitions,seed,value,error,z_vs_dmft\n"
@@ -347,11 +355,15 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
     assert zs == pytest.approx({("effective-noise", "T_static", ""): 0.5 / math.hypot(0.1, 0.1),
                                 ("effective-noise", "d_inf", ""): 0.0, ("finite-n", "T_short", 1000): -1.0,
                                 ("generalisation-size", "eps_g", "1000"): -1.0,
-                                ("generalisation-size", "eps_g", "inf"): 0.0})
+                                ("generalisation-size", "eps_g", "inf"): 0.0,
+                                ("remeasured", "T_static", ""): 0.05 / math.hypot(0.1, 0.1)})
+    points = {e["point"]: e["superseded"] for e in entries if e["source"] == "effective-noise"}
+    assert points == {"unsat b 0.3 bernoulli": "remeasured", "sat b 0.3 bernoulli = sat alpha 0.5 bernoulli": ""}
     s = coverage.summary(entries)
-    assert (s["entries"], s["below_2"], s["above_3"]) == (5, 4, 1)
+    assert (s["entries"], s["below_2"], s["above_3"]) == (5, 5, 0)
     text = (tmp_path / "out" / "coverage.md").read_text()
-    assert "| all | 5 | 4 (80%) | 1 |" in text and "+3.54 |" in text
+    assert "| all | 5 | 5 (100%) | 0 | -0.33 | 1 |" in text       # mean z (0 - 1 - 1 + 0 + 0.35) / 5
+    assert text.split("Superseded")[1].count("+3.54 |") == 1
 
 
 def test_sat_drift_study_quick(tmp_path):

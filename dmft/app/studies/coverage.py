@@ -11,6 +11,11 @@ computed here):
   ``T_slow``, ``d_inf``; DMFT 8192 paths x 4, simulations N = 2000 x 6);
 * ``docs/generalisation/results.csv`` -- the generalisation study (``eps_g``, ``m``, the gap
   statistics, the energy, ``distance`` and the temperatures; 8 seeds each);
+* ``docs/study/remeasured.csv`` -- the effective-noise cells measured again by ``dmft measure``
+  (``python -m dmft.app.studies.remeasure``): each such cell is compared with the re-measured
+  value of each method where there is one and the study's otherwise, and the study's own entries
+  of that cell are kept but marked ``superseded`` (their horizon was the one found too short) and
+  left out of the counts;
 * ``docs/generalisation/finite_size.csv`` -- the generalisation study's size part (N = 500 ..
   4000 and n_paths at two SAT and two UNSAT runs): the DMFT at the most paths against the largest
   N and against the simulations' straight line in ``1/N`` at ``N -> inf`` (``N = inf``);
@@ -47,6 +52,9 @@ SOURCES = {
                        ("eps_g", "m", "energy", "frac_unsat", "gap_mean", "gap_std", "near_contacts", "distance",
                         "T_short", "T_static", "T_slow")),
 }
+REMEASURED = "docs/study/remeasured.csv"
+#: the remeasured headline (``value``) of each quantity, and the study's column that holds it
+HEADLINE = {"teff": "T_static", "distance": "d_inf"}
 FINITE_SIZE = "docs/generalisation/finite_size.csv"
 #: the numbers of the size part compared (those of SOURCES["generalisation"] it has)
 SIZE_NUMBERS = ("eps_g", "m", "energy", "frac_unsat", "gap_mean", "gap_std", "near_contacts")
@@ -64,7 +72,7 @@ def _float(text) -> float:
 
 def _entry(source, point, number, a, ea, b, eb, n="") -> dict:
     return {"source": source, "point": point, "number": number, "N": n, "dmft": a, "dmft_err": ea,
-            "simulation": b, "simulation_err": eb, "z": combined_z(a, ea, b, eb)}
+            "simulation": b, "simulation_err": eb, "z": combined_z(a, ea, b, eb), "superseded": ""}
 
 
 def paired_table(source: str, path: str, keys: tuple, numbers: tuple) -> list:
@@ -74,7 +82,7 @@ def paired_table(source: str, path: str, keys: tuple, numbers: tuple) -> list:
     by = {}
     for r in rows:
         by.setdefault(tuple(r[k] for k in keys), {})[r["kind"]] = r
-    out = []
+    out, seen = [], {}
     for key, kinds in by.items():
         if "dmft" not in kinds or "simulation" not in kinds:
             continue
@@ -82,8 +90,18 @@ def paired_table(source: str, path: str, keys: tuple, numbers: tuple) -> list:
         for name in numbers:
             if name not in d:
                 continue
-            out.append(_entry(source, " ".join(key), name, _float(d[name]), _float(d.get(name + "_err")),
-                              _float(s[name]), _float(s.get(name + "_err"))))
+            e = _entry(source, " ".join(key), name, _float(d[name]), _float(d.get(name + "_err")),
+                       _float(s[name]), _float(s.get(name + "_err")))
+            # a point shared by several scans (the canonical one) is one comparison, listed once
+            same = (name, d[name], d.get(name + "_err"), s[name], s.get(name + "_err"))
+            if same in seen:
+                seen[same]["also"].append(" ".join(key))
+                continue
+            seen[same] = e
+            e["also"] = []
+            out.append(e)
+    for e in out:
+        e["point"] += "".join(f" = {other}" for other in e.pop("also"))
     return out
 
 
@@ -99,6 +117,51 @@ def finite_n_entries(path: str) -> list:
         out.append(_entry("finite-n", f"alpha=4 delta=0.5 b=0.3 seed={r['seed']}", r["quantity"], _float(d["value"]),
                           _float(d["error"]), _float(r["value"]), _float(r["error"]), int(r["N"])))
     return out
+
+
+def _cell(text: str) -> tuple:
+    """``"unsat b=0.3 bernoulli"`` -> the study's point key ``("unsat", "b", 0.3, "bernoulli")``."""
+    phase, scan_x, nc = text.split()[:3]
+    scan, x = scan_x.split("=")
+    return phase, scan, float(x), nc
+
+
+def _key(point: str) -> tuple:
+    """The effective-noise study's ``"unsat b 0.3 bernoulli"`` as ``("unsat", "b", 0.3, "bernoulli")``."""
+    phase, scan, x, nc = point.split()
+    return phase, scan, float(x), nc
+
+
+def remeasured_entries(path: str, study: str) -> tuple:
+    """(entries, the study's point keys they supersede): per re-measured cell of the scans, the
+    re-measured value of each method where there is one, the study's (``study``) otherwise."""
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["cell"].split()[0] in ("unsat", "sat")]
+    with open(study, newline="") as fh:
+        old = {(r["phase"], r["scan"], float(r["x"]), r["noise_class"], r["kind"]): r for r in csv.DictReader(fh)}
+    new = {(*_cell(r["cell"]), r["cell"].split()[-1]): r for r in rows}
+    out, cells = [], list(dict.fromkeys(k[:4] for k in new))
+    for cell in cells:
+        sides = {}
+        for kind in ("dmft", "simulation"):
+            r = new.get((*cell, kind))
+            if r is not None:
+                head = r["quantity"]
+                sides[kind] = (f"{kind} {r['status']}", {HEADLINE[head]: (r["value"], r["error"]), "T_short":
+                               (r["T_short"], r["T_short_err"]), "T_slow": (r["T_slow"], r["T_slow_err"])})
+            elif (*cell, kind) in old:
+                r = old[(*cell, kind)]
+                sides[kind] = (f"{kind} study", {n: (r.get(n), r.get(n + "_err"))
+                                                 for n in ("T_static", "d_inf", "T_short", "T_slow")})
+        if len(sides) < 2:
+            continue
+        (ta, a), (tb, b) = sides["dmft"], sides["simulation"]
+        point = f"{cell[0]} {cell[1]}={cell[2]:g} {cell[3]} ({ta}, {tb})"
+        for name in ("T_static", "d_inf", "T_short", "T_slow"):
+            if name in a and name in b:
+                out.append(_entry("remeasured", point, name, _float(a[name][0]), _float(a[name][1]),
+                                  _float(b[name][0]), _float(b[name][1])))
+    return out, set(cells)
 
 
 def size_entries(path: str) -> list:
@@ -158,6 +221,13 @@ def collect(root: str = ROOT) -> list:
         full = os.path.join(root, path)
         if os.path.exists(full):
             out += paired_table(source, full, keys, numbers)
+    study = os.path.join(root, SOURCES["effective-noise"][0])
+    if os.path.exists(os.path.join(root, REMEASURED)) and os.path.exists(study):
+        entries, cells = remeasured_entries(os.path.join(root, REMEASURED), study)
+        for e in out:
+            if e["source"] == "effective-noise" and any(_key(p) in cells for p in e["point"].split(" = ")):
+                e["superseded"] = "remeasured"
+        out += entries
     for path, reader in ((FINITE_SIZE, size_entries), (FINITE_N, finite_n_entries), (BENCH, bench_entries),
                          (CANONICAL, canonical_entries)):
         full = os.path.join(root, path)
@@ -167,7 +237,8 @@ def collect(root: str = ROOT) -> list:
 
 
 def summary(entries: list) -> dict:
-    """Counts of ``|z| < 2`` and ``|z| > 3`` and their fractions."""
+    """Counts of ``|z| < 2`` and ``|z| > 3`` and their fractions, over the entries not superseded."""
+    entries = [e for e in entries if not e.get("superseded")]
     zs = [abs(e["z"]) for e in entries]
     n = len(zs)
     below2, above3 = sum(v < 2 for v in zs), sum(v > 3 for v in zs)
@@ -177,16 +248,24 @@ def summary(entries: list) -> dict:
 
 
 def markdown(entries: list) -> str:
-    lines = ["| source | entries | \\|z\\| < 2 | \\|z\\| > 3 | mean z |", "|---|---|---|---|---|"]
+    lines = ["| source | entries | \\|z\\| < 2 | \\|z\\| > 3 | mean z | superseded (not counted) |",
+             "|---|---|---|---|---|---|"]
     sources = list(dict.fromkeys(e["source"] for e in entries))
     for name in sources + ["all"]:
-        s = summary(entries if name == "all" else [e for e in entries if e["source"] == name])
+        sel = entries if name == "all" else [e for e in entries if e["source"] == name]
+        s = summary(sel)
         lines.append(f"| {name} | {s['entries']} | {s['below_2']} ({100 * s['fraction_below_2']:.0f}%) | "
-                     f"{s['above_3']} | {s['mean_z']:+.2f} |")
-    lines += ["", "| source | point | number | N | DMFT | simulation | z |", "|---|---|---|---|---|---|---|"]
-    for e in sorted((e for e in entries if abs(e["z"]) >= 2), key=lambda e: -abs(e["z"])):
-        lines.append(f"| {e['source']} | {e['point']} | {e['number']} | {e['N']} | {e['dmft']:.5g} ± {e['dmft_err']:.2g} | "
-                     f"{e['simulation']:.5g} ± {e['simulation_err']:.2g} | {e['z']:+.2f} |")
+                     f"{s['above_3']} | {s['mean_z']:+.2f} | {sum(bool(e['superseded']) for e in sel)} |")
+
+    def listing(title: str, sel) -> list:
+        rows = [f"| {e['source']} | {e['point']} | {e['number']} | {e['N']} | {e['dmft']:.5g} ± {e['dmft_err']:.2g} | "
+                f"{e['simulation']:.5g} ± {e['simulation_err']:.2g} | {e['z']:+.2f} |"
+                for e in sorted(sel, key=lambda e: -abs(e["z"]))]
+        return ["", title, "", "| source | point | number | N | DMFT | simulation | z |", "|---|---|---|---|---|---|---|"] + rows
+
+    lines += listing("Entries with |z| >= 2:", [e for e in entries if abs(e["z"]) >= 2 and not e["superseded"]])
+    lines += listing("Superseded (the study's values of cells measured again; not counted):",
+                     [e for e in entries if e["superseded"]])
     return "\n".join(lines) + "\n"
 
 
