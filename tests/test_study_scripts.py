@@ -314,6 +314,11 @@ def test_dt_limit_study_quick(tmp_path):
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
     dt_limit.run(str(tmp_path), quick=True, workers=1)
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+    # a run of one part keeps the other parts' rows (read back from its table)
+    again = dt_limit.run(str(tmp_path), quick=True, workers=1, parts=("unsat-psgd",))
+    assert [(r["point"], r["dt"]) for r in again["runs"]] == [(r["point"], r["dt"]) for r in data["runs"]]
+    assert [r["d_final"] for r in again["runs"]] == pytest.approx([r["d_final"] for r in data["runs"]], rel=1e-5,
+                                                                  nan_ok=True)
 
 
 def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):

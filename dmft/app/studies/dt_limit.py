@@ -28,6 +28,7 @@ per point and ``dt``), ``dt_limit.csv`` (the lines) and ``dt_limit.md``.  Run::
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 
@@ -43,8 +44,10 @@ PARTS = ("sat-sgd", "sat-psgd", "unsat-psgd")
 POINTS = {"sat-sgd": ("sat", {}), "sat-psgd": ("sat", DT_POINT["sat"]), "unsat-psgd": ("unsat", DT_POINT["unsat"])}
 DTS = {"sat": (0.2, 0.1, 0.05, 0.025), "unsat": (0.2, 0.1, 0.05)}
 QUICK_DTS = (0.2, 0.1, 0.05)   # psgd at tau = 0.5 needs dt <= b tau = 0.25
-#: the DMFT of one dt: 8 replicates in SAT (cheap), 4 in UNSAT (2500 steps at the finest dt)
-METHODS = {"sat": DMFTMethod(n_paths=8192, replicates=8), "unsat": DMFTMethod(n_paths=8192, replicates=4)}
+#: the DMFT of one dt: sgd with 8 replicates, psgd with 4 (the effective-noise study's 8192 x 4;
+#: its finest dt are the expensive runs: 1600 steps with two replicas, 2500 steps in UNSAT)
+METHODS = {"sat-sgd": DMFTMethod(n_paths=8192, replicates=8), "sat-psgd": DMFTMethod(n_paths=8192, replicates=4),
+           "unsat-psgd": DMFTMethod(n_paths=8192, replicates=4)}
 QUICK_METHOD = DMFTMethod(n_paths=256, replicates=4)
 #: the number of each phase, and its exact dt -> 0 value where one is known (sgd in SAT: the
 #: replicas coincide)
@@ -59,10 +62,23 @@ def tasks(quick: bool, parts=PARTS) -> list:
         point = {**base(phase, quick), **changes}
         if quick:   # a smoke test: short runs, same structure
             point.update(t_max=4.0) if phase == "sat" else point.update(t_max=10.0, tw=(4.0, 6.0))
-        method = QUICK_METHOD if quick else METHODS[phase]
+        method = QUICK_METHOD if quick else METHODS[part]
         out += [Task(Params(**{**point, "dt": dt}), method, f"{part} dt={dt:g}")
                 for dt in (QUICK_DTS if quick else DTS[phase])]
     return out
+
+
+def kept_rows(path: str, parts) -> list:
+    """The rows of ``dt_limit_runs.csv`` at ``path`` (if any) of the points not in ``parts``: a run
+    of some parts keeps the others' rows (and its lines are drawn again from them)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["point"] not in parts]
+    for r in rows:
+        r.update({k: float(r[k]) for k in ("dt", "band_time", "value", "error", "d_final", "d_final_err")})
+        r.update({k: int(r[k]) for k in ("replicates", "band")})
+    return rows
 
 
 def _fit(part: str, quantity: str, rows: list, scale: bool = False) -> dict:
@@ -94,8 +110,10 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
                      "d_final": float(r.distance[-1]) if r.distance is not None else math.nan,
                      "d_final_err": float(r.sem["distance"][-1]) if r.distance is not None else math.nan,
                      "note": m.get("distance_note") or m.get("teff_notes", "")})
+    runs_csv = os.path.join(output, "dt_limit_runs.csv")
+    rows = kept_rows(runs_csv, parts) + rows
     fits = []
-    for part in parts:
+    for part in dict.fromkeys(r["point"] for r in rows):
         ok = [r for r in rows if r["point"] == part and math.isfinite(r["value"]) and math.isfinite(r["error"])
               and r["error"] > 0]
         if len(ok) < 3:
@@ -105,7 +123,7 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
             # the leading order is known: d_inf = dt (c0 + c1 dt + ...), so d_inf / dt is the number
             # with a finite limit, c0, and the straight line is drawn through it
             fits.append(_fit(part, ok[0]["quantity"], ok, scale=True))
-    write_csv(rows, os.path.join(output, "dt_limit_runs.csv"))
+    write_csv(rows, runs_csv)
     write_csv(fits, os.path.join(output, "dt_limit.csv"))
     if rows:
         write_atomic(os.path.join(output, "dt_limit.md"), ("\n".join(_tables(rows, fits)) + "\n").encode())
