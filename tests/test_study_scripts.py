@@ -79,6 +79,11 @@ def test_generalisation_study_quick(tmp_path):
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
     g.run(str(tmp_path), quick=True, workers=1)
     assert {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")} == mtimes
+    # a run of one part rewrites its rows and keeps the others' (to the digit)
+    tables = {n: (tmp_path / n).read_text().splitlines() for n in ("results.csv", "paired.csv", "finite_size.csv")}
+    g.run(str(tmp_path), quick=True, workers=1, parts=("dt",))
+    for n, lines in tables.items():
+        assert sorted((tmp_path / n).read_text().splitlines()) == sorted(lines), n
 
 
 def test_generalisation_study_derived_quantities(monkeypatch):
@@ -129,6 +134,16 @@ def test_generalisation_study_derived_quantities(monkeypatch):
     assert inf["m_chi2_dof"] < 1e-20 and 0 < inf["m_err"] < 0.03 and inf["samples"] == 24
     assert abs(inf["eps_g_z"] - (0.3 - 0.31) / math.hypot(inf["eps_g_err"], 0.01)) < 1e-12
     assert abs(out[500]["frac_unsat_z"] - (0.4 - 0.31) / math.hypot(0.01, 0.01)) < 1e-9 and out[8192]["gap_mean_z"] == 0.0
+
+
+def test_generalisation_study_keeps_the_rows_of_parts_it_did_not_run(tmp_path):
+    from dmft.app.studies.generalisation import kept
+
+    (tmp_path / "r.csv").write_text("part,label,eps_g,status\nb,gd,0.25,ok\nlangevin,UNSAT gd,0.13,\n")
+    new = [{"part": "b", "label": "gd", "eps_g": 0.24, "status": "ok"}]
+    (old,) = kept(str(tmp_path / "r.csv"), new, lambda r: r["part"] in ("b",))
+    assert old == {"part": "langevin", "label": "UNSAT gd", "eps_g": 0.13}     # an empty cell: no such column
+    assert kept(str(tmp_path / "missing.csv"), new, lambda r: False) == []
 
 
 def test_gap_moments_of_a_known_histogram():

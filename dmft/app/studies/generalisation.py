@@ -16,7 +16,8 @@ its generalisation error ``eps_g``.  Every run uses ``normalization = mean`` (th
 * ``langevin``: at a stationary UNSAT point (``delta = 0.5``) gd, sgd and isotropic Langevin noise
   at the FDT temperatures of sgd (``T_short``, ``T_slow``; ``T_static`` where it exists) and at the
   temperature that matches its replica distance;
-* ``size``: simulations at growing N and DMFT at growing n_paths against each other.
+* ``size`` (``size-unsat``): simulations at growing N and DMFT at growing n_paths against each
+  other, at the SAT (UNSAT) point.
 
 Every point is run as ``SEEDS`` (``UNSAT_SEEDS``) independent DMFT solves and as many independent
 simulation tasks; a value is the mean over them and its error the standard error of that mean
@@ -35,6 +36,7 @@ numbers mean nothing).
 
 from __future__ import annotations
 
+import csv
 import math
 import os
 import warnings
@@ -46,6 +48,7 @@ from matplotlib.figure import Figure
 from ...analysis.figures import legend, save_figure
 from ...analysis.teff import fit_teff
 from ...core.methods import DMFTMethod, ParticleMethod
+from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task, load_task
 from .common import combined_z, fit_line, mean_err, run_into, study_main, wls, write_csv
@@ -83,7 +86,9 @@ SIM_N, SIM_SAMPLES = 1000, 8
 #: the UNSAT runs (two replicas, 600 steps) are the expensive ones: fewer paths, smaller N
 UNSAT_PATHS, UNSAT_SIM_N = 4096, 500
 FIRST_SIM_SEED = 1000
-PARTS = ("b", "tau", "class", "large-batch", "dt", "langevin", "size")
+PARTS = ("b", "tau", "class", "large-batch", "dt", "langevin", "size", "size-unsat")
+#: the parts whose rows go to finite_size.csv instead of results.csv
+SIZE_PARTS = ("size", "size-unsat")
 
 
 def methods(quick: bool, unsat: bool = False):
@@ -105,9 +110,17 @@ def base(point: dict, quick: bool) -> dict:
 
 
 def points(quick: bool, parts) -> list:
-    """(part, label, x, Params) of every point, labels unique; a point shared by two parts is
-    listed once, under the first (the class and large-batch comparisons reuse the sgd runs of the
-    b scan)."""
+    """(part, label, x, Params) of every point of ``parts``, labels unique; a point shared by two
+    parts is listed once, under the first of :data:`PARTS` (the dt scan's gd at the SAT point's dt
+    is the b scan's gd), whichever parts run; the class and large-batch comparisons also need the
+    sgd runs of the b scan."""
+    need = set(parts) | ({"b"} if {"class", "large-batch"} & set(parts) else set())
+    return [v for v in _every_point(quick).values() if v[0] in need]
+
+
+def _every_point(quick: bool) -> dict:
+    """Params -> (part, label, x, Params) of every part, in the order of :data:`PARTS` (the
+    first part that lists a point keeps it)."""
     sat, unsat = base(SAT, quick), base(UNSAT, quick)
     out = {}
 
@@ -115,31 +128,24 @@ def points(quick: bool, parts) -> list:
         p = Params(**{**(unsat if part == "langevin" else sat), **changes})
         out.setdefault(p, (part, label, x, p))
 
-    if {"b", "class", "large-batch"} & set(parts):
-        for b in B_VALUES:
-            add("b", "gd" if b == 1 else f"sgd b={b:g}", b, **(dict(dynamics="gd") if b == 1 else
-                                                                 dict(dynamics="sgd", b=b)))
-    if "tau" in parts:
-        for tau in TAU_VALUES:
-            add("tau", f"psgd tau={tau:g}", tau, dynamics="psgd", b=PSGD_B, tau=tau)
-    if "class" in parts:
-        for b in CLASS_B:
-            for nc in INJECTED_CLASSES:
-                add("class", f"{nc} sigma2={(1 - b) / b:g}", (1 - b) / b, dynamics="injected", b=1.0,
-                    noise_var=(1 - b) / b, noise_class=nc)
-    if "large-batch" in parts:
-        add("large-batch", f"sgd b={LARGE_B:g} + gaussian", LARGE_B, dynamics="injected", b=LARGE_B,
-            noise_var=LARGE_B / SMALL_B - 1, noise_class="gaussian")
-    if "dt" in parts:
-        for dt in DT_VALUES:
-            add("dt", f"gd dt={dt:g}", dt, dynamics="gd", dt=dt)
-    if "langevin" in parts:
-        add("langevin", "UNSAT gd", 0.0, dynamics="gd")
-        for b in UNSAT_B:
-            add("langevin", f"UNSAT sgd b={b:g}", math.nan, dynamics="sgd", b=b)
-        for T in T_VALUES:
-            add("langevin", f"UNSAT langevin T={T:g}", T, dynamics="langevin", temperature=T)
-    return list(out.values())
+    for b in B_VALUES:
+        add("b", "gd" if b == 1 else f"sgd b={b:g}", b, **(dict(dynamics="gd") if b == 1 else dict(dynamics="sgd", b=b)))
+    for tau in TAU_VALUES:
+        add("tau", f"psgd tau={tau:g}", tau, dynamics="psgd", b=PSGD_B, tau=tau)
+    for b in CLASS_B:
+        for nc in INJECTED_CLASSES:
+            add("class", f"{nc} sigma2={(1 - b) / b:g}", (1 - b) / b, dynamics="injected", b=1.0,
+                noise_var=(1 - b) / b, noise_class=nc)
+    add("large-batch", f"sgd b={LARGE_B:g} + gaussian", LARGE_B, dynamics="injected", b=LARGE_B,
+        noise_var=LARGE_B / SMALL_B - 1, noise_class="gaussian")
+    for dt in DT_VALUES:
+        add("dt", f"gd dt={dt:g}", dt, dynamics="gd", dt=dt)
+    add("langevin", "UNSAT gd", 0.0, dynamics="gd")
+    for b in UNSAT_B:
+        add("langevin", f"UNSAT sgd b={b:g}", math.nan, dynamics="sgd", b=b)
+    for T in T_VALUES:
+        add("langevin", f"UNSAT langevin T={T:g}", T, dynamics="langevin", temperature=T)
+    return out
 
 
 def seed_tasks(p: Params, quick: bool) -> dict:
@@ -151,23 +157,27 @@ def seed_tasks(p: Params, quick: bool) -> dict:
             "simulation": [Task(p.replace(seed=FIRST_SIM_SEED + s), sim) for s in range(n)]}
 
 
-def convergence_runs(quick: bool) -> list:
-    """(label, kind, x, tasks) of the size part: the simulations of gd and of sgd at SMALL_B at
-    each N of SIZES (x = N) and their DMFT at each n_paths of PATHS (x = n_paths), and the same
-    for UNSAT_SIZE_RUNS at the UNSAT point (UNSAT_SEEDS seeds, n_paths in UNSAT_SIZE_PATHS)."""
-    sat, unsat, out = base(SAT, quick), base(UNSAT, quick), []
-    runs = [(label, sat, changes, SEEDS, PATHS) for label, changes in
-            (("gd", dict(dynamics="gd")), (f"sgd b={SMALL_B:g}", dict(dynamics="sgd", b=SMALL_B)))]
-    runs += [(label, unsat, changes, UNSAT_SEEDS, UNSAT_SIZE_PATHS) for label, changes in UNSAT_SIZE_RUNS.items()]
-    for label, point, changes, seeds, paths_list in runs:
+def convergence_runs(quick: bool, parts=PARTS) -> list:
+    """(part, label, kind, x, tasks) of the size parts: ``size``, the simulations of gd and of sgd at
+    SMALL_B at each N of SIZES (x = N) and their DMFT at each n_paths of PATHS (x = n_paths);
+    ``size-unsat``, the same for UNSAT_SIZE_RUNS at the UNSAT point (UNSAT_SEEDS seeds, n_paths in
+    UNSAT_SIZE_PATHS)."""
+    sat, unsat, out, runs = base(SAT, quick), base(UNSAT, quick), [], []
+    if "size" in parts:
+        runs += [("size", label, sat, changes, SEEDS, PATHS) for label, changes in
+                 (("gd", dict(dynamics="gd")), (f"sgd b={SMALL_B:g}", dict(dynamics="sgd", b=SMALL_B)))]
+    if "size-unsat" in parts:
+        runs += [("size-unsat", label, unsat, changes, UNSAT_SEEDS, UNSAT_SIZE_PATHS)
+                 for label, changes in UNSAT_SIZE_RUNS.items()]
+    for part, label, point, changes, seeds, paths_list in runs:
         p = Params(**{**point, **changes})
         n = 2 if quick else seeds
         for N, samples in ({60: 1, 120: 1} if quick else SIZES).items():
             m = ParticleMethod(n=N, n_samples=samples)
-            out.append((label, "simulation", N, [Task(p.replace(seed=FIRST_SIM_SEED + s), m) for s in range(n)]))
+            out.append((part, label, "simulation", N, [Task(p.replace(seed=FIRST_SIM_SEED + s), m) for s in range(n)]))
         for paths in ((128, 256) if quick else paths_list):
             m = DMFTMethod(n_paths=paths, exact_lags=4) if quick else DMFTMethod(n_paths=paths)
-            out.append((label, "dmft", paths, [Task(p.replace(seed=s), m) for s in range(n)]))
+            out.append((part, label, "dmft", paths, [Task(p.replace(seed=s), m) for s in range(n)]))
     return out
 
 
@@ -176,8 +186,8 @@ def tasks(quick: bool, parts) -> list:
     for part, label, x, p in points(quick, parts):
         for kind, ts in seed_tasks(p, quick).items():
             out += [Task(t.params, t.method, f"{label} {kind} seed={t.params.seed}") for t in ts]
-    if "size" in parts:
-        for label, kind, x, ts in convergence_runs(quick):
+    if set(SIZE_PARTS) & set(parts):
+        for _, label, kind, x, ts in convergence_runs(quick, parts):
             out += [Task(t.params, t.method, f"{label} {kind} {'N' if kind == 'simulation' else 'paths'}={x} "
                                              f"seed={t.params.seed}") for t in ts]
     return list({t.key: t for t in out}.values())
@@ -257,9 +267,9 @@ def collect(cache: str, quick: bool, parts) -> dict:
                 courses.append({"part": part, "label": label, "kind": kind, "t": float(t[i]),
                                 "eps_g": float(g[:, i].mean()),
                                 "eps_g_err": float(g[:, i].std(ddof=1) / math.sqrt(len(g)))})
-    if "size" in parts:
-        for label, kind, x, ts in convergence_runs(quick):
-            rows.append({"part": "size", "label": label, "x": x, "kind": kind,
+    if set(SIZE_PARTS) & set(parts):
+        for part, label, kind, x, ts in convergence_runs(quick, parts):
+            rows.append({"part": part, "label": label, "x": x, "kind": kind,
                          "N": x if kind == "simulation" else math.nan,
                          "n_paths": x if kind == "dmft" else math.nan,
                          "samples": len(ts) * (ts[0].method.n_samples if kind == "simulation" else 1),
@@ -440,7 +450,7 @@ def _g(v: float, e: float) -> str:
 
 
 def markdown_tables(data: dict, quick: bool = False) -> str:
-    rows = [r for r in data["rows"] if r["part"] != "size"]
+    rows = [r for r in data["rows"] if r["part"] not in SIZE_PARTS]
     sat, unsat = methods(quick), methods(quick, unsat=True)
     lines = ["Generated by `python -m dmft.app.studies.generalisation`; value ± standard error over "
              f"{2 if quick else SEEDS} seeds ({2 if quick else UNSAT_SEEDS} at the UNSAT point; DMFT: "
@@ -586,11 +596,11 @@ def finite_size(rows: list) -> list:
     the simulations' straight line in ``1/N`` (:func:`fit_line`, weighted) at ``1/N = 0``, with
     its slope ``<name>_beta`` and ``<name>_chi2_dof``."""
     out = []
-    for label in dict.fromkeys(r["label"] for r in rows if r["part"] == "size"):
-        sel = [r for r in rows if r["part"] == "size" and r["label"] == label]
+    for label in dict.fromkeys(r["label"] for r in rows if r["part"] in SIZE_PARTS):
+        sel = [r for r in rows if r["part"] in SIZE_PARTS and r["label"] == label]
         ref = max((r for r in sel if r["kind"] == "dmft"), key=lambda r: r["x"])
         sims = [r for r in sel if r["kind"] == "simulation"]
-        inf = {"part": "size", "label": label, "x": math.inf, "kind": "simulation N->inf", "N": math.inf,
+        inf = {"part": sel[0]["part"], "label": label, "x": math.inf, "kind": "simulation N->inf", "N": math.inf,
                "n_paths": math.nan, "samples": sum(r["samples"] for r in sims), "seeds": sims[0]["seeds"],
                "status": ",".join(sorted({r["status"] for r in sims}))}
         for name in SIZE_NUMBERS:
@@ -667,31 +677,63 @@ def plot_langevin(rows: list, match: list, path: str) -> str:
     return save_figure(fig, path, dpi=110)
 
 
+def _typed(value: str):
+    """A CSV cell read back: a number where it is one, else the text."""
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def kept(path: str, new: list, same) -> list:
+    """The rows of the CSV file at ``path`` (if any) that no row of ``new`` replaces (``same(old,
+    new_keys)``), read back as numbers: a run of some parts keeps what the others wrote."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as fh:
+        # an empty cell is a column the row did not have (csv.DictWriter's restval)
+        old = [{k: _typed(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
+    return [r for r in old if not same(r)]
+
+
 def run(output: str, quick: bool = False, workers: int | None = None, parts=PARTS, compute: bool = True) -> dict:
+    """Solve and simulate every task of ``parts``, measure them, and write the tables and figures;
+    the rows of the other parts already in ``output`` are kept (read back from its CSV files), so
+    that a run of some parts leaves the others' numbers in place."""
     cache = run_into(output, tasks(quick, parts), workers, compute)
     data = collect(cache, quick, parts)
+    out = lambda name: os.path.join(output, name)
+    made = {r["part"] for r in data["rows"]}
+    data["rows"] += kept(out("results.csv"), data["rows"], lambda r: r["part"] in made)
+    data["rows"].sort(key=lambda r: PARTS.index(r["part"]))
     rows = data["rows"]
+    data["courses"] += kept(out("time_courses.csv"), data["courses"], lambda r: r["part"] in made)
     data["dt_limit"] = dt_limit(rows)
     data["matched"] = matched(rows)
-    data["size"] = finite_size(rows)
+    size = finite_size(rows)
+    labels = {r["label"] for r in size}
+    data["size"] = kept(out("finite_size.csv"), size, lambda r: r["label"] in labels) + size
+    data["size"].sort(key=lambda r: SIZE_PARTS.index(r["part"]))
     data["paired"] = paired(data["per_seed"])
-    write_csv([r for r in rows if r["part"] != "size"], os.path.join(output, "results.csv"))
-    write_csv(data["courses"], os.path.join(output, "time_courses.csv"))
-    write_csv(data["dt_limit"], os.path.join(output, "dt_limit.csv"))
-    write_csv(data["matched"], os.path.join(output, "matched.csv"))
-    write_csv(data["paired"], os.path.join(output, "paired.csv"))
+    keys = {(r["question"], r["run"], r["reference"], r["kind"]) for r in data["paired"]}
+    data["paired"] += kept(out("paired.csv"), data["paired"],
+                           lambda r: (r["question"], r["run"], r["reference"], r["kind"]) in keys)
+    write_csv([r for r in rows if r["part"] not in SIZE_PARTS], out("results.csv"))
+    write_csv(data["courses"], out("time_courses.csv"))
+    write_csv(data["dt_limit"], out("dt_limit.csv"))
+    write_csv(data["matched"], out("matched.csv"))
+    write_csv(data["paired"], out("paired.csv"))
     if {"b", "tau", "class"} & set(parts):
-        plot_scans(rows, os.path.join(output, "eps_vs_b.png"))
-        plot_time(data["courses"], os.path.join(output, "eps_time.png"))
+        plot_scans(rows, out("eps_vs_b.png"))
+        plot_time(data["courses"], out("eps_time.png"))
     if "dt" in parts:
-        plot_dt(rows, data["dt_limit"], os.path.join(output, "dt.png"))
+        plot_dt(rows, data["dt_limit"], out("dt.png"))
     if data["size"]:
-        write_csv(data["size"], os.path.join(output, "finite_size.csv"))
-        plot_size(data["size"], os.path.join(output, "finite_size.png"))
+        write_csv(data["size"], out("finite_size.csv"))
+        plot_size(data["size"], out("finite_size.png"))
     if "langevin" in parts:
-        plot_langevin(rows, data["matched"], os.path.join(output, "langevin.png"))
-    with open(os.path.join(output, "tables.md"), "w") as fh:
-        fh.write(markdown_tables(data, quick))
+        plot_langevin(rows, data["matched"], out("langevin.png"))
+    write_atomic(out("tables.md"), markdown_tables(data, quick).encode())
     return data
 
 
