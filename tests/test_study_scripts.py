@@ -355,7 +355,14 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
     (tmp_path / "docs" / "study" / "remeasured.csv").write_text(
         "cell,quantity,status,value,error,T_short,T_short_err,T_slow,T_slow_err\n"
         "unsat b=0.3 bernoulli dmft,teff,ok,0.55,0.1,,,,\n"            # z = 0.05 / 0.1414
+        "sat b=0.3 bernoulli simulation,distance,ok,2.0,0.4,,,,\n"
         "map alpha=4 b=0.3 dmft,teff,ok,9.0,0.1,,,,\n")                # map cells have no simulation
+    # follow-ups: a DMFT at the simulations' horizon replaces the study's DMFT (z = 0.4 / 0.5), a
+    # simulation at another N is one more entry (z = 0)
+    (tmp_path / "docs" / "study" / "remeasured_checks.csv").write_text(
+        "cell,run,value,error,file\n"
+        "sat b=0.3 bernoulli,dmft at t_max = 120,2.4,0.3,x.h5\n"
+        "unsat b=0.3 bernoulli,simulation N = 2000 at t_max = 120,0.55,0.1,y.h5\n")
     (tmp_path / "docs" / "finite-n").mkdir(parents=True)
     (tmp_path / "docs" / "finite-n" / "finite_n_runs.csv").write_text(
         "quantity,method,N,repetitions,seed,value,error,z_vs_dmft\n"
@@ -376,13 +383,16 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
                                 ("effective-noise", "d_inf", ""): 0.0, ("finite-n", "T_short", 1000): -1.0,
                                 ("generalisation-size", "eps_g", "1000"): -1.0,
                                 ("generalisation-size", "eps_g", "inf"): 0.0,
-                                ("remeasured", "T_static", ""): 0.05 / math.hypot(0.1, 0.1)})
+                                ("remeasured", "T_static", ""): 0.05 / math.hypot(0.1, 0.1),
+                                ("remeasured", "T_static", "2000"): 0.0, ("remeasured", "d_inf", ""): 0.8})
     points = {e["point"]: e["superseded"] for e in entries if e["source"] == "effective-noise"}
-    assert points == {"unsat b 0.3 bernoulli": "remeasured", "sat b 0.3 bernoulli = sat alpha 0.5 bernoulli": ""}
+    assert points == {"unsat b 0.3 bernoulli": "remeasured", "sat b 0.3 bernoulli = sat alpha 0.5 bernoulli": "remeasured"}
+    assert [e["point"] for e in entries if e["number"] == "d_inf" and e["source"] == "remeasured"] == [
+        "sat b=0.3 bernoulli (dmft at t_max = 120, simulation ok)"]
     s = coverage.summary(entries)
-    assert (s["entries"], s["below_2"], s["above_3"]) == (5, 5, 0)
+    assert (s["entries"], s["below_2"], s["above_3"]) == (6, 6, 0)
     text = (tmp_path / "out" / "coverage.md").read_text()
-    assert "| all | 5 | 5 (100%) | 0 | -0.33 | 1 |" in text       # mean z (0 - 1 - 1 + 0 + 0.35) / 5
+    assert "| all | 6 | 6 (100%) | 0 | -0.14 | 2 |" in text       # mean z (-1 - 1 + 0 + 0.35 + 0 + 0.8) / 6
     assert text.split("Superseded")[1].count("+3.54 |") == 1
 
 

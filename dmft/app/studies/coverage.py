@@ -15,7 +15,8 @@ computed here):
   (``python -m dmft.app.studies.remeasure``): each such cell is compared with the re-measured
   value of each method where there is one and the study's otherwise, and the study's own entries
   of that cell are kept but marked ``superseded`` (their horizon was the one found too short) and
-  left out of the counts;
+  left out of the counts; its follow-up checks (``remeasured_checks.csv``: the DMFT at the
+  simulations' horizon, a simulation at twice the N) join them;
 * ``docs/generalisation/finite_size.csv`` -- the generalisation study's size part (N = 500 ..
   4000 and n_paths at two SAT and two UNSAT runs): the DMFT at the most paths against the largest
   N and against the simulations' straight line in ``1/N`` at ``N -> inf`` (``N = inf``);
@@ -134,12 +135,18 @@ def _key(point: str) -> tuple:
 
 def remeasured_entries(path: str, study: str) -> tuple:
     """(entries, the study's point keys they supersede): per re-measured cell of the scans, the
-    re-measured value of each method where there is one, the study's (``study``) otherwise."""
+    re-measured value of each method where there is one, the study's (``study``) otherwise; the
+    follow-up checks beside it (``remeasured_checks.csv``): a DMFT at the simulations' horizon
+    replaces a study DMFT, a simulation at another N is one more entry."""
     with open(path, newline="") as fh:
         rows = [r for r in csv.DictReader(fh) if r["cell"].split()[0] in ("unsat", "sat")]
     with open(study, newline="") as fh:
         old = {(r["phase"], r["scan"], float(r["x"]), r["noise_class"], r["kind"]): r for r in csv.DictReader(fh)}
     new = {(*_cell(r["cell"]), r["cell"].split()[-1]): r for r in rows}
+    checks = []
+    if os.path.exists(os.path.join(os.path.dirname(path), "remeasured_checks.csv")):
+        with open(os.path.join(os.path.dirname(path), "remeasured_checks.csv"), newline="") as fh:
+            checks = list(csv.DictReader(fh))
     out, cells = [], list(dict.fromkeys(k[:4] for k in new))
     for cell in cells:
         sides = {}
@@ -153,14 +160,27 @@ def remeasured_entries(path: str, study: str) -> tuple:
                 r = old[(*cell, kind)]
                 sides[kind] = (f"{kind} study", {n: (r.get(n), r.get(n + "_err"))
                                                  for n in ("T_static", "d_inf", "T_short", "T_slow")})
+        text = f"{cell[0]} {cell[1]}={cell[2]:g} {cell[3]}"
+        follow = [c for c in checks if c["cell"] == text]
+        for c in follow:
+            # the follow-up DMFT at the simulations' horizon replaces a study DMFT of another horizon
+            if c["run"].startswith("dmft") and sides.get("dmft", ("",))[0] == "dmft study":
+                head = "T_static" if cell[0] == "unsat" else "d_inf"
+                sides["dmft"] = (c["run"], {head: (c["value"], c["error"])})
         if len(sides) < 2:
             continue
         (ta, a), (tb, b) = sides["dmft"], sides["simulation"]
-        point = f"{cell[0]} {cell[1]}={cell[2]:g} {cell[3]} ({ta}, {tb})"
         for name in ("T_static", "d_inf", "T_short", "T_slow"):
             if name in a and name in b:
-                out.append(_entry("remeasured", point, name, _float(a[name][0]), _float(a[name][1]),
-                                  _float(b[name][0]), _float(b[name][1])))
+                out.append(_entry("remeasured", f"{text} ({ta}, {tb})", name, _float(a[name][0]),
+                                  _float(a[name][1]), _float(b[name][0]), _float(b[name][1])))
+        for c in follow:
+            # a follow-up simulation at twice the N: one more comparison with the DMFT
+            if c["run"].startswith("simulation"):
+                name = "T_static" if cell[0] == "unsat" else "d_inf"
+                out.append(_entry("remeasured", f"{text} ({ta}, {c['run']})", name, _float(a[name][0]),
+                                  _float(a[name][1]), _float(c["value"]), _float(c["error"]),
+                                  c["run"].split("N = ")[1].split()[0]))
     return out, set(cells)
 
 
