@@ -320,9 +320,10 @@ def test_dt_limit_keeps_the_rows_of_points_it_did_not_run(tmp_path):
         "point,dt,replicates,band,band_time,quantity,value,error,d_final,d_final_err,note\n"
         "sat-sgd,0.1,8,50,5,d_inf,1.5e-4,2e-6,1.4e-4,2e-6,\n"
         "unsat-psgd,0.1,4,37,3.7,T_eff,0.09,0.002,nan,nan,\n")
-    (row,) = kept_rows(str(tmp_path / "r.csv"), ("unsat-psgd",))
+    (row,) = kept_rows(str(tmp_path / "r.csv"), [{"point": "unsat-psgd", "dt": 0.1}])
     assert row["point"] == "sat-sgd" and row["value"] == 1.5e-4 and row["replicates"] == 8 and row["dt"] == 0.1
-    assert kept_rows(str(tmp_path / "missing.csv"), ()) == []
+    assert len(kept_rows(str(tmp_path / "r.csv"), [{"point": "unsat-psgd", "dt": 0.2}])) == 2   # another dt
+    assert kept_rows(str(tmp_path / "missing.csv"), []) == []
 
 
 @pytest.mark.slow   # about 40 s on 2 cores (nine solves, three of them UNSAT); its lines are checked above

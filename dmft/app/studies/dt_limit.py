@@ -37,7 +37,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task, load_task
 from .common import pm, predict_finest, run_into, study_main, write_csv
-from .effective_noise import DT_POINT, _num, base, measure
+from .effective_noise import DT_POINT, base, measure
 
 PARTS = ("sat-sgd", "sat-psgd", "unsat-psgd")
 #: part -> (phase of the base point, changes to it)
@@ -68,13 +68,20 @@ def tasks(quick: bool, parts=PARTS) -> list:
     return out
 
 
-def kept_rows(path: str, parts) -> list:
-    """The rows of ``dt_limit_runs.csv`` at ``path`` (if any) of the points not in ``parts``: a run
-    of some parts keeps the others' rows (and its lines are drawn again from them)."""
+def _number(value) -> float:
+    """A measure of :func:`~.effective_noise.measure` as a float (NaN where it has none)."""
+    return math.nan if value is None else float(value)
+
+
+def kept_rows(path: str, new: list) -> list:
+    """The rows of ``dt_limit_runs.csv`` at ``path`` (if any) whose point and ``dt`` have no row in
+    ``new``: a run of some parts, or one whose cache lacks some runs (``--no-compute`` on another
+    machine), keeps the others' rows (and the lines are drawn again from all of them)."""
     if not os.path.exists(path):
         return []
+    made = {(r["point"], r["dt"]) for r in new}
     with open(path, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if r["point"] not in parts]
+        rows = [r for r in csv.DictReader(fh) if (r["point"], float(r["dt"])) not in made]
     for r in rows:
         r.update({k: float(r[k]) for k in ("dt", "band_time", "value", "error", "d_final", "d_final_err")})
         r.update({k: int(r[k]) for k in ("replicates", "band")})
@@ -106,12 +113,12 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
         band = task.method.band_at(task.params)
         rows.append({"point": part, "dt": task.params.dt, "replicates": task.method.replicates,
                      "band": band, "band_time": band * task.params.dt, "quantity": name,
-                     "value": _num(m.get(name)), "error": _num(m.get(name + "_err")),
+                     "value": _number(m.get(name)), "error": _number(m.get(name + "_err")),
                      "d_final": float(r.distance[-1]) if r.distance is not None else math.nan,
                      "d_final_err": float(r.sem["distance"][-1]) if r.distance is not None else math.nan,
                      "note": m.get("distance_note") or m.get("teff_notes", "")})
     runs_csv = os.path.join(output, "dt_limit_runs.csv")
-    rows = kept_rows(runs_csv, parts) + rows
+    rows = sorted(kept_rows(runs_csv, rows) + rows, key=lambda r: (PARTS.index(r["point"]), -r["dt"]))
     fits = []
     for part in dict.fromkeys(r["point"] for r in rows):
         ok = [r for r in rows if r["point"] == part and math.isfinite(r["value"]) and math.isfinite(r["error"])
