@@ -60,6 +60,7 @@ def _teff_pair(base, tw, n, n_samples, seed_sim=11):
     return fs, ft, t_dmft, err
 
 
+@pytest.mark.slow   # about 20 s; the sgd comparison above runs by default
 def test_solver_and_simulation_teff_agree_psgd():
     """The clean point: UNSAT (alpha = 3, delta = 0), psgd b = 0.5, tau = 1, mean normalisation,
     dt = 0.1, tw = 30.  The simulation's fit has no warning at all (linear chi vs C over

@@ -110,6 +110,7 @@ def test_stopped_worker_holding_a_point_is_killed_after_the_bound(tmp_path, quic
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="reads /proc")
+@pytest.mark.slow   # about 20 s; the stopped worker holding a point runs by default
 def test_stopped_idle_worker_does_not_keep_a_finished_scan_alive(tmp_path, quick_bounds, caplog):
     """Every point was written, and pool.shutdown(wait=True) waited for the stopped worker for ever."""
     quick = parse_config({"mode": "simulate", "base": {k: v for k, v in LONG.items() if k != "t_max"},
@@ -154,6 +155,7 @@ def test_dask_scan_with_no_worker_left_stops(tmp_path, capsys, quick_bounds):
 
 
 # ----------------------------------------------------------------------------- item 10
+@pytest.mark.slow   # about 30 s; the killed client and the unreachable scheduler run by default
 def test_killed_dask_scheduler_is_one_line_exit_1_and_resumable(tmp_path, capsys):
     """It was a FuturesCancelledError traceback."""
     distributed = pytest.importorskip("dask.distributed")

@@ -9,6 +9,7 @@ import pytest
 from dmft.app.studies import effective_noise
 
 
+@pytest.mark.slow   # about 45 s on 2 cores; the merging of a partial run is tested by default below
 def test_effective_noise_quick(tmp_path):
     data = effective_noise.run(str(tmp_path), quick=True, workers=1)
     for name in ("tables.md", "results.csv", "map.csv", "calibration.csv", "calibration_runs.csv",
