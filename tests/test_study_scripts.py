@@ -138,13 +138,12 @@ def test_generalisation_study_derived_quantities(monkeypatch):
 
 
 def test_generalisation_study_keeps_the_rows_of_parts_it_did_not_run(tmp_path):
-    from dmft.app.studies.generalisation import kept
+    from dmft.app.studies.common import kept_rows
 
     (tmp_path / "r.csv").write_text("part,label,eps_g,status\nb,gd,0.25,ok\nlangevin,UNSAT gd,0.13,\n")
-    new = [{"part": "b", "label": "gd", "eps_g": 0.24, "status": "ok"}]
-    (old,) = kept(str(tmp_path / "r.csv"), new, lambda r: r["part"] in ("b",))
+    (old,) = kept_rows(str(tmp_path / "r.csv"), lambda r: r["part"] in ("b",))
     assert old == {"part": "langevin", "label": "UNSAT gd", "eps_g": 0.13}     # an empty cell: no such column
-    assert kept(str(tmp_path / "missing.csv"), new, lambda r: False) == []
+    assert kept_rows(str(tmp_path / "missing.csv"), lambda r: False) == []
 
 
 def test_gap_moments_of_a_known_histogram():

@@ -30,6 +30,36 @@ def write_csv(rows: list, path: str) -> None:
     write_atomic(path, buf.getvalue().encode())
 
 
+def number(text) -> float:
+    """A table cell or a measure as a float: NaN where there is none (``None``, an empty or a
+    non-numeric cell)."""
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _cell(text: str):
+    """A CSV cell read back: an int or a float where it is one, else the text."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def kept_rows(path: str, replaced: Callable) -> list:
+    """The rows of the CSV file at ``path`` (none if there is no file), read back as numbers (an
+    empty cell is a column the row did not have: ``csv.DictWriter``'s restval), except those that
+    ``replaced(row)`` claims: a run of some parts of a study keeps what the others wrote."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as fh:
+        rows = [{k: _cell(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
+    return [r for r in rows if not replaced(r)]
+
+
 def _sections(text: str) -> list:
     """``(heading, lines)`` of a markdown text cut at its ``## `` headings (the heading ``""`` for
     what comes before the first)."""

@@ -41,7 +41,7 @@ import os
 
 from ...core.outputs import write_atomic
 from ..reference import headline
-from .common import combined_z, write_csv
+from .common import combined_z, number, write_csv
 
 #: the repository root (the studies' tables are read from their committed places)
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -64,13 +64,6 @@ BENCH = "benchmarks/results/bench_measure.json"
 CANONICAL = "data/canonical/summary.json"
 
 
-def _float(text) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _entry(source, point, number, a, ea, b, eb, n="") -> dict:
     return {"source": source, "point": point, "number": number, "N": n, "dmft": a, "dmft_err": ea,
             "simulation": b, "simulation_err": eb, "z": combined_z(a, ea, b, eb), "superseded": ""}
@@ -91,8 +84,8 @@ def paired_table(source: str, path: str, keys: tuple, numbers: tuple) -> list:
         for name in numbers:
             if name not in d:
                 continue
-            e = _entry(source, " ".join(key), name, _float(d[name]), _float(d.get(name + "_err")),
-                       _float(s[name]), _float(s.get(name + "_err")))
+            e = _entry(source, " ".join(key), name, number(d[name]), number(d.get(name + "_err")),
+                       number(s[name]), number(s.get(name + "_err")))
             # a point shared by several scans (the canonical one) is one comparison, listed once
             same = (name, d[name], d.get(name + "_err"), s[name], s.get(name + "_err"))
             if same in seen:
@@ -115,8 +108,8 @@ def finite_n_entries(path: str) -> list:
         if r["method"] != "simulation" or r["quantity"] not in theory:
             continue
         d = theory[r["quantity"]]
-        out.append(_entry("finite-n", f"alpha=4 delta=0.5 b=0.3 seed={r['seed']}", r["quantity"], _float(d["value"]),
-                          _float(d["error"]), _float(r["value"]), _float(r["error"]), int(r["N"])))
+        out.append(_entry("finite-n", f"alpha=4 delta=0.5 b=0.3 seed={r['seed']}", r["quantity"], number(d["value"]),
+                          number(d["error"]), number(r["value"]), number(r["error"]), int(r["N"])))
     return out
 
 
@@ -172,14 +165,14 @@ def remeasured_entries(path: str, study: str) -> tuple:
         (ta, a), (tb, b) = sides["dmft"], sides["simulation"]
         for name in ("T_static", "d_inf", "T_short", "T_slow"):
             if name in a and name in b:
-                out.append(_entry("remeasured", f"{text} ({ta}, {tb})", name, _float(a[name][0]),
-                                  _float(a[name][1]), _float(b[name][0]), _float(b[name][1])))
+                out.append(_entry("remeasured", f"{text} ({ta}, {tb})", name, number(a[name][0]),
+                                  number(a[name][1]), number(b[name][0]), number(b[name][1])))
         for c in follow:
             # a follow-up simulation at twice the N: one more comparison with the DMFT
             if c["run"].startswith("simulation"):
                 name = "T_static" if cell[0] == "unsat" else "d_inf"
-                out.append(_entry("remeasured", f"{text} ({ta}, {c['run']})", name, _float(a[name][0]),
-                                  _float(a[name][1]), _float(c["value"]), _float(c["error"]),
+                out.append(_entry("remeasured", f"{text} ({ta}, {c['run']})", name, number(a[name][0]),
+                                  number(a[name][1]), number(c["value"]), number(c["error"]),
                                   c["run"].split("N = ")[1].split()[0]))
     return out, set(cells)
 
@@ -192,14 +185,14 @@ def size_entries(path: str) -> list:
     out = []
     for label in dict.fromkeys(r["label"] for r in rows):
         sel = [r for r in rows if r["label"] == label]
-        dmft = max((r for r in sel if r["kind"] == "dmft"), key=lambda r: _float(r["n_paths"]))
+        dmft = max((r for r in sel if r["kind"] == "dmft"), key=lambda r: number(r["n_paths"]))
         sims = [r for r in sel if r["kind"] == "simulation"]
-        picks = [max(sims, key=lambda r: _float(r["N"]))] + [r for r in sel if r["kind"] == "simulation N->inf"]
+        picks = [max(sims, key=lambda r: number(r["N"]))] + [r for r in sel if r["kind"] == "simulation N->inf"]
         for s in picks:
             for name in (n for n in SIZE_NUMBERS if n in dmft):
                 out.append(_entry("generalisation-size", f"{label} (DMFT {dmft['n_paths']} paths)", name,
-                                  _float(dmft[name]), _float(dmft[name + "_err"]), _float(s[name]),
-                                  _float(s[name + "_err"]), s["N"]))
+                                  number(dmft[name]), number(dmft[name + "_err"]), number(s[name]),
+                                  number(s[name + "_err"]), s["N"]))
     return out
 
 
@@ -229,8 +222,8 @@ def canonical_entries(path: str) -> list:
                 continue
             for name in ("T_short", "T_static", "T_slow", "d_inf"):
                 if name in d[group] and name in s[group]:
-                    out.append(_entry("demo", point, name, _float(d[group][name]), _float(d[group].get(name + "_err")),
-                                      _float(s[group][name]), _float(s[group].get(name + "_err"))))
+                    out.append(_entry("demo", point, name, number(d[group][name]), number(d[group].get(name + "_err")),
+                                      number(s[group][name]), number(s[group].get(name + "_err"))))
     return out
 
 

@@ -28,7 +28,6 @@ per point and ``dt``), ``dt_limit.csv`` (the lines) and ``dt_limit.md``.  Run::
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 
@@ -36,7 +35,8 @@ from ...core.methods import DMFTMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task, load_task
-from .common import pm, predict_finest, run_into, study_main, write_csv
+from . import common
+from .common import number, pm, predict_finest, run_into, study_main, write_csv
 from .effective_noise import DT_POINT, base, measure
 
 PARTS = ("sat-sgd", "sat-psgd", "unsat-psgd")
@@ -68,24 +68,12 @@ def tasks(quick: bool, parts=PARTS) -> list:
     return out
 
 
-def _number(value) -> float:
-    """A measure of :func:`~.effective_noise.measure` as a float (NaN where it has none)."""
-    return math.nan if value is None else float(value)
-
-
 def kept_rows(path: str, new: list) -> list:
     """The rows of ``dt_limit_runs.csv`` at ``path`` (if any) whose point and ``dt`` have no row in
     ``new``: a run of some parts, or one whose cache lacks some runs (``--no-compute`` on another
     machine), keeps the others' rows (and the lines are drawn again from all of them)."""
-    if not os.path.exists(path):
-        return []
     made = {(r["point"], r["dt"]) for r in new}
-    with open(path, newline="") as fh:
-        rows = [r for r in csv.DictReader(fh) if (r["point"], float(r["dt"])) not in made]
-    for r in rows:
-        r.update({k: float(r[k]) for k in ("dt", "band_time", "value", "error", "d_final", "d_final_err")})
-        r.update({k: int(r[k]) for k in ("replicates", "band")})
-    return rows
+    return common.kept_rows(path, lambda r: (r["point"], r["dt"]) in made)
 
 
 def _fit(part: str, quantity: str, rows: list, scale: bool = False) -> dict:
@@ -113,7 +101,7 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
         band = task.method.band_at(task.params)
         rows.append({"point": part, "dt": task.params.dt, "replicates": task.method.replicates,
                      "band": band, "band_time": band * task.params.dt, "quantity": name,
-                     "value": _number(m.get(name)), "error": _number(m.get(name + "_err")),
+                     "value": number(m.get(name)), "error": number(m.get(name + "_err")),
                      "d_final": float(r.distance[-1]) if r.distance is not None else math.nan,
                      "d_final_err": float(r.sem["distance"][-1]) if r.distance is not None else math.nan,
                      "note": m.get("distance_note") or m.get("teff_notes", "")})

@@ -36,7 +36,6 @@ numbers mean nothing).
 
 from __future__ import annotations
 
-import csv
 import math
 import os
 import warnings
@@ -51,7 +50,7 @@ from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task, load_task
-from .common import combined_z, fit_line, mean_err, run_into, study_main, wls, write_csv
+from .common import combined_z, fit_line, kept_rows, mean_err, run_into, study_main, wls, write_csv
 
 #: the SAT point of every question but the last (teacher, alpha = 3, delta = 0, mean normalisation)
 SAT = dict(alpha=3.0, delta=0.0, data="teacher", normalization="mean", dt=0.2, t_max=40.0, seed=0)
@@ -677,25 +676,6 @@ def plot_langevin(rows: list, match: list, path: str) -> str:
     return save_figure(fig, path, dpi=110)
 
 
-def _typed(value: str):
-    """A CSV cell read back: a number where it is one, else the text."""
-    try:
-        return float(value)
-    except ValueError:
-        return value
-
-
-def kept(path: str, new: list, same) -> list:
-    """The rows of the CSV file at ``path`` (if any) that no row of ``new`` replaces (``same(old,
-    new_keys)``), read back as numbers: a run of some parts keeps what the others wrote."""
-    if not os.path.exists(path):
-        return []
-    with open(path, newline="") as fh:
-        # an empty cell is a column the row did not have (csv.DictWriter's restval)
-        old = [{k: _typed(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)]
-    return [r for r in old if not same(r)]
-
-
 def run(output: str, quick: bool = False, workers: int | None = None, parts=PARTS, compute: bool = True) -> dict:
     """Solve and simulate every task of ``parts``, measure them, and write the tables and figures;
     the rows of the other parts already in ``output`` are kept (read back from its CSV files), so
@@ -704,20 +684,19 @@ def run(output: str, quick: bool = False, workers: int | None = None, parts=PART
     data = collect(cache, quick, parts)
     out = lambda name: os.path.join(output, name)
     made = {r["part"] for r in data["rows"]}
-    data["rows"] += kept(out("results.csv"), data["rows"], lambda r: r["part"] in made)
+    data["rows"] += kept_rows(out("results.csv"), lambda r: r["part"] in made)
     data["rows"].sort(key=lambda r: PARTS.index(r["part"]))
     rows = data["rows"]
-    data["courses"] += kept(out("time_courses.csv"), data["courses"], lambda r: r["part"] in made)
+    data["courses"] += kept_rows(out("time_courses.csv"), lambda r: r["part"] in made)
     data["dt_limit"] = dt_limit(rows)
     data["matched"] = matched(rows)
     size = finite_size(rows)
     labels = {r["label"] for r in size}
-    data["size"] = kept(out("finite_size.csv"), size, lambda r: r["label"] in labels) + size
+    data["size"] = kept_rows(out("finite_size.csv"), lambda r: r["label"] in labels) + size
     data["size"].sort(key=lambda r: SIZE_PARTS.index(r["part"]))
     data["paired"] = paired(data["per_seed"])
     keys = {(r["question"], r["run"], r["reference"], r["kind"]) for r in data["paired"]}
-    data["paired"] += kept(out("paired.csv"), data["paired"],
-                           lambda r: (r["question"], r["run"], r["reference"], r["kind"]) in keys)
+    data["paired"] += kept_rows(out("paired.csv"), lambda r: (r["question"], r["run"], r["reference"], r["kind"]) in keys)
     write_csv([r for r in rows if r["part"] not in SIZE_PARTS], out("results.csv"))
     write_csv(data["courses"], out("time_courses.csv"))
     write_csv(data["dt_limit"], out("dt_limit.csv"))

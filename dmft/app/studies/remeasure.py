@@ -34,7 +34,7 @@ from ...core.params import Params
 from ...analysis import fit_teff, long_time_distance
 from ..measure import MeasureSettings, MeasureTask, parse_budget, point_at
 from ..runner import Task, load_task, run_tasks
-from .common import combined_z, pm, write_csv
+from .common import combined_z, number, pm, write_csv
 from .effective_noise import SAT, SIM_SEED, UNSAT
 
 PARTS = ("scans", "map")
@@ -54,13 +54,6 @@ CHECK_Z = 2.0
 MIN_SYSTEMS = 4
 
 
-def _float(text) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def _rows(path: str) -> list:
     if not os.path.exists(path):
         raise FileNotFoundError(f"'{path}' is missing: run python -m dmft.app.studies.effective_noise first")
@@ -71,10 +64,10 @@ def _rows(path: str) -> list:
 def _study_point(r: dict) -> Params:
     """The point of a row of the study's ``results.csv`` (the study's horizon and waiting times)."""
     point = dict(UNSAT if r["phase"] == "unsat" else SAT)
-    point.update(alpha=_float(r["alpha"]), delta=_float(r["delta"]), dynamics=r["dynamics"],
-                 b=_float(r["b"]), noise_class=r["noise_class"])
+    point.update(alpha=number(r["alpha"]), delta=number(r["delta"]), dynamics=r["dynamics"],
+                 b=number(r["b"]), noise_class=r["noise_class"])
     if r["dynamics"] == "psgd":
-        point["tau"] = _float(r["tau"])
+        point["tau"] = number(r["tau"])
     if r["kind"] == "simulation":
         point["seed"] = SIM_SEED
     return Params(**point)
@@ -91,16 +84,16 @@ def missing_cells(output: str, parts) -> list:
     if "scans" in parts:
         for r in _rows(os.path.join(output, "results.csv")):
             name = HEADLINE[r["phase"]]
-            if not math.isfinite(_float(r[name])):
+            if not math.isfinite(number(r[name])):
                 note = r["teff_notes"] if r["phase"] == "unsat" else r["distance_note"]
                 cells.append((_label(r), r["phase"], r["kind"], _study_point(r), note))
     if "map" in parts:
         for r in _rows(os.path.join(output, "map.csv")):
             name = "T_eff" if r["phase"] == "unsat" else "d_inf"
-            if math.isfinite(_float(r[name])):
+            if math.isfinite(number(r[name])):
                 continue
             point = dict(UNSAT if r["phase"] == "unsat" else SAT)
-            point.update(alpha=_float(r["alpha"]), b=_float(r["b"]))
+            point.update(alpha=number(r["alpha"]), b=number(r["b"]))
             note = r["teff_notes"] if r["phase"] == "unsat" else r["distance_note"]
             cells.append((f"map alpha={r['alpha']} b={r['b']}", r["phase"], "dmft", Params(**point), note))
     return cells
@@ -186,9 +179,9 @@ def study_values(output: str) -> dict:
     values = {}
     for r in _rows(os.path.join(output, "results.csv")):
         name = HEADLINE[r["phase"]]
-        if math.isfinite(_float(r[name])):
+        if math.isfinite(number(r[name])):
             method = STUDY_DMFT if r["kind"] == "dmft" else STUDY_SIMULATION
-            values[(_label(r), r["kind"])] = Value(_float(r[name]), _float(r[f"{name}_err"]), _study_point(r), method)
+            values[(_label(r), r["kind"])] = Value(number(r[name]), number(r[f"{name}_err"]), _study_point(r), method)
     return values
 
 
