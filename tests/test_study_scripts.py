@@ -191,6 +191,62 @@ def test_remeasure_follows_up_disagreements_at_the_longer_horizon_and_twice_n():
     assert bigger.params.t_max == 375.0 and bigger.method.n == 1000 and bigger.method.n_samples == 4
 
 
+def test_remeasure_compares_a_still_relaxing_cell_at_the_shorter_horizon():
+    """A DMFT at t_max = 250 (or the study's at 125) and a simulation still relaxing
+    (``not_reached``) at 3375 that differ by more than 2 errors: the simulation runs again at the
+    DMFT's point (its t_max and waiting times), with 16 systems of its own N and seed; a longer side
+    that is ``ok``, or a pair within 2 errors, gets nothing."""
+    from dmft import DMFTMethod, ParticleMethod, Params
+    from dmft.app.studies.remeasure import MATCHED_SYSTEMS, Value, matched_tasks
+
+    p = Params(alpha=4.0, delta=0.25, dynamics="sgd", b=0.5, dt=0.1, t_max=250.0, tw=(87.5, 137.5))
+    dm = DMFTMethod(n_paths=1024, replicates=8)
+    sim = ParticleMethod(n=500, n_samples=4)
+    late = p.replace(t_max=3375.0, tw=(1181.2, 1856.2), seed=11)
+    sides = {("unsat x=1 bernoulli", "dmft"): (Value(0.00316, 0.000012, p, dm), "not_reached"),
+             ("unsat x=1 bernoulli", "simulation"): (Value(0.00278, 0.00007, late, sim), "not_reached"),
+             ("unsat x=2 bernoulli", "simulation"): (Value(0.00341, 0.00013, late, sim), "not_reached"),
+             ("unsat x=3 bernoulli", "dmft"): (Value(0.00316, 0.000012, p, dm), "not_reached"),
+             ("unsat x=3 bernoulli", "simulation"): (Value(0.00278, 0.00007, late, sim), "ok"),
+             ("unsat x=4 bernoulli", "dmft"): (Value(0.00290, 0.00010, p, dm), "ok"),
+             ("unsat x=4 bernoulli", "simulation"): (Value(0.00278, 0.00007, late, sim), "not_reached")}
+    study = {("unsat x=2 bernoulli", "dmft"): Value(0.00373, 0.00009, p.replace(t_max=125.0, tw=(50.0, 75.0)), dm)}
+    follow = matched_tasks(sides, study)
+    assert [(label, role) for label, role, _ in follow] == [
+        ("unsat x=1 bernoulli", "simulation at the dmft point (t_max = 250)"),
+        ("unsat x=2 bernoulli", "simulation at the dmft point (t_max = 125)")]
+    first, second = follow[0][2], follow[1][2]
+    assert first.params == p.replace(seed=11) and second.params == p.replace(t_max=125.0, tw=(50.0, 75.0), seed=11)
+    assert first.method == ParticleMethod(n=500, n_samples=MATCHED_SYSTEMS)
+
+
+def test_remeasure_without_its_caches_keeps_the_tables(tmp_path):
+    """On a fresh clone the measurements' cache is absent: a table-only run keeps the rows (and the
+    follow-ups) that the last run wrote, instead of writing empty tables."""
+    from dmft.app.studies import remeasure
+
+    header = "phase,scan,x,noise_class,kind,alpha,delta,dynamics,b,tau,T_static,T_static_err,d_inf,d_inf_err,teff_notes,distance_note"
+    (tmp_path / "results.csv").write_text(
+        header + "\nunsat,b,0.3,bernoulli,dmft,4,0.5,sgd,0.3,nan,,,,,no plateau,\n"
+        "unsat,b,0.3,bernoulli,simulation,4,0.5,sgd,0.3,nan,0.0060,0.0001,,,,\n")
+    (tmp_path / "map.csv").write_text("alpha,b,phase,d_inf,T_eff,teff_notes,distance_note\n")
+    row = ("unsat b=0.3 bernoulli dmft,teff,ok,0.0063,2e-05,0.003,0.0127,5e-05,0.0033,4e-05,640,7,8192,6,6397.6,,"
+           "6600,no plateau,80,not_reached within 30 min from t_max = 125,2eea87a8696001ff.h5")
+    (tmp_path / "remeasured.csv").write_text(",".join(remeasure.COLUMNS) + "\n" + row + "\n")
+    # a follow-up kept from a table of the older columns (without T_short, T_slow)
+    check = "unsat b=0.3 bernoulli,simulation N = 4000 at t_max = 640,0.0062,0.0001,x.h5"
+    (tmp_path / "remeasured_checks.csv").write_text("cell,run,value,error,file\n" + check + "\n")
+    rows = remeasure.run(str(tmp_path), compute=False, sim_n=1000)
+    assert [(r["cell"], r["status"], r["value"], r["t_max"], r["first_try"]) for r in rows] == [
+        ("unsat b=0.3 bernoulli dmft", "ok", 0.0063, 640, "not_reached within 30 min from t_max = 125")]
+    assert (tmp_path / "remeasured.csv").read_text().splitlines()[1] == row
+    # z = (0.0063 - 0.0060) / 0.000102 = 2.9: the follow-ups (the study's simulation at the DMFT's
+    # horizon and at twice its N), the one in the kept table written again, in today's columns
+    assert (tmp_path / "remeasured_checks.csv").read_text().splitlines() == [
+        ",".join(remeasure.CHECK_COLUMNS), check.replace(",x.h5", ",nan,nan,nan,nan,x.h5")]
+    assert "| unsat b=0.3 bernoulli | 0.0063 ± 2e-05 (t_max 640, 8192 paths x 7) |" in (tmp_path / "remeasured.md").read_text()
+
+
 def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budget(tmp_path):
     """A study table with one UNSAT cell without T_static and one SAT map cell without d_inf: one
     measurement each (the UNSAT one with waiting times that follow the horizon).  A cell named in
@@ -408,6 +464,34 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
     text = (tmp_path / "out" / "coverage.md").read_text()
     assert "| all | 6 | 6 (100%) | 0 | -0.14 | 2 |" in text       # mean z (-1 - 1 + 0 + 0.35 + 0 + 0.8) / 6
     assert text.split("Superseded")[1].count("+3.54 |") == 1
+
+
+def test_coverage_compares_a_still_relaxing_cell_at_one_horizon(tmp_path):
+    """A simulation still relaxing at a longer horizon than the DMFT's, and the simulation run again
+    at the DMFT's point: that run is compared (every temperature it has), the comparison of the two
+    horizons is listed but superseded (not counted)."""
+    from dmft.app.studies import coverage
+
+    (tmp_path / "docs" / "study").mkdir(parents=True)
+    (tmp_path / "docs" / "study" / "results.csv").write_text(
+        "phase,scan,x,noise_class,kind,T_static,T_static_err,T_slow,T_slow_err\n"
+        "unsat,alpha,3,bernoulli,dmft,1.0,0.1,0.5,0.05\n"
+        "unsat,alpha,3,bernoulli,simulation,,,,\n")
+    (tmp_path / "docs" / "study" / "remeasured.csv").write_text(
+        "cell,quantity,status,value,error,T_short,T_short_err,T_slow,T_slow_err\n"
+        "unsat alpha=3 bernoulli simulation,teff,not_reached,0.5,0.1,,,0.3,0.05\n")   # z = 3.5 and 2.8
+    (tmp_path / "docs" / "study" / "remeasured_checks.csv").write_text(
+        "cell,run,value,error,T_short,T_short_err,T_slow,T_slow_err,file\n"
+        "unsat alpha=3 bernoulli,simulation at the dmft point (t_max = 125),0.9,0.1,nan,nan,0.45,0.05,x.h5\n")
+    entries = [e for e in coverage.run(str(tmp_path / "out"), root=str(tmp_path)) if e["source"] == "remeasured"]
+    got = {(e["point"], e["number"]): (e["z"], e["superseded"]) for e in entries}
+    matched = "unsat alpha=3 bernoulli (dmft study, simulation at the dmft point (t_max = 125))"
+    apart = "unsat alpha=3 bernoulli (dmft study, simulation not_reached)"
+    assert got == {(matched, "T_static"): (pytest.approx(0.1 / math.hypot(0.1, 0.1)), ""),
+                   (matched, "T_slow"): (pytest.approx(0.05 / math.hypot(0.05, 0.05)), ""),
+                   (apart, "T_static"): (pytest.approx(0.5 / math.hypot(0.1, 0.1)), "matched horizon"),
+                   (apart, "T_slow"): (pytest.approx(0.2 / math.hypot(0.05, 0.05)), "matched horizon")}
+    assert coverage.summary(entries)["entries"] == 2
 
 
 def test_sat_drift_study_quick(tmp_path):

@@ -16,7 +16,9 @@ computed here):
   value of each method where there is one and the study's otherwise, and the study's own entries
   of that cell are kept but marked ``superseded`` (their horizon was the one found too short) and
   left out of the counts; its follow-up checks (``remeasured_checks.csv``: the DMFT at the
-  simulations' horizon, a simulation at twice the N) join them;
+  simulations' horizon, a simulation at twice the N) join them, and where the simulation's value
+  is of a longer horizon than the DMFT's and still relaxing (``not_reached``), the simulation run at
+  the DMFT's point replaces it (the comparison of two horizons is listed, superseded);
 * ``docs/generalisation/finite_size.csv`` -- the generalisation study's size part (N = 500 ..
   4000 and n_paths at two SAT and two UNSAT runs): the DMFT at the most paths against the largest
   N and against the simulations' straight line in ``1/N`` at ``N -> inf`` (``N = inf``);
@@ -163,13 +165,27 @@ def remeasured_entries(path: str, study: str) -> tuple:
         if len(sides) < 2:
             continue
         (ta, a), (tb, b) = sides["dmft"], sides["simulation"]
+        # a simulation at the DMFT's point (same t_max and waiting times) where the simulation's own
+        # value is of a longer horizon of a state still relaxing: the comparison on one protocol,
+        # and the one of two horizons is listed, superseded
+        matched = [c for c in follow if c["run"].startswith("simulation at the dmft point")]
+        for c in matched:
+            m = {n: (c["value"], c["error"]) if n in ("T_static", "d_inf") else (c.get(n), c.get(n + "_err"))
+                 for n in ("T_static" if cell[0] == "unsat" else "d_inf", "T_short", "T_slow")}
+            m = {n: v for n, v in m.items() if v[0] not in (None, "")}
+            for name in ("T_static", "d_inf", "T_short", "T_slow"):
+                if name in a and name in m:
+                    out.append(_entry("remeasured", f"{text} ({ta}, {c['run']})", name, number(a[name][0]),
+                                      number(a[name][1]), number(m[name][0]), number(m[name][1])))
         for name in ("T_static", "d_inf", "T_short", "T_slow"):
             if name in a and name in b:
-                out.append(_entry("remeasured", f"{text} ({ta}, {tb})", name, number(a[name][0]),
-                                  number(a[name][1]), number(b[name][0]), number(b[name][1])))
+                e = _entry("remeasured", f"{text} ({ta}, {tb})", name, number(a[name][0]),
+                           number(a[name][1]), number(b[name][0]), number(b[name][1]))
+                e["superseded"] = "matched horizon" if matched else ""
+                out.append(e)
         for c in follow:
             # a follow-up simulation at twice the N: one more comparison with the DMFT
-            if c["run"].startswith("simulation"):
+            if c["run"].startswith("simulation N = "):
                 name = "T_static" if cell[0] == "unsat" else "d_inf"
                 out.append(_entry("remeasured", f"{text} ({ta}, {c['run']})", name, number(a[name][0]),
                                   number(a[name][1]), number(c["value"]), number(c["error"]),
@@ -277,7 +293,8 @@ def markdown(entries: list) -> str:
         return ["", title, "", "| source | point | number | N | DMFT | simulation | z |", "|---|---|---|---|---|---|---|"] + rows
 
     lines += listing("Entries with |z| >= 2:", [e for e in entries if abs(e["z"]) >= 2 and not e["superseded"]])
-    lines += listing("Superseded (the study's values of cells measured again; not counted):",
+    lines += listing("Superseded (the study's values of cells measured again, and comparisons of two horizons "
+                     "of a state still relaxing where one horizon was run by both; not counted):",
                      [e for e in entries if e["superseded"]])
     return "\n".join(lines) + "\n"
 

@@ -34,7 +34,7 @@ from ...core.params import Params
 from ...analysis import fit_teff, long_time_distance
 from ..measure import MeasureSettings, MeasureTask, parse_budget, point_at
 from ..runner import Task, load_task, run_tasks
-from .common import combined_z, number, pm, write_csv
+from .common import combined_z, kept_rows, number, pm, write_csv
 from .effective_noise import SAT, SIM_SEED, UNSAT
 
 PARTS = ("scans", "map")
@@ -52,6 +52,8 @@ CHECK_Z = 2.0
 #: fewest systems of a follow-up simulation: the jackknife error of two is meaningless (the
 #: delta = 0.25 follow-up at N = 2000 with 2 systems had 4e-7 where 1e-5 was right)
 MIN_SYSTEMS = 4
+#: systems (replicates) of the run of :func:`matched_tasks`
+MATCHED_SYSTEMS = 16
 
 
 def _rows(path: str) -> list:
@@ -225,6 +227,34 @@ def check_tasks(found: dict) -> list:
     return out
 
 
+def matched_tasks(sides: dict, study: dict) -> list:
+    """The follow-up of every scan cell whose two methods ended at different horizons, the longer
+    one still relaxing (``not_reached``: its value so far depends on the horizon, so a DMFT cannot
+    follow a simulation to ``t = 3375``), and that differ by more than :data:`CHECK_Z` combined
+    errors: the method of the longer horizon again at the point of the shorter (the same ``t_max``
+    and waiting times), with :data:`MATCHED_SYSTEMS` systems or replicates, so that the two are
+    compared on one protocol.  ``sides``: ``{(label, kind): (Value, status)}`` of the cells
+    measured here; ``study``: :func:`study_values`.  ``[(label, role, Task)]``."""
+    out = []
+    for label in sorted({label for label, _ in sides if not label.startswith("map ")}):
+        both = {}
+        for kind in ("dmft", "simulation"):
+            v, status = sides.get((label, kind)) or (study.get((label, kind)), "ok")
+            if v is None or not math.isfinite(v.value):
+                break
+            both[kind] = (v, status)
+        if len(both) < 2 or not abs(z_score(both["dmft"][0], both["simulation"][0])) > CHECK_Z:
+            continue
+        (short, (vs, _)), (long, (vl, status)) = sorted(both.items(), key=lambda kv: kv[1][0].params.t_max)
+        if vs.params.t_max == vl.params.t_max or status == "ok":
+            continue
+        method = _with_repetitions(vl.method, MATCHED_SYSTEMS)
+        p = vs.params.replace(seed=vl.params.seed)
+        out.append((label, f"{long} at the {short} point (t_max = {p.t_max:g})",
+                    Task(p, method, f"{label} {long} at the {short} point")))
+    return out
+
+
 def _teff_now(result) -> dict:
     """``dmft teff --json`` of a measurement's result under the current analysis (a cached file is
     analysed again, so that a change of a definition, such as ``T_slow`` of a curved slow branch,
@@ -238,8 +268,11 @@ def _teff_now(result) -> dict:
 def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", compute: bool = True,
         sim_n: int = 2000, checks: bool = True, measure: bool = True, more: dict | None = None) -> list:
     """Measure the study's missing cells (``measure``), then (``checks``) run :func:`check_tasks`
-    on those finished; write the tables (``compute=False``: only the tables).  Returns the rows
-    of ``remeasured.csv``."""
+    on those finished and :func:`matched_tasks` on those still relaxing; write the tables
+    (``compute=False``: only the tables).  A measurement or check whose file is not in the cache
+    (a fresh clone: the caches are not in git) keeps its row of the tables written before; a
+    follow-up with a row there is not run again.
+    Returns the rows of ``remeasured.csv``."""
     todo = tasks(output, parts, {q: parse_budget(b) for q, b in budget.items()} if isinstance(budget, dict)
                  else parse_budget(budget), sim_n,
                  {cell: b if isinstance(b, Again) else Again.parse(b) for cell, b in (more or {}).items()})
@@ -247,60 +280,113 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
     if compute and measure:
         run_tasks(todo, cache, workers=workers)
     old = {f"{label} {kind}": note for label, _, kind, _, note in missing_cells(output, parts)}
-    rows, measured = [], {}
+    before = {r["cell"]: r for r in kept_rows(os.path.join(output, "remeasured.csv"), lambda r: False)}
+    before_order = tuple(before)        # the earlier table's order is kept
+    rows, measured, so_far = [], {}, {}
     for task in todo:
-        if not os.path.exists(os.path.join(cache, task.filename)):
+        if os.path.exists(os.path.join(cache, task.filename)):
+            row, params, method = _measured_row(load_task(cache, task), task, old)
+        elif task.label in before:     # (of the cell's last measurement, whatever its budget)
+            row, params, method = _kept_row(before.pop(task.label), task)
+        else:
             continue
-        r = load_task(cache, task)
-        m = r.measurement
-        teff = _teff_now(r) if m["quantity"] == "teff" else {}
-        value, error = _num(m["value"]), _num(m["error"])
-        if m["quantity"] == "distance" and not math.isfinite(value):   # a file from before d_window
-            so_far = long_time_distance(r, warn=False)
-            value, error = so_far.d_window, so_far.d_window_err
-        at = next((i for i, row in enumerate(rows) if row["cell"] == task.label), None)
+        at = next((i for i, r in enumerate(rows) if r["cell"] == task.label), None)
         first = None if at is None else rows.pop(at)   # measured again: that row replaces the first
-        row = {"cell": task.label, "quantity": m["quantity"], "status": m["status"],
-               "value": value, "error": error, "rel_error": _num(m["rel_error"]),
-               **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
-               "t_max": m["t_max"], "repetitions": m["repetitions"], "tries": len(m["tries"]),
-               "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
-               "budget_s": task.settings.budget, "old_note": old.get(task.label, ""),
-               "first_horizon": m["tries"][0]["t_max"] if m["tries"] else task.params.t_max,
-               "first_try": "" if first is None else (f"{first['status']} within {first['budget_s'] / 60:g} min "
-                                                      f"from t_max = {first['first_horizon']:g}"),
-               "file": task.filename}
+        if first is not None:
+            row["first_try"] = (f"{first['status']} within {first['budget_s'] / 60:g} min "
+                                f"from t_max = {first['first_horizon']:g}")
         rows.insert(len(rows) if at is None else at, row)
-        if m["status"] == "ok":
-            label, kind = task.label.rsplit(" ", 1)
-            method = (replace(r.method, replicates=m["repetitions"]) if kind == "dmft"
-                      else replace(r.method, n_samples=m["repetitions"]))
-            measured[(label, kind)] = Value(_num(m["value"]), _num(m["error"]), r.params, method)
-    found = pairs(measured, study_values(output))
-    follow = check_tasks(found) if checks else []
+        label, kind = task.label.rsplit(" ", 1)
+        value = Value(row["value"], row["error"], params, method)
+        so_far[(label, kind)] = (value, row["status"])
+        if row["status"] == "ok":
+            measured[(label, kind)] = value
+    order = list(before_order)
+    rows.sort(key=lambda r: order.index(r["cell"]) if r["cell"] in order else len(order))
+    study = study_values(output)
+    found = pairs(measured, study)
+    follow = (check_tasks(found) + matched_tasks(so_far, study)) if checks else []
     check_cache = os.path.join(output, "checks")
-    if compute and follow:
-        run_tasks([t for _, _, t in follow], check_cache, workers=workers)
+    kept_checks = {(r["cell"], r["run"]): r for r in
+                   kept_rows(os.path.join(output, "remeasured_checks.csv"), lambda r: False)}
+    todo_checks = [t for label, role, t in follow if (label, role) not in kept_checks]
+    if compute and todo_checks:
+        run_tasks(todo_checks, check_cache, workers=workers)
     check_rows = []
     for label, role, task in follow:
         if os.path.exists(os.path.join(check_cache, task.filename)):
-            value, error = _headline(load_task(check_cache, task), label)
-            check_rows.append({"cell": label, "run": role, "value": value, "error": error, "file": task.filename})
+            row = {"cell": label, "run": role, **_headline(load_task(check_cache, task), label), "file": task.filename}
+        elif (label, role) in kept_checks:
+            row = kept_checks[(label, role)]
+        else:
+            continue
+        check_rows.append({k: row.get(k, math.nan) for k in CHECK_COLUMNS})
     write_csv(rows, os.path.join(output, "remeasured.csv"))
     write_csv(check_rows, os.path.join(output, "remeasured_checks.csv"))
-    lines = _cells_table(rows) + [""] + _agreement_table(found) + [""] + _checks_table(found, check_rows)
+    sides = {**{k: v for k, (v, _) in so_far.items()}, **study, **measured}
+    lines = _cells_table(rows) + [""] + _agreement_table(found) + [""] + _checks_table(sides, check_rows)
     with open(os.path.join(output, "remeasured.md"), "w") as fh:
         fh.write("\n".join(lines) + "\n")
     return rows
 
 
-def _headline(result, label: str) -> tuple:
-    """(value, error) of the cell's quantity in ``result``: ``T_static`` in UNSAT, ``d_inf`` in SAT."""
+#: the columns of ``remeasured.csv``
+COLUMNS = ("cell", "quantity", "status", "value", "error", "rel_error", "T_short", "T_short_err", "T_slow",
+           "T_slow_err", "t_max", "repetitions", "size", "tries", "wall_s", "reason", "budget_s", "old_note",
+           "first_horizon", "first_try", "file")
+#: the columns of ``remeasured_checks.csv`` (``T_short`` and ``T_slow`` of the UNSAT cells)
+CHECK_COLUMNS = ("cell", "run", "value", "error", "T_short", "T_short_err", "T_slow", "T_slow_err", "file")
+
+
+def _measured_row(r, task, old: dict) -> tuple:
+    """(row of ``remeasured.csv``, final point, method with the repetitions reached) of the
+    measurement ``r`` of ``task``."""
+    m = r.measurement
+    teff = _teff_now(r) if m["quantity"] == "teff" else {}
+    value, error = _num(m["value"]), _num(m["error"])
+    if m["quantity"] == "distance" and not math.isfinite(value):   # a file from before d_window
+        est = long_time_distance(r, warn=False)
+        value, error = est.d_window, est.d_window_err
+    row = {"cell": task.label, "quantity": m["quantity"], "status": m["status"],
+           "value": value, "error": error, "rel_error": _num(m["rel_error"]),
+           **{k: _num(teff.get(k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")},
+           "t_max": m["t_max"], "repetitions": m["repetitions"], "size": _size(r.method), "tries": len(m["tries"]),
+           "wall_s": m["wall_s"], "reason": "" if m["status"] == "ok" else m["reason"],
+           "budget_s": task.settings.budget, "old_note": old.get(task.label, ""),
+           "first_horizon": m["tries"][0]["t_max"] if m["tries"] else task.params.t_max,
+           "first_try": "", "file": task.filename}
+    return row, r.params, _with_repetitions(r.method, m["repetitions"])
+
+
+def _kept_row(row: dict, task) -> tuple:
+    """The same from the row an earlier run wrote (its point rebuilt from the task's point and the
+    horizon reached, as :func:`dmft.app.measure.measure` builds each horizon's)."""
+    row = {k: row.get(k, "" if k in ("reason", "old_note", "first_try") else math.nan) for k in COLUMNS}
+    params = point_at(task.params, float(row["t_max"]), task.settings, ())
+    method = task.method
+    if math.isfinite(row["size"]):      # the paths or N it was measured with (--sim-n)
+        method = replace(method, **{"n_paths" if method.kind == "dmft" else "n": int(row["size"])})
+    return row, params, _with_repetitions(method, int(row["repetitions"]))
+
+
+def _with_repetitions(method, n: int):
+    return replace(method, replicates=n) if method.kind == "dmft" else replace(method, n_samples=n)
+
+
+def _size(method) -> int:
+    """Paths per replicate of a DMFT method, N of a simulation."""
+    return method.n_paths if method.kind == "dmft" else method.n
+
+
+def _headline(result, label: str) -> dict:
+    """``value``, ``error`` of the cell's quantity in ``result`` (``T_static`` in UNSAT, ``d_inf``
+    in SAT) and, in UNSAT, ``T_short`` and ``T_slow`` with their errors."""
     if QUANTITY[label.split()[0]] == "teff":
         est = fit_teff(result, warn=False)
-        return _num(est.T_static), _num(est.T_static_err)
+        return {"value": _num(est.T_static), "error": _num(est.T_static_err),
+                **{k: _num(getattr(est, k)) for k in ("T_short", "T_short_err", "T_slow", "T_slow_err")}}
     est = long_time_distance(result, warn=False)
-    return _num(est.d_inf), _num(est.d_inf_err)
+    return {"value": _num(est.d_inf), "error": _num(est.d_inf_err)}
 
 
 def _cells_table(rows) -> list:
@@ -340,17 +426,20 @@ def _agreement_table(found: dict) -> list:
     return lines
 
 
-def _checks_table(found: dict, check_rows: list) -> list:
-    """The follow-up runs of :func:`check_tasks`, each against the value it checks."""
+def _checks_table(sides: dict, check_rows: list) -> list:
+    """The follow-up runs of :func:`check_tasks` and :func:`matched_tasks`, each against the two
+    values it checks (``sides``: ``{(label, kind): Value}``)."""
     if not check_rows:
         return []
-    lines = ["| cell | run | value | against DMFT (z) | against simulation (z) |", "|---|---|---|---|---|"]
+    lines = ["| cell | run | value | against DMFT (z) | against simulation (z) | T_short | T_slow |",
+             "|---|---|---|---|---|---|---|"]
     for row in check_rows:
-        both = found[row["cell"]]
         v = Value(row["value"], row["error"], None, None)
-        z = [z_score(v, both[k]) for k in ("dmft", "simulation")]
+        z = [z_score(v, sides[(row["cell"], k)]) for k in ("dmft", "simulation")]
         lines.append(f"| {row['cell']} | {row['run']} | {pm(v.value, v.error, 4)} | "
-                     + " | ".join(f"{x:+.2f}" if math.isfinite(x) else "" for x in z) + " |")
+                     + " | ".join(f"{x:+.2f}" if math.isfinite(x) else "" for x in z) + " | "
+                     + " | ".join(pm(row[k], row[k + "_err"], 4) if math.isfinite(row[k]) else ""
+                                  for k in ("T_short", "T_slow")) + " |")
     return lines
 
 
