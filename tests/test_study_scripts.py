@@ -129,12 +129,20 @@ def test_generalisation_study_derived_quantities(monkeypatch):
     sizes += [{"part": "size", "label": "gd", "x": P, "kind": "dmft", "N": math.nan, "n_paths": P, "samples": 8,
                "seeds": 8, "status": "ok", **{n: v for n in g.SIZE_NUMBERS}, **{n + "_err": 0.01 for n in g.SIZE_NUMBERS}}
               for P, v in ((2048, 0.5), (8192, 0.31))]
-    out = {r["x"]: r for r in g.finite_size(sizes)}
-    inf = out[math.inf]
-    assert inf["kind"] == "simulation N->inf" and abs(inf["m"] - 0.3) < 1e-12 and abs(inf["m_beta"] - 50) < 1e-9
+    out = {(r["x"], r["kind"]): r for r in g.finite_size(sizes)}
+    inf = out.pop((math.inf, "simulation N->inf"))
+    assert abs(inf["m"] - 0.3) < 1e-12 and abs(inf["m_beta"] - 50) < 1e-9
     assert inf["m_chi2_dof"] < 1e-20 and 0 < inf["m_err"] < 0.03 and inf["samples"] == 24
     assert abs(inf["eps_g_z"] - (0.3 - 0.31) / math.hypot(inf["eps_g_err"], 0.01)) < 1e-12
+    # the DMFT's line in 1/n_paths through 0.5 at 2048 and 0.31 at 8192 paths: 0.31 - beta / 8192
+    paths = out.pop((math.inf, "dmft n_paths->inf"))
+    beta = 0.19 / (1 / 2048 - 1 / 8192)
+    assert paths["eps_g"] == pytest.approx(0.31 - beta / 8192) and paths["eps_g_beta"] == pytest.approx(beta)
+    out = {x: r for (x, _), r in out.items()}
     assert abs(out[500]["frac_unsat_z"] - (0.4 - 0.31) / math.hypot(0.01, 0.01)) < 1e-9 and out[8192]["gap_mean_z"] == 0.0
+    # a table read back (the limits written by an earlier run) gives the same limits again
+    again = g.finite_size([dict(r) for r in g.finite_size(sizes)])
+    assert [(r["x"], r["kind"], r["m"]) for r in again] == [(r["x"], r["kind"], r["m"]) for r in g.finite_size(sizes)]
 
 
 def test_generalisation_study_keeps_the_rows_of_parts_it_did_not_run(tmp_path):
@@ -194,8 +202,9 @@ def test_remeasure_follows_up_disagreements_at_the_longer_horizon_and_twice_n():
 def test_remeasure_compares_a_still_relaxing_cell_at_the_shorter_horizon():
     """A DMFT at t_max = 250 (or the study's at 125) and a simulation still relaxing
     (``not_reached``) at 3375 that differ by more than 2 errors: the simulation runs again at the
-    DMFT's point (its t_max and waiting times), with 16 systems of its own N and seed; a longer side
-    that is ``ok``, or a pair within 2 errors, gets nothing."""
+    DMFT's point (its t_max and waiting times), with 16 systems of its own N and seed, and the
+    study's DMFT (of the probe era) is solved again there as it was; a longer side that is ``ok``,
+    or a pair within 2 errors, gets nothing."""
     from dmft import DMFTMethod, ParticleMethod, Params
     from dmft.app.studies.remeasure import MATCHED_SYSTEMS, Value, matched_tasks
 
@@ -214,10 +223,12 @@ def test_remeasure_compares_a_still_relaxing_cell_at_the_shorter_horizon():
     follow = matched_tasks(sides, study)
     assert [(label, role) for label, role, _ in follow] == [
         ("unsat x=1 bernoulli", "simulation at the dmft point (t_max = 250)"),
-        ("unsat x=2 bernoulli", "simulation at the dmft point (t_max = 125)")]
-    first, second = follow[0][2], follow[1][2]
+        ("unsat x=2 bernoulli", "simulation at the dmft point (t_max = 125)"),
+        ("unsat x=2 bernoulli", "dmft again at its point (t_max = 125, today's estimator)")]
+    first, second, again = (t for _, _, t in follow)
     assert first.params == p.replace(seed=11) and second.params == p.replace(t_max=125.0, tw=(50.0, 75.0), seed=11)
     assert first.method == ParticleMethod(n=500, n_samples=MATCHED_SYSTEMS)
+    assert again.params == study[("unsat x=2 bernoulli", "dmft")].params and again.method == dm
 
 
 def test_remeasure_without_its_caches_keeps_the_tables(tmp_path):
@@ -466,10 +477,28 @@ def test_coverage_pairs_the_methods_and_counts_the_misses(tmp_path):
     assert text.split("Superseded")[1].count("+3.54 |") == 1
 
 
+def test_coverage_compares_each_limit_with_the_other(tmp_path):
+    """The size part: the DMFT at its most paths against the largest N, and the DMFT's
+    n_paths -> inf line against the simulations' N -> inf line."""
+    from dmft.app.studies import coverage
+
+    path = tmp_path / "finite_size.csv"
+    path.write_text("part,label,x,kind,N,n_paths,energy,energy_err\n"
+                    "size,gd,1000,simulation,1000,nan,5.0,0.4\n"
+                    "size,gd,4000,simulation,4000,nan,4.0,0.3\n"
+                    "size,gd,8192,dmft,nan,8192,9.0,0.4\n"
+                    "size,gd,inf,simulation N->inf,inf,nan,3.5,0.5\n"
+                    "size,gd,inf,dmft n_paths->inf,nan,inf,3.0,0.5\n")
+    got = {(e["point"], e["N"]): e["z"] for e in coverage.size_entries(str(path))}
+    assert got == {("gd (DMFT 8192 paths)", "4000"): pytest.approx(5.0 / 0.5),
+                   ("gd (DMFT inf paths)", "inf"): pytest.approx(-0.5 / math.hypot(0.5, 0.5))}
+
+
 def test_coverage_compares_a_still_relaxing_cell_at_one_horizon(tmp_path):
-    """A simulation still relaxing at a longer horizon than the DMFT's, and the simulation run again
-    at the DMFT's point: that run is compared (every temperature it has), the comparison of the two
-    horizons is listed but superseded (not counted)."""
+    """A simulation still relaxing at a longer horizon than the DMFT's, the simulation run again at
+    the DMFT's point and the study's DMFT solved again there: those two are compared (every
+    temperature they have), the study's comparison of two horizons is listed but superseded (not
+    counted)."""
     from dmft.app.studies import coverage
 
     (tmp_path / "docs" / "study").mkdir(parents=True)
@@ -482,13 +511,15 @@ def test_coverage_compares_a_still_relaxing_cell_at_one_horizon(tmp_path):
         "unsat alpha=3 bernoulli simulation,teff,not_reached,0.5,0.1,,,0.3,0.05\n")   # z = 3.5 and 2.8
     (tmp_path / "docs" / "study" / "remeasured_checks.csv").write_text(
         "cell,run,value,error,T_short,T_short_err,T_slow,T_slow_err,file\n"
-        "unsat alpha=3 bernoulli,simulation at the dmft point (t_max = 125),0.9,0.1,nan,nan,0.45,0.05,x.h5\n")
+        "unsat alpha=3 bernoulli,simulation at the dmft point (t_max = 125),0.9,0.1,nan,nan,0.45,0.05,x.h5\n"
+        "unsat alpha=3 bernoulli,dmft again at its point (t_max = 125),1.1,0.1,nan,nan,0.4,0.05,y.h5\n")
     entries = [e for e in coverage.run(str(tmp_path / "out"), root=str(tmp_path)) if e["source"] == "remeasured"]
     got = {(e["point"], e["number"]): (e["z"], e["superseded"]) for e in entries}
-    matched = "unsat alpha=3 bernoulli (dmft study, simulation at the dmft point (t_max = 125))"
+    matched = ("unsat alpha=3 bernoulli (dmft again at its point (t_max = 125), "
+               "simulation at the dmft point (t_max = 125))")
     apart = "unsat alpha=3 bernoulli (dmft study, simulation not_reached)"
-    assert got == {(matched, "T_static"): (pytest.approx(0.1 / math.hypot(0.1, 0.1)), ""),
-                   (matched, "T_slow"): (pytest.approx(0.05 / math.hypot(0.05, 0.05)), ""),
+    assert got == {(matched, "T_static"): (pytest.approx(0.2 / math.hypot(0.1, 0.1)), ""),
+                   (matched, "T_slow"): (pytest.approx(-0.05 / math.hypot(0.05, 0.05)), ""),
                    (apart, "T_static"): (pytest.approx(0.5 / math.hypot(0.1, 0.1)), "matched horizon"),
                    (apart, "T_slow"): (pytest.approx(0.2 / math.hypot(0.05, 0.05)), "matched horizon")}
     assert coverage.summary(entries)["entries"] == 2

@@ -18,7 +18,8 @@ computed here):
   left out of the counts; its follow-up checks (``remeasured_checks.csv``: the DMFT at the
   simulations' horizon, a simulation at twice the N) join them, and where the simulation's value
   is of a longer horizon than the DMFT's and still relaxing (``not_reached``), the simulation run at
-  the DMFT's point replaces it (the comparison of two horizons is listed, superseded);
+  the DMFT's point replaces it, and the study's DMFT solved again there with today's estimator
+  replaces the study's (the comparison of two horizons is listed, superseded);
 * ``docs/generalisation/finite_size.csv`` -- the generalisation study's size part (N = 500 ..
   4000 and n_paths at two SAT and two UNSAT runs): the DMFT at the most paths against the largest
   N and against the simulations' straight line in ``1/N`` at ``N -> inf`` (``N = inf``);
@@ -159,7 +160,7 @@ def remeasured_entries(path: str, study: str) -> tuple:
         follow = [c for c in checks if c["cell"] == text]
         for c in follow:
             # the follow-up DMFT at the simulations' horizon replaces a study DMFT of another horizon
-            if c["run"].startswith("dmft") and sides.get("dmft", ("",))[0] == "dmft study":
+            if c["run"].startswith("dmft at t_max") and sides.get("dmft", ("",))[0] == "dmft study":
                 head = "T_static" if cell[0] == "unsat" else "d_inf"
                 sides["dmft"] = (c["run"], {head: (c["value"], c["error"])})
         if len(sides) < 2:
@@ -169,14 +170,15 @@ def remeasured_entries(path: str, study: str) -> tuple:
         # value is of a longer horizon of a state still relaxing: the comparison on one protocol,
         # and the one of two horizons is listed, superseded
         matched = [c for c in follow if c["run"].startswith("simulation at the dmft point")]
+        again = [c for c in follow if c["run"].startswith("dmft again at its point")]
+        # the study's DMFT solved again there with today's estimator, where it was
+        tm, am = (again[0]["run"], _temperatures(again[0], cell)) if again else (ta, a)
         for c in matched:
-            m = {n: (c["value"], c["error"]) if n in ("T_static", "d_inf") else (c.get(n), c.get(n + "_err"))
-                 for n in ("T_static" if cell[0] == "unsat" else "d_inf", "T_short", "T_slow")}
-            m = {n: v for n, v in m.items() if v[0] not in (None, "")}
+            m = _temperatures(c, cell)
             for name in ("T_static", "d_inf", "T_short", "T_slow"):
-                if name in a and name in m:
-                    out.append(_entry("remeasured", f"{text} ({ta}, {c['run']})", name, number(a[name][0]),
-                                      number(a[name][1]), number(m[name][0]), number(m[name][1])))
+                if name in am and name in m:
+                    out.append(_entry("remeasured", f"{text} ({tm}, {c['run']})", name, number(am[name][0]),
+                                      number(am[name][1]), number(m[name][0]), number(m[name][1])))
         for name in ("T_static", "d_inf", "T_short", "T_slow"):
             if name in a and name in b:
                 e = _entry("remeasured", f"{text} ({ta}, {tb})", name, number(a[name][0]),
@@ -193,9 +195,20 @@ def remeasured_entries(path: str, study: str) -> tuple:
     return out, set(cells)
 
 
+def _temperatures(check: dict, cell: tuple) -> dict:
+    """``{name: (value, error)}`` of a follow-up row: its headline (``T_static`` in UNSAT, ``d_inf``
+    in SAT) and the ``T_short``, ``T_slow`` it has."""
+    head = "T_static" if cell[0] == "unsat" else "d_inf"
+    out = {head: (check["value"], check["error"])}
+    out.update({n: (check.get(n), check.get(n + "_err")) for n in ("T_short", "T_slow")})
+    return {n: v for n, v in out.items() if v[0] not in (None, "")}
+
+
 def size_entries(path: str) -> list:
-    """Per run of the size part: the DMFT at its most paths against the simulations at the largest
-    N and against their ``N -> inf`` line (the other N and path counts are the study's table)."""
+    """Per run of the size part, each limit against the other's: the DMFT at its most paths against
+    the simulations at the largest N, and the DMFT's line in ``1/n_paths`` at ``n_paths -> inf``
+    against the simulations' line in ``1/N`` at ``N -> inf`` (a table from before the DMFT's line:
+    the DMFT at its most paths there; the other N and path counts are the study's table)."""
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     out = []
@@ -203,11 +216,13 @@ def size_entries(path: str) -> list:
         sel = [r for r in rows if r["label"] == label]
         dmft = max((r for r in sel if r["kind"] == "dmft"), key=lambda r: number(r["n_paths"]))
         sims = [r for r in sel if r["kind"] == "simulation"]
-        picks = [max(sims, key=lambda r: number(r["N"]))] + [r for r in sel if r["kind"] == "simulation N->inf"]
-        for s in picks:
-            for name in (n for n in SIZE_NUMBERS if n in dmft):
-                out.append(_entry("generalisation-size", f"{label} (DMFT {dmft['n_paths']} paths)", name,
-                                  number(dmft[name]), number(dmft[name + "_err"]), number(s[name]),
+        limit = next((r for r in sel if r["kind"] == "dmft n_paths->inf"), dmft)
+        pairs = [(dmft, max(sims, key=lambda r: number(r["N"])))]
+        pairs += [(limit, r) for r in sel if r["kind"] == "simulation N->inf"]
+        for d, s in pairs:
+            for name in (n for n in SIZE_NUMBERS if n in d):
+                out.append(_entry("generalisation-size", f"{label} (DMFT {d['n_paths']} paths)", name,
+                                  number(d[name]), number(d[name + "_err"]), number(s[name]),
                                   number(s[name + "_err"]), s["N"]))
     return out
 

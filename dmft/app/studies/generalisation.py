@@ -474,8 +474,9 @@ def markdown_tables(data: dict, quick: bool = False) -> str:
                       f"{r['eps_g_z']:+.1f}", f"{r['m']:+.4f} ± {r['m_err']:.4f}", _g(r["energy"], r["energy_err"])]
                      for r in data.get("paired", [])])
     size_names = ("eps_g", "m", "frac_unsat", "gap_mean")
-    lines += _table("Finite N (simulations; N -> inf: their straight line in 1/N) and finite n_paths (DMFT) "
-                    "against the DMFT at the most paths (z: in combined standard errors)",
+    lines += _table("Finite N (simulations; N -> inf: their straight line in 1/N) and finite n_paths (DMFT; "
+                    "n_paths -> inf: its straight line in 1/n_paths) against the DMFT at the most paths (z: in "
+                    "combined standard errors)",
                     ("run", "kind", "N or n_paths", "samples") + tuple(f"{n} (z)" for n in size_names),
                     [[r["label"], r["kind"], f"{r['x']:g}", str(r["samples"])]
                      + [f"{pm(r, n)} ({r[n + '_z']:+.1f})" for n in size_names] for r in data.get("size", [])])
@@ -597,23 +598,31 @@ def plot_dt(rows: list, fits: list, path: str) -> str:
 
 def finite_size(rows: list) -> list:
     """The size rows with their deviation from the DMFT at the most paths, in combined standard
-    errors (``<name>_z``), and per run one row ``kind = "simulation N->inf"`` (``x = N = inf``):
-    the simulations' straight line in ``1/N`` (:func:`fit_line`, weighted) at ``1/N = 0``, with
-    its slope ``<name>_beta`` and ``<name>_chi2_dof``."""
+    errors (``<name>_z``), and per run two limits (``x = inf``): ``kind = "simulation N->inf"``,
+    the simulations' straight line in ``1/N`` (:func:`fit_line`, weighted) at ``1/N = 0``, and
+    ``kind = "dmft n_paths->inf"``, the DMFT's in ``1/n_paths`` (its finite-``n_paths`` bias,
+    docs/precision.md section 7), each with its slope ``<name>_beta`` and ``<name>_chi2_dof``.
+    Rows of those kinds in ``rows`` (read back from an earlier table) are made again."""
     out = []
-    for label in dict.fromkeys(r["label"] for r in rows if r["part"] in SIZE_PARTS):
-        sel = [r for r in rows if r["part"] in SIZE_PARTS and r["label"] == label]
+    rows = [r for r in rows if r["part"] in SIZE_PARTS and not r["kind"].endswith("->inf")]
+    for label in dict.fromkeys(r["label"] for r in rows):
+        sel = [r for r in rows if r["label"] == label]
         ref = max((r for r in sel if r["kind"] == "dmft"), key=lambda r: r["x"])
-        sims = [r for r in sel if r["kind"] == "simulation"]
-        inf = {"part": sel[0]["part"], "label": label, "x": math.inf, "kind": "simulation N->inf", "N": math.inf,
-               "n_paths": math.nan, "samples": sum(r["samples"] for r in sims), "seeds": sims[0]["seeds"],
-               "status": ",".join(sorted({r["status"] for r in sims}))}
-        for name in SIZE_NUMBERS:
-            fit = fit_line(np.array([r["N"] for r in sims], float), np.array([r[name] for r in sims]),
-                           np.array([r[name + "_err"] for r in sims]))
-            inf.update({name: fit["v_inf"], name + "_err": fit["v_inf_err"], name + "_beta": fit["beta"],
-                        name + "_beta_err": fit["beta_err"], name + "_chi2_dof": fit["chi2_dof"]})
-        for r in sel + [inf]:
+        limits = []
+        for kind, size in (("simulation", "N"), ("dmft", "n_paths")):
+            runs = [r for r in sel if r["kind"] == kind]
+            inf = {"part": sel[0]["part"], "label": label, "x": math.inf, "kind": f"{kind} {size}->inf",
+                   "N": math.inf if kind == "simulation" else math.nan,
+                   "n_paths": math.inf if kind == "dmft" else math.nan,
+                   "samples": sum(r["samples"] for r in runs),
+                   "seeds": runs[0]["seeds"], "status": ",".join(sorted({r["status"] for r in runs}))}
+            for name in SIZE_NUMBERS:
+                fit = fit_line(np.array([r[size] for r in runs], float), np.array([r[name] for r in runs]),
+                               np.array([r[name + "_err"] for r in runs]))
+                inf.update({name: fit["v_inf"], name + "_err": fit["v_inf_err"], name + "_beta": fit["beta"],
+                            name + "_beta_err": fit["beta_err"], name + "_chi2_dof": fit["chi2_dof"]})
+            limits.append(inf)
+        for r in sel + limits:
             r = dict(r)
             for name in SIZE_NUMBERS:
                 z = combined_z(r[name], r[name + "_err"], ref[name], ref[name + "_err"])
@@ -624,17 +633,18 @@ def finite_size(rows: list) -> list:
 
 def plot_size(rows: list, path: str) -> str:
     """Each number of the size part against 1/N (simulations, open squares; their straight line's
-    value at 1/N = 0 a diamond) and 1/n_paths (DMFT, filled circles), one colour per run."""
+    value at 1/N = 0 a diamond) and 1/n_paths (DMFT, filled circles; its line's value at 0 a star),
+    one colour per run."""
     names = ("eps_g", "m", "frac_unsat", "gap_mean")
     fig = Figure(figsize=(10, 7))
     axes = fig.subplots(2, 2).ravel()
     for ax, name in zip(axes, names):
         for i, label in enumerate(dict.fromkeys(r["label"] for r in rows)):
             for kind, fmt, text in (("simulation", "s", "simulations, 1/N"), ("simulation N->inf", "D", "N -> inf"),
-                                    ("dmft", "-o", "DMFT, 1/n_paths")):
+                                    ("dmft", "-o", "DMFT, 1/n_paths"), ("dmft n_paths->inf", "*", "n_paths -> inf")):
                 sel = sorted([r for r in rows if r["label"] == label and r["kind"] == kind], key=lambda r: r["x"])
                 ax.errorbar([1 / r["x"] for r in sel], [r[name] for r in sel], yerr=[r[name + "_err"] for r in sel],
-                            fmt=fmt, mfc="white" if kind != "dmft" else None, color=f"C{i}", capsize=2,
+                            fmt=fmt, mfc="white" if kind.startswith("simulation") else None, color=f"C{i}", capsize=2,
                             label=f"{label}: {text}")
         ax.set(xlabel="1/N (simulations) or 1/n_paths (DMFT)",
                ylabel={"eps_g": "final ε_g", "m": "final m", "frac_unsat": "fraction of gaps < 0",
@@ -696,9 +706,8 @@ def run(output: str, quick: bool = False, workers: int | None = None, parts=PART
     data["courses"] += kept_rows(out("time_courses.csv"), lambda r: r["part"] in made)
     data["dt_limit"] = dt_limit(rows)
     data["matched"] = matched(rows)
-    size = finite_size(rows)
-    labels = {r["label"] for r in size}
-    data["size"] = kept_rows(out("finite_size.csv"), lambda r: r["label"] in labels) + size
+    labels = {r["label"] for r in rows if r["part"] in SIZE_PARTS}
+    data["size"] = finite_size(kept_rows(out("finite_size.csv"), lambda r: r["label"] in labels) + rows)
     data["size"].sort(key=lambda r: SIZE_PARTS.index(r["part"]))
     data["paired"] = paired(data["per_seed"])
     keys = {(r["question"], r["run"], r["reference"], r["kind"]) for r in data["paired"]}
