@@ -140,9 +140,12 @@ def test_generalisation_study_derived_quantities(monkeypatch):
     assert paths["eps_g"] == pytest.approx(0.31 - beta / 8192) and paths["eps_g_beta"] == pytest.approx(beta)
     out = {x: r for (x, _), r in out.items()}
     assert abs(out[500]["frac_unsat_z"] - (0.4 - 0.31) / math.hypot(0.01, 0.01)) < 1e-9 and out[8192]["gap_mean_z"] == 0.0
-    # a table read back (the limits written by an earlier run) gives the same limits again
-    again = g.finite_size([dict(r) for r in g.finite_size(sizes)])
-    assert [(r["x"], r["kind"], r["m"]) for r in again] == [(r["x"], r["kind"], r["m"]) for r in g.finite_size(sizes)]
+    # rows read back are kept as they are; a table without the DMFT's line gets it
+    full = g.finite_size(sizes)
+    old = [dict(r, m_z=99.0) for r in full if r["kind"] != "dmft n_paths->inf"]
+    again = g.with_limits(old)
+    assert again[:len(old)] == old and [r["kind"] for r in again[len(old):]] == ["dmft n_paths->inf"]
+    assert again[-1]["m"] == pytest.approx(paths["m"])
 
 
 def test_generalisation_study_keeps_the_rows_of_parts_it_did_not_run(tmp_path):
