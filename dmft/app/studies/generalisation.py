@@ -601,8 +601,10 @@ def finite_size(rows: list) -> list:
     errors (``<name>_z``), and per run two limits (``x = inf``): ``kind = "simulation N->inf"``,
     the simulations' straight line in ``1/N`` (:func:`fit_line`, weighted) at ``1/N = 0``, and
     ``kind = "dmft n_paths->inf"``, the DMFT's in ``1/n_paths`` (its finite-``n_paths`` bias,
-    docs/precision.md section 7), each with its slope ``<name>_beta`` and ``<name>_chi2_dof``.
-    Rows of those kinds in ``rows`` are left out and made again."""
+    docs/precision.md section 7), each with its slope ``<name>_beta`` and ``<name>_chi2_dof``; the
+    error of a limit is scaled by ``sqrt(chi2_dof)`` where that exceeds 1 (a line that does not
+    describe its points within their errors: the Particle Data Group's scale factor).  Rows of
+    those kinds in ``rows`` are left out and made again."""
     out = []
     rows = [r for r in rows if r["part"] in SIZE_PARTS and not r["kind"].endswith("->inf")]
     for label in dict.fromkeys(r["label"] for r in rows):
@@ -619,7 +621,8 @@ def finite_size(rows: list) -> list:
             for name in SIZE_NUMBERS:
                 fit = fit_line(np.array([r[size] for r in runs], float), np.array([r[name] for r in runs]),
                                np.array([r[name + "_err"] for r in runs]))
-                inf.update({name: fit["v_inf"], name + "_err": fit["v_inf_err"], name + "_beta": fit["beta"],
+                scale = math.sqrt(max(1.0, fit["chi2_dof"])) if math.isfinite(fit["chi2_dof"]) else 1.0
+                inf.update({name: fit["v_inf"], name + "_err": fit["v_inf_err"] * scale, name + "_beta": fit["beta"],
                             name + "_beta_err": fit["beta_err"], name + "_chi2_dof": fit["chi2_dof"]})
             limits.append(inf)
         for r in sel + limits:
@@ -632,13 +635,13 @@ def finite_size(rows: list) -> list:
 
 
 def with_limits(kept: list) -> list:
-    """Size rows read back from an earlier table, kept as they are (to the digit), with the limit
-    rows of :func:`finite_size` that they lack (a table from before the DMFT's line) made from them."""
-    out = list(kept)
-    for label in dict.fromkeys(r["label"] for r in kept):
-        have = {r["kind"] for r in kept if r["label"] == label}
-        out += [r for r in finite_size([r for r in kept if r["label"] == label])
-                if r["kind"].endswith("->inf") and r["kind"] not in have]
+    """Size rows read back from an earlier table: the rows of each N and path count kept as they
+    are (to the digit), the limit rows of :func:`finite_size` made again from them (the same to
+    the table's 6 digits, and made under today's rules: a table from before the DMFT's line gets
+    it)."""
+    out = [r for r in kept if not r["kind"].endswith("->inf")]
+    for label in dict.fromkeys(r["label"] for r in out):
+        out += [r for r in finite_size([r for r in out if r["label"] == label]) if r["kind"].endswith("->inf")]
     return out
 
 
