@@ -114,6 +114,13 @@ def test_generalisation_study_derived_quantities(monkeypatch):
     assert abs(row["eps_g"] - 0.5) < 1e-12 and abs(row["eps_g_err"] - 0.1 / np.sqrt(3)) < 1e-12
     c = g.combine([{"status": "ok", "a": 1.0}, {"status": "ok", "a": 3.0}])
     assert c["a"] == 2.0 and c["a_err"] == 1.0 and c["seeds"] == 2
+    # with the repetitions of each seed (2 seeds x 3 systems), the error is that of all 6 systems
+    reps = [{"a": np.array([0.0, 1.0, 2.0])}, {"a": np.array([2.0, 3.0, 4.0])}]
+    c = g.combine([{"status": "ok", "a": 1.0}, {"status": "ok", "a": 3.0}], reps)
+    assert c["a"] == 2.0 and c["a_err"] == pytest.approx(np.std([0, 1, 2, 2, 3, 4], ddof=1) / math.sqrt(6))
+    # one repetition a seed, or unequal counts: the error over seeds
+    assert g.combine([{"status": "ok", "a": 1.0}, {"status": "ok", "a": 3.0}],
+                     [{"a": np.array([1.0])}, {"a": np.array([3.0])}])["a_err"] == 1.0
     # Langevin rows: eps_g = 0.2 + T, distance = 10 T; sgd has distance 0.5 (-> T = 0.05) and T_slow 0.02
     lang = [{"part": "langevin", "kind": "dmft", "dynamics": "langevin", "temperature": T, "eps_g": 0.2 + T,
              "eps_g_err": 0.001, "distance": 10 * T, "distance_err": 0.01, "energy": T, "energy_err": 0.0}

@@ -83,6 +83,9 @@ PATHS = (2048, 8192, 32768)
 #: the DMFT
 UNSAT_SIZE_RUNS = {"UNSAT gd": dict(dynamics="gd"), "UNSAT langevin T=0.01": dict(dynamics="langevin", temperature=0.01)}
 UNSAT_SIZE_PATHS = (4096, 16384)
+#: N -> systems per seed of the UNSAT size check: 4 at N = 4000 (one a seed gave an error from 4
+#: values, 4 times below the spread of the systems at N = 2000 scaled by 1/N)
+UNSAT_SIZES = {**SIZES, 4000: 4}
 #: the numbers whose finite-N and finite-n_paths dependence the size part tabulates
 SIZE_NUMBERS = ("eps_g", "m", "energy", "frac_unsat", "gap_mean", "gap_std", "near_contacts")
 SIM_N, SIM_SAMPLES = 1000, 8
@@ -169,15 +172,15 @@ def convergence_runs(quick: bool, parts=PARTS) -> list:
     UNSAT_SIZE_PATHS)."""
     sat, unsat, out, runs = base(SAT, quick), base(UNSAT, quick), [], []
     if "size" in parts:
-        runs += [("size", label, sat, changes, SIZE_SEEDS, PATHS) for label, changes in
+        runs += [("size", label, sat, changes, SIZE_SEEDS, PATHS, SIZES) for label, changes in
                  (("gd", dict(dynamics="gd")), (f"sgd b={SMALL_B:g}", dict(dynamics="sgd", b=SMALL_B)))]
     if "size-unsat" in parts:
-        runs += [("size-unsat", label, unsat, changes, UNSAT_SEEDS, UNSAT_SIZE_PATHS)
+        runs += [("size-unsat", label, unsat, changes, UNSAT_SEEDS, UNSAT_SIZE_PATHS, UNSAT_SIZES)
                  for label, changes in UNSAT_SIZE_RUNS.items()]
-    for part, label, point, changes, seeds, paths_list in runs:
+    for part, label, point, changes, seeds, paths_list, sizes in runs:
         p = Params(**{**point, **changes})
         n = 2 if quick else seeds
-        for N, samples in ({60: 1, 120: 1} if quick else SIZES).items():
+        for N, samples in ({60: 1, 120: 1} if quick else sizes).items():
             m = ParticleMethod(n=N, n_samples=samples)
             out.append((part, label, "simulation", N, [Task(p.replace(seed=FIRST_SIM_SEED + s), m) for s in range(n)]))
         for paths in ((128, 256) if quick else paths_list):
@@ -232,19 +235,43 @@ def one_run(result, window: float) -> dict:
     return out
 
 
+#: the measures of :func:`one_run` that are time series of every repetition (``Errors.batches``)
+SERIES = {"eps_g": "gen_error", "m": "m", "energy": "energy", "frac_unsat": "frac_unsat", "distance": "distance"}
+
+
+def repetitions(result, window: float) -> dict:
+    """The measures of :data:`SERIES` of each independent repetition of ``result`` (simulated
+    system or DMFT replicate; ``Errors.batches`` of one repetition each), averaged as
+    :func:`one_run` averages; ``{}`` where the batches hold several repetitions each."""
+    e = result.errors
+    if e is None or not e.batches or e.batch_size is None or np.any(np.asarray(e.batch_size) != 1):
+        return {}
+    keep = result.t >= result.t[-1] - window - 1e-9
+    return {name: np.asarray(e.batches[key])[:, keep].mean(axis=1) for name, key in SERIES.items()
+            if key in e.batches}
+
+
 def averaging_window(p: Params) -> float:
     """The time over which :func:`one_run` averages: the stationary stretch after the last waiting
     time at the UNSAT point, none (the value at t_max) at the SAT point."""
     return (p.t_max - max(p.tw)) if p.delta != SAT["delta"] else 0.0
 
 
-def combine(rows: list) -> dict:
-    """Mean and standard error (``<name>_err``) over seeds of every numeric measure."""
+def combine(rows: list, reps: list | None = None) -> dict:
+    """Mean and standard error (``<name>_err``) over seeds of every numeric measure.  ``reps``
+    (per seed, :func:`repetitions`): where every seed has its repetitions of a measure, its error
+    is the standard error over all of them instead (every system or replicate is independent: 32
+    repetitions give a far surer error than 4 seed means, whose spread at seeds 1000-1003 of the
+    UNSAT simulations was 3-10 times below that of their systems)."""
     out = {"seeds": len(rows), "status": ",".join(sorted({r["status"] for r in rows}))}
     for name in rows[0]:
         if name == "status":
             continue
         out[name], out[name + "_err"] = mean_err([r[name] for r in rows])
+        if reps and all(name in r for r in reps):
+            every = np.concatenate([r[name] for r in reps])
+            if len(every) > len(rows) and len({len(r[name]) for r in reps}) == 1:
+                out[name + "_err"] = float(np.std(every, ddof=1) / math.sqrt(len(every)))
     return out
 
 
@@ -261,7 +288,7 @@ def collect(cache: str, quick: bool, parts) -> dict:
                    "noise_var": p.noise_var, "temperature": p.temperature, "dt": p.dt, "alpha": p.alpha,
                    "delta": p.delta}
             seeds = [one_run(r, window) for r in results]
-            row.update(combine(seeds))
+            row.update(combine(seeds, [repetitions(r, window) for r in results]))
             per_seed[(label, kind)] = {n: np.array([r[n] for r in seeds]) for n in ("eps_g", "m", "energy")}
             if part == "langevin" and p.dynamics == "sgd":
                 row.update(teff_over_seeds(results))
@@ -278,8 +305,12 @@ def collect(cache: str, quick: bool, parts) -> dict:
                          "N": x if kind == "simulation" else math.nan,
                          "n_paths": x if kind == "dmft" else math.nan,
                          "samples": len(ts) * (ts[0].method.n_samples if kind == "simulation" else 1),
-                         **combine([one_run(load_task(cache, t), averaging_window(t.params)) for t in ts])})
+                         **_combine_runs([load_task(cache, t) for t in ts], averaging_window(ts[0].params))})
     return {"rows": rows, "courses": courses, "per_seed": per_seed}
+
+
+def _combine_runs(results: list, window: float) -> dict:
+    return combine([one_run(r, window) for r in results], [repetitions(r, window) for r in results])
 
 
 def comparisons() -> list:
