@@ -161,8 +161,7 @@ def remeasured_entries(path: str, study: str) -> tuple:
         for c in follow:
             # the follow-up DMFT at the simulations' horizon replaces a study DMFT of another horizon
             if c["run"].startswith("dmft at t_max") and sides.get("dmft", ("",))[0] == "dmft study":
-                head = "T_static" if cell[0] == "unsat" else "d_inf"
-                sides["dmft"] = (c["run"], {head: (c["value"], c["error"])})
+                sides["dmft"] = (c["run"], {_head(cell): (c["value"], c["error"])})
         if len(sides) < 2:
             continue
         (ta, a), (tb, b) = sides["dmft"], sides["simulation"]
@@ -188,18 +187,22 @@ def remeasured_entries(path: str, study: str) -> tuple:
         for c in follow:
             # a follow-up simulation at twice the N: one more comparison with the DMFT
             if c["run"].startswith("simulation N = "):
-                name = "T_static" if cell[0] == "unsat" else "d_inf"
+                name = _head(cell)
                 out.append(_entry("remeasured", f"{text} ({ta}, {c['run']})", name, number(a[name][0]),
                                   number(a[name][1]), number(c["value"]), number(c["error"]),
                                   c["run"].split("N = ")[1].split()[0]))
     return out, set(cells)
 
 
+def _head(cell: tuple) -> str:
+    """The headline of a re-measured cell: ``T_static`` in UNSAT, ``d_inf`` in SAT."""
+    return "T_static" if cell[0] == "unsat" else "d_inf"
+
+
 def _temperatures(check: dict, cell: tuple) -> dict:
     """``{name: (value, error)}`` of a follow-up row: its headline (``T_static`` in UNSAT, ``d_inf``
     in SAT) and the ``T_short``, ``T_slow`` it has."""
-    head = "T_static" if cell[0] == "unsat" else "d_inf"
-    out = {head: (check["value"], check["error"])}
+    out = {_head(cell): (check["value"], check["error"])}
     out.update({n: (check.get(n), check.get(n + "_err")) for n in ("T_short", "T_slow")})
     return {n: v for n, v in out.items() if v[0] not in (None, "")}
 

@@ -219,11 +219,15 @@ def gap_moments(result, contacts_at_zero: bool = False) -> tuple:
     return mean, float(np.sqrt((w * (centres - mean) ** 2).sum())), float(w[first].sum())
 
 
+def _last(result, window: float) -> np.ndarray:
+    """The times of ``result`` in the last ``window`` of its run (the last one for ``window = 0``)."""
+    return result.t >= result.t[-1] - window - 1e-9
+
+
 def one_run(result, window: float) -> dict:
     """The measures of one seed: values at t_max and means over the last ``window`` of time
     (stationary points; ``window = 0``: the value at t_max)."""
-    t = result.t
-    keep = t >= t[-1] - window - 1e-9
+    keep = _last(result, window)
     out = {"status": str(result.status)}
     series = {"eps_g": result.extra["gen_error"], "m": result.extra["m"], "energy": result.energy,
               "frac_unsat": result.frac_unsat}
@@ -246,7 +250,7 @@ def repetitions(result, window: float) -> dict:
     e = result.errors
     if e is None or not e.batches or e.batch_size is None or np.any(np.asarray(e.batch_size) != 1):
         return {}
-    keep = result.t >= result.t[-1] - window - 1e-9
+    keep = _last(result, window)
     return {name: np.asarray(e.batches[key])[:, keep].mean(axis=1) for name, key in SERIES.items()
             if key in e.batches}
 

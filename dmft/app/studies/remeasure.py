@@ -288,7 +288,7 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
         run_tasks(todo, cache, workers=workers)
     old = {f"{label} {kind}": note for label, _, kind, _, note in missing_cells(output, parts)}
     before = {r["cell"]: r for r in kept_rows(os.path.join(output, "remeasured.csv"), lambda r: False)}
-    before_order = tuple(before)        # the earlier table's order is kept
+    order = {cell: i for i, cell in enumerate(before)}      # the earlier table's order is kept
     rows, measured, so_far = [], {}, {}
     for task in todo:
         if os.path.exists(os.path.join(cache, task.filename)):
@@ -308,8 +308,7 @@ def run(output: str, workers: int | None = None, parts=PARTS, budget="20m", comp
         so_far[(label, kind)] = (value, row["status"])
         if row["status"] == "ok":
             measured[(label, kind)] = value
-    order = list(before_order)
-    rows.sort(key=lambda r: order.index(r["cell"]) if r["cell"] in order else len(order))
+    rows.sort(key=lambda r: order.get(r["cell"], len(order)))
     study = study_values(output)
     found = pairs(measured, study)
     follow = (check_tasks(found) + matched_tasks(so_far, study)) if checks else []
