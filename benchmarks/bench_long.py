@@ -30,10 +30,10 @@ import json, resource, sys, time
 import dmft
 from dmft import DMFTMethod, Params
 n, t_max, window = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
-dmft.solve(Params(t_max=30.0, tw=()), method=DMFTMethod(n_paths=64, replicates=1, memory_window=window))  # compile
+dmft.solve(Params(t_max=30.0, tw=()), method=DMFTMethod(n_paths=64, replicates=1, memory_window=window, extrapolation_paths=0))  # compile
 p = Params(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=t_max, seed=0, tw=(0.4 * t_max, 0.6 * t_max))
 t0 = time.perf_counter()
-r = dmft.solve(p, method=DMFTMethod(n_paths=n, replicates=1, memory_window=window))
+r = dmft.solve(p, method=DMFTMethod(n_paths=n, replicates=1, memory_window=window, extrapolation_paths=0))
 wall = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 print(json.dumps({"t_max": t_max, "steps": p.n_steps, "n_paths": n, "window": window, "wall_s": wall,

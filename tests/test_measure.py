@@ -47,12 +47,18 @@ def synthetic_replicates(monkeypatch, noise=2e-3, seconds=0.0, horizon_drift=0.0
     from dmft.app import repetitions as repetitions_module
     from dmft.solver.assemble import Replicate
     from test_teff import FAST, SLOW
+    noise0 = noise
 
-    def fake(params, method, index, store_kernels=False, progress=None, track=()):
-        if seconds:
+    def fake(params, method, index, store_kernels=False, progress=None, track=(), extrapolation_paths=0):
+        if seconds and not extrapolation_paths:
             _time.sleep(seconds)
         t = np.arange(params.n_steps + 1) * params.dt
-        rng = np.random.default_rng(1000 + index)
+        # a companion of m paths (the n_paths extrapolation): its own stream, sqrt(n_paths / m) the noise
+        rng = np.random.default_rng((1000 + index, extrapolation_paths) if extrapolation_paths else 1000 + index)
+        if extrapolation_paths:
+            noise = noise0 * np.sqrt(method.n_paths / extrapolation_paths)
+        else:
+            noise = noise0
         K, T = len(params.tw), len(t)
         C, chi = np.full((K, T), np.nan), np.full((K, T), np.nan)
         a = rng.normal(size=3)
@@ -150,7 +156,7 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
 
     truth = exact_values()[1]
     synthetic_replicates(monkeypatch, noise=0.002, horizon_drift=0.05)
-    method = DMFTMethod(n_paths=32768)
+    method = DMFTMethod(n_paths=32768, extrapolation_paths=0)     # the horizon's logic: one path count
     m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.005, budget=600, method=method)
     assert m.status == "ok", m.reason
     assert [t.t_max for t in m.tries] == [100.0, 200.0, 400.0, 800.0, 1600.0, 1600.0]
@@ -429,7 +435,9 @@ def test_distance_without_a_plateau_ends_with_its_value_so_far():
     not_reached with the mean of d over its last window and that window's error (never a bare
     n/a), and the reason says it is not d_inf."""
     p = Params(alpha=0.5, delta=0.5, dynamics="sgd", b=0.3, dt=0.2, t_max=2.0)
-    d = measure(p, "distance", rel_error=0.1, budget=300, method=DMFTMethod(n_paths=256, exact_lags=4),
+    # one path count: the move of d(t) stays beyond the (wider) errors of an n_paths extrapolation
+    d = measure(p, "distance", rel_error=0.1, budget=300, method=DMFTMethod(n_paths=256, exact_lags=4,
+                                                                            extrapolation_paths=0),
                 settings=MeasureSettings("distance", max_t=4.0))
     assert d.status == "not_reached", d.reason
     est = long_time_distance(d.result, warn=False)
@@ -444,7 +452,7 @@ def test_a_windowed_measurement_tracks_the_waiting_times_of_every_try():
     times are among them, and the continued marches equal single marches to the final horizon
     that track the same steps, number for number."""
     from dmft.app.measure import _tracked_steps
-    from dmft.solver.assemble import combine, continuable_replicate, replicate_of
+    from dmft.solver.assemble import continuable_replicate, extrapolated, replicate_of
 
     method = SMALL.replace(memory_window=20)
     first = Params(t_max=10.0, **UNSAT)
@@ -454,7 +462,14 @@ def test_a_windowed_measurement_tracks_the_waiting_times_of_every_try():
     for t in m.tries:
         assert {round(x / first.dt) for x in t.tw} <= set(steps)
     r = m.result
-    single = combine(r.params, method, [replicate_of(r.params, i, continuable_replicate(
-        r.params, method, i, track=steps).run().output()) for i in range(r.method.replicates)])
+    companion = r.meta["companion_paths"]      # n_paths / 4 at 512 paths, continued with the rest
+    assert companion == method.companion(r.params) == 128
+
+    def singles(level):
+        return [replicate_of(r.params, i, continuable_replicate(r.params, method, i, track=steps,
+                                                                extrapolation_paths=level).run().output())
+                for i in range(r.method.replicates)]
+
+    single = extrapolated(r.params, method, singles(0), singles(companion), companion)
     for name in ("energy", "C", "chi"):
         np.testing.assert_array_equal(getattr(r, name), getattr(single, name), err_msg=name)

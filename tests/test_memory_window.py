@@ -94,8 +94,8 @@ def test_a_short_window_has_no_visible_bias_and_its_blocks_matter(monkeypatch):
     than the sampling noise of that difference (z over 6 seeds: a Student t with 5 degrees of
     freedom, whose mean |z| is 0.95 without bias: below 1.5 on average over the ~380 numbers,
     none beyond 6); without the block part of the memory sums (old memory dropped) the mean |z|
-    exceeds 10."""
-    method = DMFTMethod(n_paths=1024, exact_lags=8)
+    exceeds 10.  (One path count: the windowed and the full march at the same seeds.)"""
+    method = DMFTMethod(n_paths=1024, exact_lags=8, extrapolation_paths=0)
     z = np.abs(_z(method, 50))
     assert np.mean(z) < 1.5 and np.max(z) < 6
     monkeypatch.setattr(steps, "_add_block_sums", lambda *args: None)
@@ -160,7 +160,7 @@ def test_tracked_columns_follow_the_full_march_closer(monkeypatch):
     (lags beyond 10, every waiting time) of the windowed march departs from the full march at the
     same seed by less than half as much with the waiting times tracked as without (the block mean
     of the white selection noise in ``M_C(k, l)`` just before ``tw``)."""
-    method = DMFTMethod(n_paths=1024, exact_lags=8, replicates=1)
+    method = DMFTMethod(n_paths=1024, exact_lags=8, replicates=1, extrapolation_paths=0)
     solve = __import__("dmft").solve
 
     p = P.replace(tw=(9.0, 10.5, 12.0, 13.5))

@@ -118,8 +118,9 @@ def test_automatic_band_width():
 
 def test_the_band_enters_the_hash_only_where_it_follows_dt():
     """Files written when the automatic band was min(64, K // 8) keep their hash where the band is
-    the same (every dt >= 0.1); where it now follows dt the hash changes with it."""
-    m = DMFTMethod(response="probe")
+    the same (every dt >= 0.1); where it now follows dt the hash changes with it.  (Those files
+    were not extrapolated in n_paths: extrapolation_paths = 0, left out of the hash.)"""
+    m = DMFTMethod(response="probe", extrapolation_paths=0)
     for dt, t_max in ((0.1, 125.0), (0.2, 80.0), (0.1, 40.0), (0.05, 4.0)):
         p = Params(alpha=0.5, delta=0.5, dt=dt, t_max=t_max)
         assert m.hash_additions(p) == {}
@@ -194,7 +195,8 @@ def test_block_response_settings():
         DMFTMethod(response="blocks", memory_window=200)
     p = Params(alpha=0.5, delta=0.5, dt=0.1, t_max=40.0)
     m = DMFTMethod(response="blocks")
-    assert m.hash_additions(p) == {"auto_band": 50, "block_ratio": 0.25}
+    assert m.hash_additions(p) == {"auto_band": 50, "block_ratio": 0.25, "companion": 1024}
+    assert m.replace(extrapolation_paths=0).hash_additions(p) == {"auto_band": 50, "block_ratio": 0.25}
     assert point_hash(p, m) != point_hash(p, DMFTMethod(response="probe"))
     # the automatic choice: blocks, but the probes for the square loss and where the settings need them
     assert DMFTMethod().response == "auto" and DMFTMethod().estimator(p) == "blocks"

@@ -178,8 +178,8 @@ def _run_point(args, method_cls) -> int:
 
 #: first horizon of ``dmft measure`` when --t-max is not given (time units)
 MEASURE_FIRST_T = 20.0
-#: settings ``dmft measure`` chooses itself (repetitions) or does not offer (the n_paths extrapolation)
-MEASURE_CHOSEN = ("replicates", "n_samples", "extrapolation_paths")
+#: settings ``dmft measure`` chooses itself (the repetitions)
+MEASURE_CHOSEN = ("replicates", "n_samples")
 
 
 def cmd_measure(args) -> int:
@@ -364,7 +364,7 @@ def cmd_teff(args) -> int:
 
 def _teff_paths_bias(r, tw) -> dict:
     """The finite-n_paths corrections of T_static, T_short, T_slow of an extrapolated DMFT result
-    (``DMFTMethod.extrapolation_paths``), else empty."""
+    (``DMFTMethod.companion``), else empty."""
     def numbers(res):
         est = fit_teff(res, tw=tw, warn=False)
         return {"T_static": est.T_static, "T_short": est.T_short, "T_slow": est.T_slow}

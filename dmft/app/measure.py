@@ -22,7 +22,11 @@ average, instead of the user guessing ``t_max``, ``tw`` and ``n_paths``:
 2. **Statistics.**  Once the quantity exists, repetitions are added at that horizon until its
    relative standard error (jackknife over repetitions) is at most ``rel_error``: the number
    needed is predicted from the error's ``1/sqrt(count)`` law and reached in one step.  More
-   data can show a window to be still moving; the horizon then grows again.
+   data can show a window to be still moving; the horizon then grows again.  A DMFT repetition
+   with a second path count (:meth:`~dmft.core.methods.DMFTMethod.companion`, automatic by
+   default) is a replicate of ``n_paths`` paths and one of the companion count, and every number
+   is judged on their ``n_paths -> infinity`` extrapolation: the error that reaches
+   ``rel_error`` includes the finite-path bias's (:mod:`dmft.core.extrapolation`).
 
 3. **Honest ends.**  ``ok``, or a status naming why there is no number: ``not_reached`` (the
    budget or the horizon limit ran out; the best values so far come with it, and, while still
@@ -398,10 +402,6 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
     if quantity == "teff" and not fixed_tw and params.n_steps < 40:
         raise MeasureError(f"t_max = {params.t_max:g} is {params.n_steps} steps: the first horizon needs at least "
                            "40 steps for a waiting-time window")
-    if getattr(method, "extrapolation_paths", 0):
-        raise MeasureError("dmft measure adds replicates of one path count; it does not extrapolate in n_paths "
-                           "(extrapolation_paths): measure at each count, or solve at the horizon it reached with "
-                           "--extrapolation-paths")
     if params.n_steps > _steps_limit(params, method):
         raise MeasureError(f"the first horizon t_max = {params.t_max:g} has {params.n_steps} steps, more than the DMFT "
                            f"with {method.n_paths} paths represents ({_steps_limit(params, method)}): more paths "
@@ -622,9 +622,10 @@ def _scout_method(method):
     depend on the number of paths beyond its O(1/n) bias, and the tries then cost about a sixth of
     the final run each (a part of the cost does not scale with the paths), so that all of them
     together stay within 1/2 of the final run for any cost between ``T`` and ``T^2``; the final
-    run is judged again with every path."""
+    run is judged again with every path (and, with a second path count, extrapolated in the paths:
+    the scouts are not)."""
     if isinstance(method, DMFTMethod) and method.n_paths // SCOUT_FRACTION >= SCOUT_MIN_PATHS:
-        return method.replace(n_paths=method.n_paths // SCOUT_FRACTION)
+        return method.replace(n_paths=method.n_paths // SCOUT_FRACTION, extrapolation_paths=0)
     return None
 
 

@@ -102,9 +102,6 @@ class ScanConfig:
             if settings.quantity == "distance":
                 point["replicas"] = 2
             point = {k: v for k, v in point.items() if k not in ("replicates", "n_samples")}
-            if point.get("extrapolation_paths"):
-                raise ScanConfigError("mode = \"measure\" adds replicates of one path count and does not "
-                                      "extrapolate in n_paths: leave extrapolation_paths out (or use mode = \"dmft\")")
             params, method = check_settings(point, kind)
             label = ", ".join(f"{k}={v}" for k, v in zip(names, values))
             out.append(MeasureTask(params, method, label, settings, tuple(values)))

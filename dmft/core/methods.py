@@ -29,6 +29,19 @@ from .params import PARAM_NAMES, ParameterError, Params, as_float, as_int, check
 AUTO_BAND = 64
 AUTO_BAND_TIME = 6.4
 
+#: the automatic second path count of the ``n_paths -> infinity`` extrapolation
+#: (``DMFTMethod.extrapolation_paths = -1``, :meth:`DMFTMethod.companion`) is ``n_paths /
+#: COMPANION_RATIO`` ...: with as many replicates as the main count it costs ``1/16`` more and
+#: raises the error bar by ``sqrt(1 + 1/16) * 16/15 ~ 1.10`` (``(16 v_n - v_m) / 15``; the
+#: companion's mean has ``16`` times the main one's variance)
+COMPANION_RATIO = 16
+#: ... but not fewer than this many paths (or a quarter of ``n_paths``): the bias was measured
+#: linear in ``1/n_paths`` from 1024 paths up (docs/precision.md section 7), not below ...
+COMPANION_LINEAR_FROM = 1024
+#: ... and not fewer than the steps the companion must represent (``replicas * n_steps``, the rank
+#: of the cavity field's covariance, docs/dmft-derivation.md section 1); a companion above
+#: ``n_paths / 2`` would cost more than it tells, and the result is not extrapolated
+
 #: Settings that do not change the numbers a method produces (left out of the point hash).
 NOT_HASHED = {"not_hashed": True}
 #: most BLAS threads a simulation may ask for (the thread libraries take a C int)
@@ -107,10 +120,13 @@ class DMFTMethod(_Method):
         orthogonal_inputs: Gaussian inputs with exactly orthonormal empirical moments (default)
             instead of i.i.d. draws.
         chol_rtol: relative pivot below which a Cholesky row of ``M_C`` is taken as spanned (in [0, 1)).
-        extrapolation_paths: a second path count (``2 <= m < n_paths``), or 0 (default: none):
-            ``replicates`` more solves of ``m`` paths each, and every averaged observable
-            extrapolated linearly in ``1/n_paths`` to ``n_paths -> infinity`` (the finite-path bias
-            removed, its uncertainty in the errors; ``dmft.core.extrapolation``).
+        extrapolation_paths: a second path count ``m`` (``2 <= m < n_paths``): ``replicates``
+            more solves of ``m`` paths each, and every averaged observable extrapolated linearly in
+            ``1/n_paths`` to ``n_paths -> infinity`` (the finite-path bias removed, its
+            uncertainty in the errors, the correction kept as ``<name>_paths_bias``;
+            ``dmft.core.extrapolation``).  -1 (default): automatic, :meth:`companion` (``n_paths /
+            16`` at the default: 6% more work, error bars 1.10x wider, docs/precision.md section 7).
+            0: none (the result then says that its errors leave the finite-path bias out).
         memory_window: 0 (default): the memory sums of the paths over every earlier step; ``W``
             (at least the exact band: ``exact_lags``, or 64 with the automatic band): over the
             last ``W`` steps exactly and the older ones through
@@ -131,7 +147,7 @@ class DMFTMethod(_Method):
     history_dtype: str = "float32"
     orthogonal_inputs: bool = True
     chol_rtol: float = 1e-8
-    extrapolation_paths: int = 0
+    extrapolation_paths: int = -1
     memory_window: int = 0
 
     def __post_init__(self) -> None:
@@ -158,9 +174,9 @@ class DMFTMethod(_Method):
             raise ParameterError("replicates", f"must be >= 1 (got {self.replicates})")
         if not 0 <= self.chol_rtol < 1:
             raise ParameterError("chol_rtol", f"must lie in [0, 1) (got {self.chol_rtol})")
-        if self.extrapolation_paths and not 2 <= self.extrapolation_paths < self.n_paths:
-            raise ParameterError("extrapolation_paths", f"must be 0 (none) or lie in [2, n_paths = {self.n_paths}) "
-                                                        f"(got {self.extrapolation_paths})")
+        if self.extrapolation_paths not in (-1, 0) and not 2 <= self.extrapolation_paths < self.n_paths:
+            raise ParameterError("extrapolation_paths", f"must be -1 (automatic), 0 (none) or lie in "
+                                                        f"[2, n_paths = {self.n_paths}) (got {self.extrapolation_paths})")
         if self.memory_window:
             least = AUTO_BAND if self.exact_lags == -1 else max(1, self.exact_lags)
             if self.memory_window < least:
@@ -194,25 +210,42 @@ class DMFTMethod(_Method):
                   or self.probe_signal != "y" or self.band(params.n_steps, params.dt) == 0)
         return "probe" if probes else "blocks"
 
+    def companion(self, params: Params) -> int:
+        """The second path count of the ``n_paths -> infinity`` extrapolation at ``params``
+        (0: none): ``extrapolation_paths`` when given; automatic (-1): the largest of ``n_paths /
+        16``, ``min(1024, n_paths / 4)`` and, without a memory window, the ``replicas * n_steps``
+        steps a run must represent, or 0 where that exceeds ``n_paths / 2`` (a run that close to
+        its own path limit cannot be extrapolated in the paths)."""
+        if self.extrapolation_paths != -1:
+            return self.extrapolation_paths
+        n = self.n_paths
+        m = max(n // COMPANION_RATIO, min(COMPANION_LINEAR_FROM, n // 4),
+                0 if self.memory_window else params.replicas * params.n_steps)
+        return m if 2 <= m <= n // 2 else 0
+
     def hash_additions(self, params: Params) -> dict:
         """Entries of the point hash that depend on the point: the automatic band where it differs
         from the one of files written before it followed ``dt`` (``min(64, K // 8)``), so that
-        those files keep their hash wherever their numbers stay the same."""
+        those files keep their hash wherever their numbers stay the same; the automatic second
+        path count (:meth:`companion`)."""
+        extra = {"companion": self.companion(params)} if self.extrapolation_paths == -1 else {}
         response = self.estimator(params)
         if response == "blocks":
-            return {"auto_band": self.band_at(params), "block_ratio": blockplan.BLOCK_RATIO}
+            return {"auto_band": self.band_at(params), "block_ratio": blockplan.BLOCK_RATIO, **extra}
         if self.exact_lags != -1 or response != "probe":
-            return {}
+            return extra
         width = self.band(params.n_steps, params.dt)
         legacy = min(AUTO_BAND, params.n_steps // 8) if self.probe_signal == "y" else 0
-        return {} if width == legacy else {"auto_band": width}
+        return extra if width == legacy else {"auto_band": width, **extra}
 
     def describe(self) -> str:
         text = f"DMFT, {self.n_paths} paths"
         if self.replicates > 1:
             text += f" x {self.replicates} replicates"
-        if self.extrapolation_paths:
+        if self.extrapolation_paths > 0:
             text += f", extrapolated to n_paths -> inf with {self.extrapolation_paths} paths"
+        elif self.extrapolation_paths == -1:
+            text += ", extrapolated to n_paths -> inf"
         if self.memory_window:
             text += f", memory window of {self.memory_window} steps"
         return text

@@ -112,7 +112,7 @@ def estimate(params, method) -> Estimate:
                       + 8.0 * nr * H * n + 8.0 * B * n * nr * (3 + p) + 24.0 * B * T * nr + rest)
             work = method.replicates * float(np.sum(_window_step_work(np.arange(T - 1, dtype=float), W, B,
                                                                       n, nr, p, L)))
-            work *= 1.0 + method.extrapolation_paths / n
+            work *= 1.0 + method.companion(params) / n
             return Estimate(f"the DMFT ({method.n_paths} paths, {T} times, memory window {W})", memory, work)
         memory = (8.0 * T * T * (3 * nr + 2 * nr * nr + (nr == 2)) + h * nr * T * n * (3 + p) + rest)
         work = method.replicates * n * T * (T / 2 * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L)
@@ -121,7 +121,7 @@ def estimate(params, method) -> Estimate:
         if method.estimator(params) == "exact":
             memory += 16.0 * nr * T * T * n
             work += method.replicates * nr * 2.0 * n * T ** 3 / 3
-        work *= 1.0 + method.extrapolation_paths / n     # the second path count, one march at a time
+        work *= 1.0 + method.companion(params) / n     # the second path count, one march at a time
         return Estimate(f"the DMFT ({method.n_paths} paths, {T} times)", memory, work)
     N, K = method.n, len(params.tw)
     P = n_patterns(params.alpha, N)
@@ -183,9 +183,9 @@ def step_costs(params, method):
         per = per + nr * 2.0 * k * k
     if method.estimator(params) == "blocks":
         per = per + _block_step_work(params, method, L)
-    if method.extrapolation_paths:   # the replicates of the second path count follow, cheaper per path
+    if method.companion(params):   # the replicates of the second path count follow, cheaper per path
         return np.concatenate([np.tile(per * method.n_paths, method.replicates),
-                               np.tile(per * method.extrapolation_paths, method.replicates)])
+                               np.tile(per * method.companion(params), method.replicates)])
     return np.tile(per, method.replicates)
 
 

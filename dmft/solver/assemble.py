@@ -11,9 +11,10 @@ replicate, then averaged) in ``extra``.
 With ``replicates = K >= 2`` the solve is repeated with independent random streams (replicate
 ``r`` uses ``SeedSequence(seed).spawn(K)[r]``; the first replicate is the same for every K) and
 the result holds the mean, the standard errors over replicates (``<name>_sem``) and the batch
-means (one replicate per batch up to 10) for jackknife errors of non-linear estimators.  With
-``extrapolation_paths = m`` as many replicates of ``m`` paths follow, and the result is the
-``n_paths -> infinity`` extrapolation of the two (:mod:`dmft.core.extrapolation`).
+means (one replicate per batch up to 10) for jackknife errors of non-linear estimators.  With a
+second path count ``m = method.companion(params)`` (automatic by default) as many replicates of
+``m`` paths follow, and the result is the ``n_paths -> infinity`` extrapolation of the two
+(:mod:`dmft.core.extrapolation`, :func:`extrapolated`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from .march import March, MarchOutput, march
 
 #: full kernels are stored in the result when the grid has at most this many points
 KERNELS_MAX_T = 600
+#: ``meta["paths_bias"]`` of a result that was not extrapolated in the paths
+NOT_ESTIMATED = ("not estimated: one path count (extrapolation_paths = 0, or too few paths for a second "
+                 "count below n_paths / 2); the errors leave the finite-n_paths bias out")
 #: observables averaged over replicates (and given standard errors)
 AVERAGED = ("energy", "frac_unsat", "nu", "norm", "C", "chi")
 
@@ -131,12 +135,17 @@ def replicate_of(params, index: int, out: MarchOutput, store_kernels: bool = Fal
                      message=out.message, wall_time_s=out.wall_time_s, frozen_at=out.frozen_at)
 
 
-def continuable_replicate(params, method: DMFTMethod, index: int, track: tuple = ()) -> March:
+def continuable_replicate(params, method: DMFTMethod, index: int, track: tuple = (),
+                          extrapolation_paths: int = 0) -> March:
     """Replicate ``index`` as a :class:`~dmft.solver.march.March` that can be continued to a longer
     horizon (``March.extend``, then ``run``); :func:`replicate_of` of its output is the same as
     :func:`solve_replicate` at that horizon with the band width resolved at the first one (with a
-    memory window: when its waiting times are among the ``track`` ed steps)."""
-    return March(params, method, root=replicate_root(params.seed, index), continuable=True, track=track)
+    memory window: when its waiting times are among the ``track`` ed steps); ``extrapolation_paths
+    = m``: the replicate of the second path count, as in :func:`solve_replicate`."""
+    if extrapolation_paths:
+        method = at_count(method, extrapolation_paths)
+    return March(params, method, root=replicate_root(params.seed, index, extrapolation_paths), continuable=True,
+                 track=track)
 
 
 def combine(params, method: DMFTMethod, replicates) -> Result:
@@ -192,20 +201,21 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
     keeps the full two-time kernels, averaged over replicates.  ``replicas = 2``: one-time
     observables, C and chi are averaged over the two replicas, ``distance`` is
     ``(C11(t,t) + C22(t,t))/2 - C12(t,t)`` (= 1 - C12 on the sphere).  Replicate ``r`` is
-    :func:`solve_replicate` ``(params, method, r)``; :func:`combine` averages them.  With
-    ``method.extrapolation_paths = m`` the replicates of ``m`` paths follow, and the result is the
-    extrapolation of the two averages to ``n_paths -> infinity``
-    (:func:`~dmft.core.extrapolation.extrapolate_paths`).
+    :func:`solve_replicate` ``(params, method, r)``; :func:`combine` averages them.  With a
+    second path count ``m = method.companion(params)`` (by default automatic: ``n_paths / 16``
+    at the default) the replicates of ``m`` paths follow, and the result is the extrapolation of
+    the two averages to ``n_paths -> infinity`` (:func:`extrapolated`; ``meta["companion_paths"]
+    = m``, the corrections in ``extra["<name>_paths_bias"]``).
     """
     if not isinstance(method, DMFTMethod):
         raise TypeError(f"the DMFT solver needs a DMFTMethod, got {type(method).__name__}")
     K = method.replicates
     T = params.n_steps + 1
     store = T <= KERNELS_MAX_T if store_kernels is None else store_kernels
-    m = method.extrapolation_paths
+    m = method.companion(params)
     levels = (0, m) if m else (0,)
     bar = progress_bar(K * params.n_steps * len(levels), "dmft", progress)
-    results = []
+    counts = []
     try:
         for level in levels:
             reps = []
@@ -214,13 +224,28 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
                                             progress=lambda k: bar.update(1)))
                 if reps[-1].status != Status.OK:
                     break
-            results.append(combine(params, at_count(method, level or method.n_paths), reps))
-            if results[-1].status != Status.OK:
+            counts.append(reps)
+            if reps[-1].status != Status.OK:
                 break
     finally:
         bar.close()
-    if results[-1].status != Status.OK:      # a diverged replicate ends the solve, as without extrapolation
-        result = results[-1]
-    else:
-        result = extrapolate_paths(results) if m else results[0]
+    return extrapolated(params, method, *counts, m=m)
+
+
+def extrapolated(params, method: DMFTMethod, replicates, companions=(), m: int = 0) -> Result:
+    """The result of ``method`` from its ``replicates`` of ``n_paths`` paths and the ``companions``
+    of ``m`` paths (the second path count, :meth:`~dmft.core.methods.DMFTMethod.companion`):
+    :func:`combine` of each, then their ``n_paths -> infinity`` extrapolation
+    (:func:`~dmft.core.extrapolation.extrapolate_paths`; a diverged replicate's result is returned
+    as it is).  Without companions the result's ``meta["paths_bias"]`` says that its errors leave
+    the finite-path bias out."""
+    result = combine(params, at_count(method, method.n_paths), replicates)
+    method = method.replace(replicates=result.method.replicates)     # as many as were combined
+    if result.status == Status.OK and companions:
+        companion = combine(params, at_count(method, m), companions)
+        result = extrapolate_paths([result, companion])
+        if result.status == Status.OK:
+            result.meta["companion_paths"] = m
+    elif result.status == Status.OK:
+        result.meta["paths_bias"] = NOT_ESTIMATED
     return result.replace(method=method) if result.method != method else result

@@ -46,9 +46,9 @@ DTS = {"sat": (0.2, 0.1, 0.05, 0.025), "unsat": (0.2, 0.1, 0.05)}
 QUICK_DTS = (0.2, 0.1, 0.05)   # psgd at tau = 0.5 needs dt <= b tau = 0.25
 #: the DMFT of one dt: sgd with 8 replicates, psgd with 4 (the effective-noise study's 8192 x 4;
 #: its finest dt are the expensive runs: 1600 steps with two replicas, 2500 steps in UNSAT)
-METHODS = {"sat-sgd": DMFTMethod(n_paths=8192, replicates=8), "sat-psgd": DMFTMethod(n_paths=8192, replicates=4),
-           "unsat-psgd": DMFTMethod(n_paths=8192, replicates=4)}
-QUICK_METHOD = DMFTMethod(n_paths=256, replicates=4)
+METHODS = {"sat-sgd": DMFTMethod(n_paths=8192, replicates=8, extrapolation_paths=0), "sat-psgd": DMFTMethod(n_paths=8192, replicates=4, extrapolation_paths=0),
+           "unsat-psgd": DMFTMethod(n_paths=8192, replicates=4, extrapolation_paths=0)}
+QUICK_METHOD = DMFTMethod(n_paths=256, replicates=4, extrapolation_paths=0)
 #: the number of each phase, and its exact dt -> 0 value where one is known (sgd in SAT: the
 #: replicas coincide)
 QUANTITY = {"sat": "d_inf", "unsat": "T_eff"}

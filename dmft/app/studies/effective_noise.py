@@ -68,9 +68,9 @@ def methods(quick: bool):
     the package default precision (docs/precision-defaults.md); the scans at half its paths, which
     keeps the whole study within about two hours on 2 cores (their error bars say what it costs)."""
     if quick:
-        tiny = DMFTMethod(n_paths=512, exact_lags=8)  # a narrow band: the smoke test stays cheap
+        tiny = DMFTMethod(n_paths=512, exact_lags=8, extrapolation_paths=0)  # a narrow band: the smoke test stays cheap
         return tiny.replace(replicates=3), ParticleMethod(n=100, n_samples=4), tiny
-    return DMFTMethod(n_paths=8192), ParticleMethod(n=2000, n_samples=6), DMFTMethod()
+    return DMFTMethod(n_paths=8192, extrapolation_paths=0), ParticleMethod(n=2000, n_samples=6), DMFTMethod(extrapolation_paths=0)
 
 
 def base(phase: str, quick: bool) -> dict:

@@ -102,10 +102,10 @@ SIZE_PARTS = ("size", "size-unsat")
 def methods(quick: bool, unsat: bool = False):
     """(DMFT method of one seed, simulation method of one seed) of the SAT or the UNSAT runs."""
     if quick:
-        return DMFTMethod(n_paths=256, exact_lags=4), ParticleMethod(n=60, n_samples=1)
+        return DMFTMethod(n_paths=256, exact_lags=4, extrapolation_paths=0), ParticleMethod(n=60, n_samples=1)
     if unsat:
-        return DMFTMethod(n_paths=UNSAT_PATHS), ParticleMethod(n=UNSAT_SIM_N, n_samples=UNSAT_SIM_SAMPLES)
-    return DMFTMethod(n_paths=8192), ParticleMethod(n=SIM_N, n_samples=SIM_SAMPLES)
+        return DMFTMethod(n_paths=UNSAT_PATHS, extrapolation_paths=0), ParticleMethod(n=UNSAT_SIM_N, n_samples=UNSAT_SIM_SAMPLES)
+    return DMFTMethod(n_paths=8192, extrapolation_paths=0), ParticleMethod(n=SIM_N, n_samples=SIM_SAMPLES)
 
 
 def base(point: dict, quick: bool) -> dict:
@@ -184,7 +184,7 @@ def convergence_runs(quick: bool, parts=PARTS) -> list:
             m = ParticleMethod(n=N, n_samples=samples)
             out.append((part, label, "simulation", N, [Task(p.replace(seed=FIRST_SIM_SEED + s), m) for s in range(n)]))
         for paths in ((128, 256) if quick else paths_list):
-            m = DMFTMethod(n_paths=paths, exact_lags=4) if quick else DMFTMethod(n_paths=paths)
+            m = DMFTMethod(n_paths=paths, exact_lags=4, extrapolation_paths=0) if quick else DMFTMethod(n_paths=paths, extrapolation_paths=0)
             out.append((part, label, "dmft", paths, [Task(p.replace(seed=s), m) for s in range(n)]))
     return out
 

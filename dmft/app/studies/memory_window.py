@@ -62,7 +62,7 @@ def tasks(parts, quick: bool) -> list:
         for seed in range(1, seeds + 1):
             p = _point(name, quick, seed)
             for w in (0,) + windows:
-                method = DMFTMethod(n_paths=n, replicates=1, memory_window=w,
+                method = DMFTMethod(n_paths=n, replicates=1, memory_window=w, extrapolation_paths=0,
                                     exact_lags=QUICK["exact_lags"] if quick else -1)
                 out.append(Task(p, method, f"{name} window={w} seed={seed}"))
     return out

@@ -71,7 +71,7 @@ def point(name: str, quick: bool) -> Params:
 
 def tasks(parts, quick: bool) -> list:
     counts = QUICK_COUNTS if quick else COUNTS
-    return [Task(point(name, quick), DMFTMethod(n_paths=n, replicates=r), f"{name} n_paths={n}")
+    return [Task(point(name, quick), DMFTMethod(n_paths=n, replicates=r, extrapolation_paths=0), f"{name} n_paths={n}")
             for name in parts for n, r in counts.items()]
 
 

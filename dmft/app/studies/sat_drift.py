@@ -58,7 +58,8 @@ NUMBERS = ("gap_mean", "gap_mean_0", "gap_std", "frac_unsat", "log10_energy")
 def method(estimator: str, n_steps: int, n_paths: int) -> DMFTMethod:
     response, fraction = ESTIMATORS[estimator]
     lags = -1 if fraction is None else max(1, int(round(fraction * n_steps)))
-    return DMFTMethod(n_paths=n_paths, replicates=1, exact_lags=lags, response=response)
+    return DMFTMethod(n_paths=n_paths, replicates=1, exact_lags=lags, response=response,
+                      extrapolation_paths=0)
 
 
 def tasks(parts, quick: bool) -> list:

@@ -64,7 +64,7 @@ def tasks(quick: bool) -> dict:
     out = {}
     for name, point in POINTS.items():
         params = Params(**BASE, **point)
-        out[(name, None)] = Task(params, DMFTMethod(n_paths=n_paths), f"{name} DMFT")
+        out[(name, None)] = Task(params, DMFTMethod(n_paths=n_paths, extrapolation_paths=0), f"{name} DMFT")
         for n in sizes:
             out[(name, n)] = Task(params, ParticleMethod(n=n, n_samples=n_samples), f"{name} N={n}")
     return out
