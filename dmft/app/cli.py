@@ -267,6 +267,8 @@ def cmd_info(args) -> int:
               f"in errors of the extrapolation): "
               + ", ".join(f"{k} {v:+.3g} ({v / r.sem[k][-1]:+.1f})" if k in r.sem else f"{k} {v:+.3g}"
                           for k, v in bias.items()))
+    elif r.kind == "dmft" and "paths_bias" in r.meta:
+        print(f"finite-n_paths bias: {r.meta['paths_bias']}")
     if len(r.tw):
         print(f"waiting times: {', '.join(f'{x:g}' for x in r.tw)}")
     return 0
