@@ -198,8 +198,8 @@ def test_default_companion_count():
 
 def test_the_default_removes_a_finite_path_bias_that_replicates_cannot_see():
     """At a small size where the bias is large: gd with i.i.d. Gaussian inputs (whose empirical
-    moments fluctuate, unlike the default orthogonal ones) at 32 paths, 15 steps.  1 - C(1.5, 0.75)
-    is biased like -0.17 / n_paths (exploratory runs at 12, 24, 48 and 4096 paths); 512 replicates
+    moments fluctuate, unlike the default orthogonal ones) at 32 paths, 15 steps.  1 - C is biased
+    like -0.17 / n_paths (exploratory runs to t = 2, tw = 1, at 12, 24, 48 and 4096 paths); 512 replicates
     see the plain mean miss the 8192-path value by > 4 combined errors (chi by > 2), and the
     default method (its automatic companion of 15 paths, extrapolated) agrees within 2 (seeds 0,
     1, 3 with 1024 replicates: plain 7.9-8.9 and 4.1-4.8, extrapolated 1.2 at most).  Fails if
