@@ -232,3 +232,21 @@ def test_cost_estimate_and_progress_weights_count_the_second_path_count():
     costs = step_costs(p, x)
     assert len(costs) == 2 * 3 * p.n_steps                          # the units of solve's progress bar
     assert costs[: 3 * p.n_steps].sum() == pytest.approx(4 * costs[3 * p.n_steps:].sum())
+
+
+def test_a_diverged_companion_ends_the_solve_and_says_so():
+    import dataclasses as dc
+
+    from dmft.core.status import Status
+    from dmft.solver.assemble import extrapolated, solve_replicate
+
+    p = Params(**{**POINT, "t_max": 2.0, "tw": (1.0,)})
+    method = DMFTMethod(n_paths=64, extrapolation_paths=16)
+    reps = [solve_replicate(p, method, i) for i in range(2)]
+    companions = [solve_replicate(p, method, i, extrapolation_paths=16) for i in range(2)]
+    companions[1] = dc.replace(companions[1], status=Status.DIVERGED, message="non-finite energy at step 9")
+    r = extrapolated(p, method, reps, companions, 16)
+    assert r.status == Status.DIVERGED and r.method == method.replace(replicates=2)
+    assert "companion count (16 paths)" in r.meta["message"] and "step 9" in r.meta["message"]
+    ok = extrapolated(p, method, reps, companions[:1], 16)
+    assert ok.ok and ok.meta["companion_paths"] == 16

@@ -243,9 +243,11 @@ def extrapolated(params, method: DMFTMethod, replicates, companions=(), m: int =
     method = method.replace(replicates=result.method.replicates)     # as many as were combined
     if result.status == Status.OK and companions:
         companion = combine(params, at_count(method, m), companions)
+        if companion.status != Status.OK:     # a diverged companion ends the solve, and says which it was
+            companion.meta["message"] = f"the companion count ({m} paths): {companion.meta.get('message', '')}"
+            return companion.replace(method=method)
         result = extrapolate_paths([result, companion])
-        if result.status == Status.OK:
-            result.meta["companion_paths"] = m
+        result.meta["companion_paths"] = m
     elif result.status == Status.OK:
         result.meta["paths_bias"] = NOT_ESTIMATED
     return result.replace(method=method) if result.method != method else result
