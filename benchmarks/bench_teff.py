@@ -2,7 +2,8 @@
 
 The UNSAT point of docs/effective-temperature.md (alpha = 4, delta = 0.5, sgd b = 0.5, dt = 0.1,
 t_max = 125, tw = (50, 75)), solved with the default ``DMFTMethod()`` (16384 paths x 4
-replicates) and then measured by ``fit_teff``.  Target: under 2 minutes on 2 cores.
+replicates, extrapolated in n_paths with 4 replicates of a 1250-path companion since
+2026-12-07) and then measured by ``fit_teff``.  Target: under 2 minutes on 2 cores.
 
 Usage: python benchmarks/bench_teff.py [--n-paths N] [--replicates K] [--record]
 
@@ -44,6 +45,7 @@ with warnings.catch_warnings():
 fit = time.perf_counter() - t0
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 print(json.dumps({"n_paths": method.n_paths, "replicates": method.replicates, "steps": len(r.t) - 1,
+                  "companion_paths": int(r.meta.get("companion_paths", 0)),
                   "solve_s": solve, "fit_s": fit, "peak_rss_mb": rss, "T_eff": est.T_eff,
                   "T_eff_err": est.T_eff_err, "stationary": est.stationary}))
 """

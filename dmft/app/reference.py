@@ -177,8 +177,10 @@ def bench_quotes(folder: str) -> dict:
         with open(path) as fh:
             rec = json.load(fh)
         row = rec["rows"][0]
+        companion = (f", extrapolated with {row['companion_paths']}-path companions"
+                     if row.get("companion_paths") else "")
         out["bench.teff"] = (f"{row['solve_s'] + row['fit_s']:.0f} s and {row['peak_rss_mb'] / 1000:.2g} GB "
-                             f"({row['n_paths']} paths x {row['replicates']} replicates; {_measured(rec)})")
+                             f"({row['n_paths']} paths x {row['replicates']} replicates{companion}; {_measured(rec)})")
     path = os.path.join(folder, "bench_solver.json")
     if os.path.exists(path):
         with open(path) as fh:
