@@ -144,6 +144,11 @@ def test_more_statistics_until_the_error_is_met(monkeypatch):
     assert m.result.method.replicates > 4 and m.rel_error <= 0.002
     assert all(t.t_max == 200.0 for t in m.tries[1:])
     assert abs(m.value - exact_values()[1]) < 4 * m.error
+    # the default extrapolates in n_paths (a companion replicate beside each; the synthetic companions
+    # are noisier, not biased): the correction it removed is reported, in the file's record too
+    assert m.result.meta["companion_paths"] == 2000 and math.isfinite(m.paths_bias)
+    assert abs(m.paths_bias) < 3 * m.error and m.to_dict()["paths_bias"] == m.paths_bias
+    assert "finite-n_paths correction" in m.describe()
 
 
 def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeypatch):
@@ -167,6 +172,7 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
     stat = fit_teff(m.result, warn=False).T_static_err
     assert m.error > 2 * stat                          # the plateau's last move is in the error bar
     assert abs(m.value - truth) < 2 * m.error
+    assert math.isnan(m.paths_bias) and m.to_dict()["paths_bias"] is None    # one path count: nothing removed
 
     loose = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.05, budget=600, method=method)
     assert loose.status == "ok" and loose.t_max == 200.0

@@ -71,6 +71,7 @@ import numpy as np
 
 from ..analysis.stationarity import AGREE_FLOOR
 from ..analysis.verdict import confirmed, judge, repetitions
+from ..core.extrapolation import paths_corrections
 from ..core.methods import DMFTMethod, ParticleMethod, point_hash
 from ..core.params import MAX_ABS, Params
 from ..core.resources import estimate
@@ -240,6 +241,9 @@ class Measurement:
             search).
         confirmed_by: ``(t_max, value, error)`` of the number at the shorter horizon that the
             last number was compared with (``teff``), or ``()``.
+        paths_bias: the finite-``n_paths`` correction of ``value`` (the number at ``n_paths``
+            paths minus the extrapolated one) when the DMFT result was extrapolated in the paths
+            (:meth:`~dmft.core.methods.DMFTMethod.companion`), else NaN.
     """
 
     quantity: str
@@ -258,6 +262,7 @@ class Measurement:
     wall_s: float = 0.0
     final_wall_s: float = 0.0
     confirmed_by: tuple = ()
+    paths_bias: float = math.nan
 
     @property
     def ok(self) -> bool:
@@ -277,7 +282,8 @@ class Measurement:
              "tries": [t.to_dict() for t in self.tries],
              "criteria": dict(self.criteria), "settings": self.settings.to_dict(),
              "confirmed_by": (dict(zip(("t_max", "value", "error"), map(num, self.confirmed_by)))
-                              if self.confirmed_by else None)}
+                              if self.confirmed_by else None),
+             "paths_bias": num(self.paths_bias)}
         if self.estimate is not None:
             d[self.quantity] = self.estimate.to_dict()
             if self.quantity == "teff":
@@ -296,6 +302,9 @@ class Measurement:
                  f"{0 if self.result is None else repetitions(self.result)} {_unit(self.result)}; {len(self.tries)} tries, {self.wall_s:.0f} s]"]
         if self.status != "ok":
             lines.append(f"  {self.status}: {self.reason}")
+        if math.isfinite(self.paths_bias):
+            lines.append(f"  finite-n_paths correction (value at {self.result.method.n_paths} paths - extrapolated, "
+                         f"removed): {self.paths_bias:+.3g} ({self.paths_bias / self.error:+.2f} errors)")
         if self.quantity == "teff" and self.estimate is not None:
             e = self.estimate
             for label, v, err in (("T_short", e.T_short, e.T_short_err), ("T_slow", e.T_slow, e.T_slow_err)):
@@ -425,11 +434,15 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
         value = v.value if v is not None else math.nan
         error = v.error if v is not None else math.nan
         rel = abs(error / value) if math.isfinite(value) and value != 0 and math.isfinite(error) else math.nan
+        bias = math.nan
+        if result is not None and math.isfinite(value):    # the correction the extrapolation removed
+            bias = paths_corrections(result, lambda r: {"value": judge(r, quantity).value}).get("value", math.nan)
         m = Measurement(quantity=quantity, status=st, reason=why, value=value, error=error, rel_error=rel,
                         target=settings.rel_error, t_max=float(result.t[-1]) if result is not None else horizon,
                         tries=tuple(tries), criteria=criteria, settings=settings, result=result,
                         estimate=None if v is None else v.estimate, wall_s=time.monotonic() - start,
-                        final_wall_s=done.wall if done is not None else 0.0, confirmed_by=confirmation)
+                        final_wall_s=done.wall if done is not None else 0.0, confirmed_by=confirmation,
+                        paths_bias=bias)
         if result is not None:
             result.meta["measurement"] = m.to_dict()
         return m
