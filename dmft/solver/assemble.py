@@ -202,8 +202,8 @@ def solve(params, method: DMFTMethod = DMFTMethod(), progress: bool = False,
     observables, C and chi are averaged over the two replicas, ``distance`` is
     ``(C11(t,t) + C22(t,t))/2 - C12(t,t)`` (= 1 - C12 on the sphere).  Replicate ``r`` is
     :func:`solve_replicate` ``(params, method, r)``; :func:`combine` averages them.  With a
-    second path count ``m = method.companion(params)`` (by default automatic: ``n_paths / 16``
-    at the default) the replicates of ``m`` paths follow, and the result is the extrapolation of
+    second path count ``m = method.companion(params)`` (by default automatic: 1024-1250 paths at
+    the default 16384 on grids up to 1250 steps) the replicates of ``m`` paths follow, and the result is the extrapolation of
     the two averages to ``n_paths -> infinity`` (:func:`extrapolated`; ``meta["companion_paths"]
     = m``, the corrections in ``extra["<name>_paths_bias"]``).
     """
