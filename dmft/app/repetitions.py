@@ -119,8 +119,8 @@ class Repetitions:
             if self.companions is not None:
                 self.companions.release()
             self.companions = self._companions(params)
-            while self.companions is not None and self.companions.count < self.count and not self.diverged:
-                self.companions._add_one()
+            if self.companions is not None:
+                self.companions.add(self.count, deadline=math.inf)
         self.params = params
         self.wall += time.monotonic() - start
 
@@ -130,14 +130,10 @@ class Repetitions:
         that horizon, at no cost), or None when the marches are not kept (simulations, released
         marches)."""
         items = self._items_at(params)
-        if items is None:
+        companions = () if self.companions is None else self.companions._items_at(params)
+        if items is None or companions is None:
             return None
-        if self.companions is None:
-            return extrapolated(params, self.method, items)
-        companions = self.companions._items_at(params)
-        if companions is None:
-            return None
-        return extrapolated(params, self.method, items, companions, self.companions.level)
+        return extrapolated(params, self.method, items, companions, self._level())
 
     def _items_at(self, params: Params):
         """The repetitions at the shorter horizon of ``params`` from the kept marches, or None."""
@@ -156,10 +152,13 @@ class Repetitions:
 
     def result(self):
         if self.dmft:
-            if self.companions is None:
-                return extrapolated(self.params, self.method, self.items)
-            return extrapolated(self.params, self.method, self.items, self.companions.items, self.companions.level)
+            companions = () if self.companions is None else self.companions.items
+            return extrapolated(self.params, self.method, self.items, companions, self._level())
         return combine_samples(self.params, self.method, self.items)
+
+    def _level(self) -> int:
+        """The path count of the companions (0: none)."""
+        return 0 if self.companions is None else self.companions.level
 
 
 def continuable(params: Params, method, count: int) -> bool:

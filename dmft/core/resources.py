@@ -183,9 +183,9 @@ def step_costs(params, method):
         per = per + nr * 2.0 * k * k
     if method.estimator(params) == "blocks":
         per = per + _block_step_work(params, method, L)
-    if method.companion(params):   # the replicates of the second path count follow, cheaper per path
-        return np.concatenate([np.tile(per * method.n_paths, method.replicates),
-                               np.tile(per * method.companion(params), method.replicates)])
+    m = method.companion(params)
+    if m:   # the replicates of the second path count follow, cheaper per path
+        return np.concatenate([np.tile(per * method.n_paths, method.replicates), np.tile(per * m, method.replicates)])
     return np.tile(per, method.replicates)
 
 
