@@ -36,7 +36,9 @@ from .march import March, MarchOutput, march
 KERNELS_MAX_T = 600
 #: ``meta["paths_bias"]`` of a result that was not extrapolated in the paths
 NOT_ESTIMATED = ("not estimated: one path count (extrapolation_paths = 0, or too few paths for a second "
-                 "count below n_paths / 2); the errors leave the finite-n_paths bias out")
+                 "count below n_paths / 2); the errors leave the finite-n_paths bias out. For the automatic "
+                 "companion give n_paths >= 2 x replicas x steps (or a memory window), or set "
+                 "--extrapolation-paths")
 #: observables averaged over replicates (and given standard errors)
 AVERAGED = ("energy", "frac_unsat", "nu", "norm", "C", "chi")
 
