@@ -8,6 +8,7 @@ index at a time, so that at step ``k`` rows ``<= k`` are final and rows ``> k`` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -107,6 +108,9 @@ class MarchState:
     k_done: int = -1
     #: the generators of the Gaussian inputs (omega, thermal), kept when the march may be continued
     inputs: tuple = ()
+    #: the innovations ``Z`` are orthonormal within epochs of this many vectors (inputs.py); with
+    #: i.i.d. inputs there are no epochs
+    input_epoch: float = math.inf
     #: memory window ``W`` of the memory sums (0: every earlier step) and, with one, the block
     #: means of the older steps of ``u`` and of the probe copies, one
     #: :class:`~dmft.solver.blocks.BlockHistory` per replica
@@ -196,7 +200,8 @@ def new_state(params, method, root: np.random.SeedSequence, continuable: bool = 
     )
     return MarchState(params=p, model=Perceptron.of(p), n=n, nr=nr, K=K, weights=weights,
                       paths=paths, obs=obs, rng_probe=rng["probe"],
-                      inputs=(omega_inputs, thermal_inputs) if continuable else ())
+                      inputs=(omega_inputs, thermal_inputs) if continuable else (),
+                      input_epoch=omega_inputs.max_epoch if orth else math.inf)
 
 
 def history_rows(method) -> int:

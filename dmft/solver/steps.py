@@ -115,7 +115,8 @@ def window_fields(state: MarchState, k: int) -> None:
     paths, w, field = state.paths, state.weights, state.field
     for a in range(state.nr):
         v = state.nr * k + a
-        field.draw(a, k, w.M_C, paths.OM, paths.Z[v].astype(np.float64), paths.omega[a], state.base)
+        field.draw(a, k, w.M_C, paths.OM, paths.Z[v].astype(np.float64), paths.omega[a], state.base,
+                   project=v >= state.input_epoch)   # a later epoch: not orthogonal to them
     w.min_pivot2 = min(w.min_pivot2, field.min_pivot2)
 
 

@@ -25,6 +25,8 @@ of ``O(n k)`` and ``O(k^2)``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import kernels as kn
@@ -123,14 +125,64 @@ class FieldWindow:
         for b in range(nr):   # each block's value on each of its steps
             MC_rows[b, :start[-1] + length[-1]] = np.repeat(values[b::nr], length)
 
+    def _parts(self) -> tuple:
+        """``(old, slots, new)``: the regressors that are block means, their slots in the store,
+        and those that are recent fields."""
+        recent = self.rlen[:self.d] == 0
+        old = np.flatnonzero(~recent)
+        slots = np.array([self.slot_of[(self.rj[i], self.rlen[i])] for i in old], dtype=np.int64)
+        return old, slots, np.flatnonzero(recent)
+
+    def _combine(self, w: np.ndarray, OM: np.ndarray, base: int, out: np.ndarray) -> None:
+        """``out += sum_i w[i] phi_i`` over the regressors ``phi`` (the block means in the store,
+        the recent fields in ``OM``)."""
+        nr = self.nr
+        old, slots, new = self._parts()
+        if len(old):
+            kn.slot_combination(self.blocks.store, slots, self.rb[old], w[old], out)
+        if len(new):
+            rows = nr * self.rj[new] + self.rb[new]
+            first = int(rows.min())
+            weights = np.zeros(int(rows.max()) + 1 - first)
+            weights[rows - first] = w[new]
+            kn.row_combination(OM, first - nr * base, weights, out)
+
+    def _orthogonal(self, z: np.ndarray, OM: np.ndarray, base: int) -> np.ndarray:
+        """``z`` (n,) minus its regression on the regressors, rescaled to ``mean_p z_p^2 = 1``.
+
+        The inputs are exactly orthonormal within an epoch of ``n - 2`` (or ``n - 3``) vectors
+        (:mod:`dmft.solver.inputs`); a march with a window may run longer than that, and an
+        innovation of a later epoch is independent of, not orthogonal to, the fields already drawn:
+        the new field would miss its targets by ``O(n^{-1/2})`` (measured: the Gram matrix kept in
+        ``R`` left the regressors' by 2% after step ``n - 2`` at 1024 paths).  Projected, the
+        innovation is again orthogonal to every regressor, as within an epoch."""
+        d, nr, n = self.d, self.nr, self.n
+        g = np.zeros(d)
+        old, slots, new = self._parts()
+        if len(old):
+            vals = np.zeros(len(old))
+            kn.slot_gram(self.blocks.store, slots, self.rb[old], z, 1.0 / n, vals)
+            g[old] = vals
+        if len(new):
+            g[new] = OM[nr * (self.rj[new] - base) + self.rb[new]] @ z / n
+        y, gamma = np.zeros(d), np.zeros(d)
+        kn.tri_forward(self.R, d, g, y)
+        kn.tri_backward(self.R, d, y, gamma)
+        out = z.copy()
+        self._combine(-gamma, OM, base, out)
+        return out * (math.sqrt(n) / np.linalg.norm(out))
+
     # -- one field ------------------------------------------------------------------------------
     def draw(self, a: int, k: int, MC: np.ndarray, OM: np.ndarray, z: np.ndarray, out: np.ndarray,
-             base: int = 0) -> None:
+             base: int = 0, project: bool = False) -> None:
         """Draw ``omega^a(k)`` into ``out`` (n,) and store it in ``OM`` (row ``v - nr base``, ``v =
         nr k + a``: the buffer starts at step ``base``): the regression on the current regressors
         with the targets of ``MC`` (nr, nr, T, T, rows ``<= k`` filled, old entries as block
-        means), innovation ``z`` (n,)."""
+        means), innovation ``z`` (n,); ``project``: make ``z`` orthogonal to the regressors first
+        (:meth:`_orthogonal`; an innovation of a later epoch of the inputs)."""
         nr, v, d = self.nr, self.nr * k + a, self.d
+        if project and d:
+            z = self._orthogonal(z, OM, base)
         var = MC[a, a, k, k]
         t = MC[a, self.rb[:d], k, self.rj[:d]]
         y, beta = np.zeros(d), np.zeros(d)
@@ -143,19 +195,8 @@ class FieldWindow:
         if var > 0:
             self.min_pivot2 = min(self.min_pivot2, piv2 / var)
         out[:] = s * z
-        recent = self.rlen[:d] == 0
         if d:
-            old = np.flatnonzero(~recent)
-            if len(old):
-                slots = np.array([self.slot_of[(self.rj[i], self.rlen[i])] for i in old], dtype=np.int64)
-                kn.slot_combination(self.blocks.store, slots, self.rb[old], beta[old], out)
-            new = np.flatnonzero(recent)
-            if len(new):
-                rows = nr * self.rj[new] + self.rb[new]
-                first = int(rows.min())
-                weights = np.zeros(v - first)
-                weights[rows - first] = beta[new]
-                kn.row_combination(OM, first - nr * base, weights, out)
+            self._combine(beta, OM, base, out)
         OM[v - nr * base] = out
         self._room(d + 1)                               # the new regressor: its coordinates
         self.R[:d, d] = y
