@@ -28,7 +28,7 @@ import json, resource, sys, time
 from dmft import DMFTMethod, Params, solve
 from dmft.app.studies.precision import POINTS, SETTINGS, observables
 point, setting, n, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-method = DMFTMethod(n_paths=n, replicates=1, extrapolation_paths=0, **SETTINGS[setting])
+method = DMFTMethod(n_paths=n, replicates=1, extrapolation_paths=0, memory_window=0, **SETTINGS[setting])
 solve(Params(alpha=1.0, dt=0.1, t_max=1.0, tw=(0.5,), replicas=2), method.replace(n_paths=256))
 p = Params(seed=seed, **POINTS[point]["params"])
 t0 = time.perf_counter()

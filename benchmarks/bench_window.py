@@ -40,7 +40,7 @@ dmft.solve(Params(t_max=2.0, tw=()), n_paths=64, replicates=1)   # compile / loa
 p = Params(alpha=4, delta=0.5, dynamics="sgd", b=0.5, dt=0.1, t_max=125, seed=seed, tw=(50, 75))
 if window:
     p = p.replace(tw=waiting_times(p.t_max, p.dt, MeasureSettings("teff").window, 16))
-method = DMFTMethod(n_paths=n, replicates=k, extrapolation_paths=0)
+method = DMFTMethod(n_paths=n, replicates=k, extrapolation_paths=0, memory_window=0)
 t0 = time.perf_counter()
 r = dmft.run(p, method)
 wall = time.perf_counter() - t0

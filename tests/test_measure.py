@@ -161,7 +161,8 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
 
     truth = exact_values()[1]
     synthetic_replicates(monkeypatch, noise=0.002, horizon_drift=0.05)
-    method = DMFTMethod(n_paths=32768, extrapolation_paths=0)     # the horizon's logic: one path count
+    # the horizon's logic: one path count, the full memory (whose scouts' path limit ends them at 1600)
+    method = DMFTMethod(n_paths=32768, extrapolation_paths=0, memory_window=0)
     m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.005, budget=600, method=method)
     assert m.status == "ok", m.reason
     assert [t.t_max for t in m.tries] == [100.0, 200.0, 400.0, 800.0, 1600.0, 1600.0]
@@ -181,6 +182,20 @@ def test_a_number_that_moves_with_the_horizon_is_followed_until_it_stops(monkeyp
     assert "taken into the error" in loose.tries[-1].seen
     assert loose.error == pytest.approx(math.hypot(stat, math.sqrt(change ** 2 - noise ** 2)))
     assert loose.rel_error <= 0.05 and abs(loose.value - truth) < 2 * loose.error
+
+
+def test_the_automatic_memory_window_takes_the_scouts_past_their_path_limit(monkeypatch):
+    """With the default automatic window the scouts (an eighth of the paths) are windowed beyond
+    t = 200 (dt = 0.1) and so represent any number of steps: they find the horizon 1600 (16000
+    steps, more than their 4096 paths) themselves, where the full memory hands over to every path
+    at their path limit (the test above)."""
+    synthetic_replicates(monkeypatch, noise=0.002, horizon_drift=0.05)
+    method = DMFTMethod(n_paths=32768, extrapolation_paths=0)
+    m = measure(Params(t_max=100.0, dt=0.1), "teff", rel_error=0.005, budget=600, method=method)
+    assert m.status == "ok", m.reason
+    assert [t.t_max for t in m.tries] == [100.0, 200.0, 400.0, 800.0, 1600.0, 1600.0, 1600.0]
+    assert [t.size for t in m.tries] == [4096] * 5 + [32768] * 2
+    assert m.tries[4].action == "horizon found: measure with 32768 paths at t_max = 1600"
 
 
 def test_a_dmft_number_is_confirmed_at_half_its_horizon_from_the_same_marches():

@@ -205,3 +205,46 @@ def test_fields_beyond_an_epoch_of_the_inputs_keep_their_covariances(monkeypatch
     monkeypatch.setattr(FieldWindow, "_orthogonal", lambda self, z, OM, base: z)
     assert _regressor_gram_error(March(p, method).run()) > 1e-3
 
+
+def test_the_automatic_window_follows_the_horizon():
+    """``memory_window = -1`` (the default): the full memory up to ``t = 200`` at ``dt = 0.1``,
+    a window of 20 time units beyond; none with two replicas or a response that cannot take one.
+    Where it gives no window the point hash is that of the full memory (files keep their hash);
+    where it gives one, that of the explicit window of that width."""
+    from dmft.core.methods import point_hash
+
+    short, long = Params(t_max=200.0), Params(t_max=200.1)
+    m = DMFTMethod()
+    assert m.memory_window == -1 and m.window_at(short) == 0 and m.window_at(long) == 200
+    assert m.window_at(long.replace(dt=0.05, t_max=200.0)) == 0 and m.window_at(long.replace(dt=0.05)) == 400
+    assert m.window_at(long.replace(alpha=0.5, replicas=2)) == 0
+    assert DMFTMethod(response="blocks").window_at(long) == 0
+    assert DMFTMethod(memory_window=0).window_at(long) == 0 and DMFTMethod(memory_window=100).window_at(short) == 100
+    assert m.estimator(short) == "blocks" and m.estimator(long) == "probe"
+    assert point_hash(short, m) == point_hash(short, DMFTMethod(memory_window=0))
+    assert point_hash(long, m) == point_hash(long, DMFTMethod(memory_window=200))
+    assert point_hash(long, m) != point_hash(long, DMFTMethod(memory_window=0))
+    assert m.companion(long) == 1024                     # a windowed run represents any number of steps
+    with pytest.raises(ParameterError, match="memory_window"):
+        DMFTMethod(memory_window=-2)
+
+
+def test_an_automatic_window_is_the_explicit_one(monkeypatch):
+    """A solve with the default method beyond the automatic threshold (made small here) is the
+    solve with the explicit window of that width, bit for bit, and a measurement's repetitions made
+    without a window are not continued into it (they are made anew)."""
+    from dmft.app.repetitions import Repetitions
+    from dmft.core import methods
+
+    monkeypatch.setattr(methods, "AUTO_WINDOW_STEPS", 20)
+    monkeypatch.setattr(methods, "AUTO_WINDOW_TIME", 2.0)      # W = 20 steps from 200 steps on
+    method = DMFTMethod(n_paths=128, exact_lags=8, replicates=1, extrapolation_paths=0)
+    p = P.replace(t_max=25.0, tw=(10.0,))
+    assert method.window_at(p) == 20 and method.window_at(p.replace(t_max=20.0)) == 0
+    solve = __import__("dmft").solve
+    assert_same(March(p, method).run().output(), March(p, method.replace(memory_window=20)).run().output())
+    auto, explicit = solve(p, method), solve(p, method.replace(memory_window=20))
+    np.testing.assert_array_equal(auto.C, explicit.C)
+    reps = Repetitions(p.replace(t_max=15.0), method, continuable=1)
+    reps.add(1, deadline=float("inf"))
+    assert reps.can_extend(p.replace(t_max=20.0)) and not reps.can_extend(p)

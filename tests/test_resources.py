@@ -105,7 +105,9 @@ def test_a_memory_window_makes_the_work_linear_in_the_horizon():
     from dmft.app.measure import _work_ratio
 
     p = Params(b=0.3, t_max=500.0, tw=())
-    full, window = DMFTMethod(n_paths=8192), DMFTMethod(n_paths=8192, memory_window=200)
+    full, window = DMFTMethod(n_paths=8192, memory_window=0), DMFTMethod(n_paths=8192, memory_window=200)
+    longer = p.replace(t_max=1000.0)
+    assert _work_ratio(longer, p, DMFTMethod(n_paths=8192)) == _work_ratio(longer, p, window)   # automatic
     assert 3.0 < _work_ratio(p.replace(t_max=1000.0), p, full) < 4.2
     assert 1.8 < _work_ratio(p.replace(t_max=1000.0), p, window) < 2.4
     assert estimate(p, window).memory < 0.8 * estimate(p, full).memory   # the full march has no probe histories

@@ -347,7 +347,7 @@ def _tracked_steps(params: Params, method, settings: MeasureSettings, fixed_tw: 
     march tracks their columns from the start (:class:`~dmft.solver.window.TrackedColumns`), so
     that a continued march has them as a single one would.  ``settings``: resolved
     (:meth:`MeasureSettings.resolved`)."""
-    if not (isinstance(method, DMFTMethod) and method.memory_window):
+    if not (isinstance(method, DMFTMethod) and method.window_at(params)):
         return ()
     growth = settings.growth
     limit = min(MAX_ABS, settings.max_t + 1e-9 if settings.max_t else math.inf)
@@ -480,7 +480,7 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
             if previous is not None:
                 previous.release()
             reps = Repetitions(p, current, continuable=count if continuable(p, current, count) else 0,
-                               track=_tracked_steps(params, current, settings, fixed_tw))
+                               track=_tracked_steps(p, current, settings, fixed_tw))
             if previous is not None and previous.count:   # cost as the work estimate, ~ paths
                 per = (previous.per_item() * _work_ratio(p, previous.params, previous.method)
                        * _size(current) / _size(previous.method))
@@ -531,13 +531,14 @@ def measure(params: Params, quantity: str = "teff", rel_error: float = 0.02, bud
                 break
             new = horizon * settings.growth
             steps = round(new / p.dt)
-            if current is scout and steps > _steps_limit(p, scout):
+            at_new = p.replace(t_max=steps * p.dt)          # (the limit of the method resolved there)
+            if current is scout and steps > _steps_limit(at_new, scout):
                 current = method                            # beyond the scout's path limit: all the paths
-            if steps > _steps_limit(p, method):
+            if steps > _steps_limit(at_new, method):
                 record("stop: path limit")
                 status = "not_reached"
                 reason = (f"the next horizon t_max = {new:g} has more steps than the DMFT with "
-                          f"{method.n_paths} paths represents ({_steps_limit(p, method)} = n_paths / replicas: "
+                          f"{method.n_paths} paths represents ({_steps_limit(at_new, method)} = n_paths / replicas: "
                           f"beyond, the empirical covariance of the cavity field has lost rank); more paths "
                           f"(--n-paths) are needed; {_still(verdict, p.t_max)}")
                 break
@@ -653,7 +654,7 @@ def _steps_limit(params: Params, method) -> int:
     ``n_paths`` force histories, of rank at most ``n_paths``; beyond, the new inputs are
     determined by the old ones and the march drifts), unlimited for simulations and for a DMFT
     with a memory window, whose fields regress on ``W`` recent fields and block means only."""
-    if isinstance(method, DMFTMethod) and not method.memory_window:
+    if isinstance(method, DMFTMethod) and not method.window_at(params):
         return method.n_paths // params.replicas
     return 2 ** 62
 

@@ -100,9 +100,11 @@ class Repetitions:
         self.items.append(item)
 
     def can_extend(self, params: Params) -> bool:
-        """Whether every repetition can be continued to the horizon of ``params``."""
+        """Whether every repetition can be continued to the horizon of ``params`` (not where the
+        automatic memory window of the longer horizon differs: the march is made anew)."""
         return (self.continuable and bool(self.items) and not self.diverged and params.t_max >= self.params.t_max
-                and len(self.marches) == len(self.items))
+                and len(self.marches) == len(self.items)
+                and (not self.dmft or self.method.window_at(params) == self.method.window_at(self.params)))
 
     def extend(self, params: Params) -> None:
         """Continue every repetition to the horizon (and waiting times) of ``params``; the

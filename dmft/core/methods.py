@@ -42,6 +42,17 @@ COMPANION_LINEAR_FROM = 1024
 #: of the cavity field's covariance, docs/dmft-derivation.md section 1); a companion above
 #: ``n_paths / 2`` would cost more than it tells, and the result is not extrapolated
 
+#: the automatic memory window (``DMFTMethod.memory_window = -1``, :meth:`DMFTMethod.window_at`):
+#: ``W = max(AUTO_WINDOW_STEPS, AUTO_WINDOW_TIME / dt)`` steps (20 time units: the window whose
+#: error was measured, docs/long-horizons.md), on grids longer than ``AUTO_WINDOW_FROM`` windows
+#: (``t > 200`` at ``dt = 0.1``, where the full march costs ``n_paths x (2 10^3)^2`` and more and the
+#: window saves a factor growing as the horizon), one replica (two replicas sum their cross
+#: correlation over every step anyway, and the window needs the probe response, whose noise
+#: pushes the contacts of a SAT run across ``h = 0``, docs/generalisation.md section 6)
+AUTO_WINDOW_STEPS = 200
+AUTO_WINDOW_TIME = 20.0
+AUTO_WINDOW_FROM = 10
+
 #: Settings that do not change the numbers a method produces (left out of the point hash).
 NOT_HASHED = {"not_hashed": True}
 #: most BLAS threads a simulation may ask for (the thread libraries take a C int)
@@ -128,11 +139,13 @@ class DMFTMethod(_Method):
             paths at the default 16384 on grids up to 1250 steps: 6-8% more work, error bars about
             1.1x wider, docs/precision.md section 7).  0: none (the result then says that its
             errors leave the finite-path bias out).
-        memory_window: 0 (default): the memory sums of the paths over every earlier step; ``W``
-            (at least the exact band: ``exact_lags``, or 64 with the automatic band): over the
-            last ``W`` steps exactly and the older ones through
-            the means of blocks of steps whose length grows with their age (an approximation whose
-            error is measured in docs/long-horizons.md; ``dmft.solver.blocks``).
+        memory_window: 0: the memory sums of the paths over every earlier step; ``W`` (at least
+            the exact band: ``exact_lags``, or 64 with the automatic band): over the last ``W``
+            steps exactly and the older ones through the means of blocks of steps whose length
+            grows with their age (an approximation whose error is measured in
+            docs/long-horizons.md; ``dmft.solver.blocks``; it needs the probe response).  -1
+            (default): automatic, :meth:`window_at`: the full memory up to ``t = 200`` (at ``dt =
+            0.1``) and with two replicas, a window of 20 time units beyond.
     """
 
     kind: ClassVar[str] = "dmft"
@@ -149,7 +162,7 @@ class DMFTMethod(_Method):
     orthogonal_inputs: bool = True
     chol_rtol: float = 1e-8
     extrapolation_paths: int = -1
-    memory_window: int = 0
+    memory_window: int = -1
 
     def __post_init__(self) -> None:
         for name in ("n_paths", "n_probes", "exact_lags", "replicates", "extrapolation_paths", "memory_window"):
@@ -178,7 +191,10 @@ class DMFTMethod(_Method):
         if self.extrapolation_paths not in (-1, 0) and not 2 <= self.extrapolation_paths < self.n_paths:
             raise ParameterError("extrapolation_paths", f"must be -1 (automatic), 0 (none) or lie in "
                                                         f"[2, n_paths = {self.n_paths}) (got {self.extrapolation_paths})")
-        if self.memory_window:
+        if self.memory_window < -1:
+            raise ParameterError("memory_window", f"must be -1 (automatic), 0 (the full memory) or a number of steps "
+                                                  f"(got {self.memory_window})")
+        if self.memory_window > 0:
             least = AUTO_BAND if self.exact_lags == -1 else max(1, self.exact_lags)
             if self.memory_window < least:
                 raise ParameterError("memory_window", f"must be 0 (the full memory) or at least {least}, the "
@@ -193,7 +209,7 @@ class DMFTMethod(_Method):
             if self.probe_signal != "y":
                 return 0
             width = min(n_steps // 8, max(AUTO_BAND, math.ceil(AUTO_BAND_TIME / dt - 1e-9)))
-            return min(width, self.memory_window) if self.memory_window else width
+            return min(width, self.memory_window) if self.memory_window > 0 else width
         return self.exact_lags
 
     def band_at(self, params: Params) -> int:
@@ -207,7 +223,7 @@ class DMFTMethod(_Method):
         class docstring)."""
         if self.response != "auto":
             return self.response
-        probes = (params.loss == "square" or self.memory_window or self.exact_lags == 0
+        probes = (params.loss == "square" or self.window_at(params) or self.exact_lags == 0
                   or self.probe_signal != "y" or self.band(params.n_steps, params.dt) == 0)
         return "probe" if probes else "blocks"
 
@@ -221,8 +237,30 @@ class DMFTMethod(_Method):
             return self.extrapolation_paths
         n = self.n_paths
         m = max(n // COMPANION_RATIO, min(COMPANION_LINEAR_FROM, n // 4),
-                0 if self.memory_window else params.replicas * params.n_steps)
+                0 if self.window_at(params) else params.replicas * params.n_steps)
         return m if 2 <= m <= n // 2 else 0
+
+    def window_at(self, params: Params) -> int:
+        """The memory window used at ``params`` (0: the full memory): ``memory_window``, or for the
+        automatic -1 ``W = max(AUTO_WINDOW_STEPS, AUTO_WINDOW_TIME / dt)`` steps where the grid is
+        longer than ``AUTO_WINDOW_FROM`` windows, with one replica and a response setting that
+        allows the probes (``auto`` or ``probe``; an exact band of at most ``W``), else 0."""
+        if self.memory_window != -1:
+            return self.memory_window
+        W = max(AUTO_WINDOW_STEPS, math.ceil(AUTO_WINDOW_TIME / params.dt - 1e-9))
+        if (params.replicas != 1 or self.response not in ("auto", "probe") or self.exact_lags > W
+                or params.n_steps <= AUTO_WINDOW_FROM * W):
+            return 0
+        return W
+
+    def hashed_dict(self) -> dict:
+        """As for every method; the automatic window (-1) enters the point hash only where it is
+        used, as its width (:meth:`hash_additions`), so a point whose grid gets no window keeps
+        the hash it had when the full memory was the default."""
+        d = super().hashed_dict()
+        if self.memory_window == -1:
+            d.pop("memory_window", None)
+        return d
 
     def hash_additions(self, params: Params) -> dict:
         """Entries of the point hash that depend on the point: the automatic band where it differs
@@ -230,6 +268,8 @@ class DMFTMethod(_Method):
         those files keep their hash wherever their numbers stay the same; the automatic second
         path count (:meth:`companion`)."""
         extra = {"companion": self.companion(params)} if self.extrapolation_paths == -1 else {}
+        if self.memory_window == -1 and self.window_at(params):
+            extra["memory_window"] = self.window_at(params)     # as an explicit window of that width
         response = self.estimator(params)
         if response == "blocks":
             return {"auto_band": self.band_at(params), "block_ratio": blockplan.BLOCK_RATIO, **extra}
@@ -247,7 +287,7 @@ class DMFTMethod(_Method):
             text += f", extrapolated to n_paths -> inf with {self.extrapolation_paths} paths"
         elif self.extrapolation_paths == -1:
             text += ", extrapolated to n_paths -> inf"
-        if self.memory_window:
+        if self.memory_window > 0:
             text += f", memory window of {self.memory_window} steps"
         return text
 

@@ -105,8 +105,8 @@ def estimate(params, method) -> Estimate:
         if method.estimator(params) == "blocks":
             slots, live = blockplan.footprint(L, T, blockplan.BLOCK_RATIO)
             rest += nr * n * slots * (h * (L + 1) + 8.0 * slots + 16.0)
-        if method.memory_window:
-            W, B = _window_sizes(method, T)
+        if method.window_at(params):
+            W, B = _window_sizes(method, params)
             H = 2 * W + 2
             memory = (8.0 * T * T * (3 * nr + nr * nr + (nr == 2)) + h * nr * n * (T + H * (2 + p))
                       + 8.0 * nr * H * n + 8.0 * B * n * nr * (3 + p) + 24.0 * B * T * nr + rest)
@@ -150,9 +150,9 @@ def _block_step_work(params, method, L: int) -> np.ndarray:
     return 2.0 * params.replicas * live * (L + 1 + slots)
 
 
-def _window_sizes(method, T: int) -> tuple:
-    """The window ``W`` and the most blocks ``B`` of a march with a memory window over ``T`` times."""
-    return method.memory_window, int(14 * math.log2(max(T, 2)))
+def _window_sizes(method, params) -> tuple:
+    """The window ``W`` and the most blocks ``B`` of a march with a memory window at ``params``."""
+    return method.window_at(params), int(14 * math.log2(max(params.n_steps + 1, 2)))
 
 
 def _window_step_work(k: np.ndarray, W: int, B: int, n: int, nr: int, p: int, L: int) -> np.ndarray:
@@ -174,8 +174,8 @@ def step_costs(params, method):
     nr, p = params.replicas, _probes(params, method)
     L = _band(params, method)
     k = np.arange(1, params.n_steps + 1, dtype=float)
-    if method.memory_window:
-        W, B = _window_sizes(method, params.n_steps + 1)
+    if method.window_at(params):
+        W, B = _window_sizes(method, params)
         per = _window_step_work(k, W, B, method.n_paths, nr, p, L) / method.n_paths
     else:
         per = k * (2 * nr * nr + nr * (4 + 2 * p)) + nr * L * L

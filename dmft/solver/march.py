@@ -91,6 +91,8 @@ class March:
             root = _with_streams(root, stream_seeds)
         if method.exact_lags == -1:
             method = method.replace(exact_lags=method.band_at(params))
+        if method.memory_window == -1:
+            method = method.replace(memory_window=method.window_at(params))
         if method.response == "auto":
             method = method.replace(response=response)
         self.method = method

@@ -15,6 +15,11 @@ import numpy as np
 from ...core.outputs import write_atomic
 from ..runner import load_task, run_tasks
 
+#: the DMFT settings of the studies whose runs were made before the automatic defaults (one path
+#: count: no ``n_paths`` extrapolation; the full memory at every horizon): their point hashes,
+#: caches and tables stay those of the runs they were made with
+PINNED_DMFT = {"extrapolation_paths": 0, "memory_window": 0}
+
 
 def write_csv(rows: list, path: str) -> None:
     """``rows`` (dicts; the columns are every key, in order of first appearance) as a CSV file,

@@ -36,7 +36,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task, load_task
 from . import common
-from .common import number, pm, predict_finest, run_into, study_main, write_csv
+from .common import PINNED_DMFT, number, pm, predict_finest, run_into, study_main, write_csv
 from .effective_noise import DT_POINT, base, measure
 
 PARTS = ("sat-sgd", "sat-psgd", "unsat-psgd")
@@ -46,9 +46,10 @@ DTS = {"sat": (0.2, 0.1, 0.05, 0.025), "unsat": (0.2, 0.1, 0.05)}
 QUICK_DTS = (0.2, 0.1, 0.05)   # psgd at tau = 0.5 needs dt <= b tau = 0.25
 #: the DMFT of one dt: sgd with 8 replicates, psgd with 4 (the effective-noise study's 8192 x 4;
 #: its finest dt are the expensive runs: 1600 steps with two replicas, 2500 steps in UNSAT)
-METHODS = {"sat-sgd": DMFTMethod(n_paths=8192, replicates=8, extrapolation_paths=0), "sat-psgd": DMFTMethod(n_paths=8192, replicates=4, extrapolation_paths=0),
-           "unsat-psgd": DMFTMethod(n_paths=8192, replicates=4, extrapolation_paths=0)}
-QUICK_METHOD = DMFTMethod(n_paths=256, replicates=4, extrapolation_paths=0)
+METHODS = {"sat-sgd": DMFTMethod(n_paths=8192, replicates=8, **PINNED_DMFT),
+           "sat-psgd": DMFTMethod(n_paths=8192, replicates=4, **PINNED_DMFT),
+           "unsat-psgd": DMFTMethod(n_paths=8192, replicates=4, **PINNED_DMFT)}
+QUICK_METHOD = DMFTMethod(n_paths=256, replicates=4, **PINNED_DMFT)
 #: the number of each phase, and its exact dt -> 0 value where one is known (sgd in SAT: the
 #: replicas coincide)
 QUANTITY = {"sat": "d_inf", "unsat": "T_eff"}

@@ -36,7 +36,7 @@ from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..demo import DEMO_POINTS
 from ..runner import Task, load_task
-from .common import predict_finest, run_into, study_main, write_csv, write_tables
+from .common import PINNED_DMFT, predict_finest, run_into, study_main, write_csv, write_tables
 
 #: the canonical stationary UNSAT point and its protocol (tw pair and t_max), and the canonical SAT
 #: point (two replicas until the distance has frozen): the demo's (docs/effective-temperature.md)
@@ -68,9 +68,9 @@ def methods(quick: bool):
     the package default precision (docs/precision-defaults.md); the scans at half its paths, which
     keeps the whole study within about two hours on 2 cores (their error bars say what it costs)."""
     if quick:
-        tiny = DMFTMethod(n_paths=512, exact_lags=8, extrapolation_paths=0)  # a narrow band: the smoke test stays cheap
+        tiny = DMFTMethod(n_paths=512, exact_lags=8, **PINNED_DMFT)  # a narrow band: the smoke test stays cheap
         return tiny.replace(replicates=3), ParticleMethod(n=100, n_samples=4), tiny
-    return DMFTMethod(n_paths=8192, extrapolation_paths=0), ParticleMethod(n=2000, n_samples=6), DMFTMethod(extrapolation_paths=0)
+    return DMFTMethod(n_paths=8192, **PINNED_DMFT), ParticleMethod(n=2000, n_samples=6), DMFTMethod(**PINNED_DMFT)
 
 
 def base(phase: str, quick: bool) -> dict:

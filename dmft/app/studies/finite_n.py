@@ -32,7 +32,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..measure import MeasureSettings, waiting_times
 from ..runner import Task, load_task
-from .common import combined_z, fit_line, pm, run_into, study_main, write_csv
+from .common import PINNED_DMFT, combined_z, fit_line, pm, run_into, study_main, write_csv
 
 PARTS = ("unsat",)
 POINT = dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.3, dt=0.1, t_max=180.0)
@@ -55,7 +55,7 @@ def point(quick: bool, seed: int) -> Params:
 
 def tasks(quick: bool) -> list:
     paths, replicates, seed = QUICK_DMFT if quick else DMFT
-    out = [Task(point(quick, seed), DMFTMethod(n_paths=paths, replicates=replicates, extrapolation_paths=0), f"dmft {paths}x{replicates}")]
+    out = [Task(point(quick, seed), DMFTMethod(n_paths=paths, replicates=replicates, **PINNED_DMFT), f"dmft {paths}x{replicates}")]
     for n, systems, seed in QUICK_SIMULATIONS if quick else SIMULATIONS:
         out.append(Task(point(quick, seed), ParticleMethod(n=n, n_samples=systems), f"N={n}x{systems} seed={seed}"))
     return out

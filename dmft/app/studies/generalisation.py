@@ -50,7 +50,7 @@ from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task, load_task
-from .common import combined_z, fit_line, kept_rows, mean_err, run_into, study_main, wls, write_csv
+from .common import PINNED_DMFT, combined_z, fit_line, kept_rows, mean_err, run_into, study_main, wls, write_csv
 
 #: the SAT point of every question but the last (teacher, alpha = 3, delta = 0, mean normalisation)
 SAT = dict(alpha=3.0, delta=0.0, data="teacher", normalization="mean", dt=0.2, t_max=40.0, seed=0)
@@ -102,10 +102,10 @@ SIZE_PARTS = ("size", "size-unsat")
 def methods(quick: bool, unsat: bool = False):
     """(DMFT method of one seed, simulation method of one seed) of the SAT or the UNSAT runs."""
     if quick:
-        return DMFTMethod(n_paths=256, exact_lags=4, extrapolation_paths=0), ParticleMethod(n=60, n_samples=1)
+        return DMFTMethod(n_paths=256, exact_lags=4, **PINNED_DMFT), ParticleMethod(n=60, n_samples=1)
     if unsat:
-        return DMFTMethod(n_paths=UNSAT_PATHS, extrapolation_paths=0), ParticleMethod(n=UNSAT_SIM_N, n_samples=UNSAT_SIM_SAMPLES)
-    return DMFTMethod(n_paths=8192, extrapolation_paths=0), ParticleMethod(n=SIM_N, n_samples=SIM_SAMPLES)
+        return DMFTMethod(n_paths=UNSAT_PATHS, **PINNED_DMFT), ParticleMethod(n=UNSAT_SIM_N, n_samples=UNSAT_SIM_SAMPLES)
+    return DMFTMethod(n_paths=8192, **PINNED_DMFT), ParticleMethod(n=SIM_N, n_samples=SIM_SAMPLES)
 
 
 def base(point: dict, quick: bool) -> dict:
@@ -184,7 +184,7 @@ def convergence_runs(quick: bool, parts=PARTS) -> list:
             m = ParticleMethod(n=N, n_samples=samples)
             out.append((part, label, "simulation", N, [Task(p.replace(seed=FIRST_SIM_SEED + s), m) for s in range(n)]))
         for paths in ((128, 256) if quick else paths_list):
-            m = DMFTMethod(n_paths=paths, exact_lags=4, extrapolation_paths=0) if quick else DMFTMethod(n_paths=paths, extrapolation_paths=0)
+            m = DMFTMethod(n_paths=paths, exact_lags=4, **PINNED_DMFT) if quick else DMFTMethod(n_paths=paths, **PINNED_DMFT)
             out.append((part, label, "dmft", paths, [Task(p.replace(seed=s), m) for s in range(n)]))
     return out
 

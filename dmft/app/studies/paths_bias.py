@@ -38,7 +38,7 @@ from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..measure import MeasureSettings, point_at
 from ..runner import Task
-from .common import finished, fit_line, pm, run_into, study_main, write_csv
+from .common import PINNED_DMFT, finished, fit_line, pm, run_into, study_main, write_csv
 
 PARTS = ("canonical", "slow")
 #: the default path count, and the replicates of the default, whose statistical error the bias is compared with
@@ -71,7 +71,7 @@ def point(name: str, quick: bool) -> Params:
 
 def tasks(parts, quick: bool) -> list:
     counts = QUICK_COUNTS if quick else COUNTS
-    return [Task(point(name, quick), DMFTMethod(n_paths=n, replicates=r, extrapolation_paths=0), f"{name} n_paths={n}")
+    return [Task(point(name, quick), DMFTMethod(n_paths=n, replicates=r, **PINNED_DMFT), f"{name} n_paths={n}")
             for name in parts for n, r in counts.items()]
 
 

@@ -40,6 +40,7 @@ from ...core.result import Result
 from ...solver.assemble import observables as march_observables
 from ...solver.march import march
 from ..api import run
+from .common import PINNED_DMFT
 
 #: the three points of the budget: parameters, the lags after tw of 1 - C and chi, the times of
 #: the distance, the paths per march (4096 at the stationary point: 1500 steps, to fit the session);
@@ -153,7 +154,7 @@ def part_budget(out: str, points, n_runs: int, settings=tuple(SETTINGS)) -> None
         summaries = {}
         for setting in settings:
             over = SETTINGS[setting]
-            method = DMFTMethod(n_paths=point["n_paths"], replicates=1, extrapolation_paths=0, **over)
+            method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **PINNED_DMFT, **over)
             for source in ("all",) + STREAMS:
                 rows = []
                 for r in range(n_runs):
@@ -174,7 +175,7 @@ def part_seeds(out: str, points) -> dict:
         rows = {setting: [] for setting in SETTINGS}
         for s in range(N_SEEDS):  # settings interleaved: their times are taken under the same load
             for setting, over in SETTINGS.items():
-                method = DMFTMethod(n_paths=point["n_paths"], replicates=1, extrapolation_paths=0, **over)
+                method = DMFTMethod(n_paths=point["n_paths"], replicates=1, **PINNED_DMFT, **over)
                 rows[setting].append(_cached(os.path.join(out, "runs", f"seeds-{name}-{setting}-{s}.json"),
                                              lambda: _run_dmft(point, method, 100 + s)))
         summaries = {setting: summarise(r) for setting, r in rows.items()}
@@ -196,7 +197,7 @@ def part_paths(out: str, points, n_runs: int) -> None:
         point = POINTS[name]
         summaries = {}
         for n_paths in (4096, 16384, 65536):
-            method = DMFTMethod(n_paths=n_paths, replicates=1, extrapolation_paths=0, **SETTINGS["after"])
+            method = DMFTMethod(n_paths=n_paths, replicates=1, **PINNED_DMFT, **SETTINGS["after"])
             runs = n_runs if n_paths < 65536 else max(3, n_runs // 2)
             rows = [_cached(os.path.join(out, "runs", f"paths-{name}-{n_paths}-{s}.json"),
                             lambda: _run_dmft(point, method, 300 + s)) for s in range(runs)]
@@ -267,7 +268,7 @@ def _warm_up() -> None:
     """Compile (or load) every numba kernel before anything is timed."""
     for over in SETTINGS.values():
         p = Params(alpha=1.0, delta=0.0, dt=0.1, t_max=1.0, tw=(0.5,), replicas=2)
-        run(p, DMFTMethod(n_paths=256, replicates=1, extrapolation_paths=0, **over))
+        run(p, DMFTMethod(n_paths=256, replicates=1, **PINNED_DMFT, **over))
 
 
 def main(argv=None) -> None:

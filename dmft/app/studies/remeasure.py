@@ -34,7 +34,7 @@ from ...core.params import Params
 from ...analysis import fit_teff, long_time_distance
 from ..measure import MeasureSettings, MeasureTask, parse_budget, point_at
 from ..runner import Task, load_task, run_tasks
-from .common import combined_z, kept_rows, number, pm, write_csv
+from .common import PINNED_DMFT, combined_z, kept_rows, number, pm, write_csv
 from .effective_noise import SAT, SIM_SEED, UNSAT
 
 PARTS = ("scans", "map")
@@ -44,7 +44,7 @@ REL_ERROR = 0.03
 HEADLINE = {"unsat": "T_static", "sat": "d_inf"}
 QUANTITY = {"unsat": "teff", "sat": "distance"}
 #: the study's methods (docs/effective-noise.md)
-STUDY_DMFT = DMFTMethod(n_paths=8192, replicates=4, extrapolation_paths=0)
+STUDY_DMFT = DMFTMethod(n_paths=8192, replicates=4, **PINNED_DMFT)
 STUDY_SIMULATION = ParticleMethod(n=2000, n_samples=6)
 #: DMFT and simulation differing by more than this many combined errors get the checks of
 #: :func:`check_tasks`
@@ -116,7 +116,7 @@ def tasks(output: str, parts, budget, sim_n: int = 2000, more: dict | None = Non
         quantity = QUANTITY[phase]
         if quantity == "teff":
             p = p.replace(tw=())    # the waiting times follow the horizon
-        method = DMFTMethod(n_paths=8192, extrapolation_paths=0) if kind == "dmft" else ParticleMethod(n=sim_n)
+        method = DMFTMethod(n_paths=8192, **PINNED_DMFT) if kind == "dmft" else ParticleMethod(n=sim_n)
 
         def task(how: Again) -> MeasureTask:
             settings = MeasureSettings(quantity, rel_error=REL_ERROR, budget=how.budget).resolved(method.kind)

@@ -35,7 +35,7 @@ from ...core.methods import DMFTMethod
 from ...core.outputs import write_atomic
 from ...core.params import Params
 from ..runner import Task
-from .common import finished, mean_err, pm, run_into, study_main, write_csv
+from .common import PINNED_DMFT, finished, mean_err, pm, run_into, study_main, write_csv
 from .generalisation import gap_moments
 
 PARTS = ("teacher", "random")
@@ -59,7 +59,7 @@ def method(estimator: str, n_steps: int, n_paths: int) -> DMFTMethod:
     response, fraction = ESTIMATORS[estimator]
     lags = -1 if fraction is None else max(1, int(round(fraction * n_steps)))
     return DMFTMethod(n_paths=n_paths, replicates=1, exact_lags=lags, response=response,
-                      extrapolation_paths=0)
+                      **PINNED_DMFT)
 
 
 def tasks(parts, quick: bool) -> list:

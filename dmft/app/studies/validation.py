@@ -25,6 +25,7 @@ from matplotlib.figure import Figure
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..runner import Task, load_task, run_tasks
+from .common import PINNED_DMFT
 
 POINTS = {
     "gd": dict(dynamics="gd"),
@@ -64,7 +65,7 @@ def tasks(quick: bool) -> dict:
     out = {}
     for name, point in POINTS.items():
         params = Params(**BASE, **point)
-        out[(name, None)] = Task(params, DMFTMethod(n_paths=n_paths, extrapolation_paths=0), f"{name} DMFT")
+        out[(name, None)] = Task(params, DMFTMethod(n_paths=n_paths, **PINNED_DMFT), f"{name} DMFT")
         for n in sizes:
             out[(name, n)] = Task(params, ParticleMethod(n=n, n_samples=n_samples), f"{name} N={n}")
     return out
