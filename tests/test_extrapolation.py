@@ -189,7 +189,9 @@ def test_default_companion_count():
     assert DMFTMethod(n_paths=256).companion(p) == 64            # a quarter below 4096 paths
     assert DMFTMethod(n_paths=256).companion(p.replace(replicas=2)) == 120   # the steps it represents
     assert DMFTMethod(n_paths=100).companion(p) == 0             # 60 steps > 100 / 2: none
-    assert DMFTMethod(n_paths=256, memory_window=64).companion(Params(t_max=50.0)) == 64
+    # with a window the companion must hold a field's regressors: W + blocks (64 + 125 at 500 steps)
+    assert DMFTMethod(n_paths=1024, memory_window=64).companion(Params(t_max=50.0)) == 256
+    assert DMFTMethod(n_paths=256, memory_window=64).companion(Params(t_max=50.0)) == 0
     assert DMFTMethod(n_paths=256, extrapolation_paths=0).companion(p) == 0
     assert DMFTMethod(n_paths=256, extrapolation_paths=10).companion(p) == 10
     plain = solve(p, DMFTMethod(n_paths=100, replicates=2))

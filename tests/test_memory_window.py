@@ -224,7 +224,8 @@ def test_the_automatic_window_follows_the_horizon():
     assert point_hash(short, m) == point_hash(short, DMFTMethod(memory_window=0))
     assert point_hash(long, m) == point_hash(long, DMFTMethod(memory_window=200))
     assert point_hash(long, m) != point_hash(long, DMFTMethod(memory_window=0))
-    assert m.companion(long) == 1024                     # a windowed run represents any number of steps
+    assert m.companion(long) == 1024 and m.represented(long) == 200 + 153   # W + blocks, not the steps
+    assert DMFTMethod(n_paths=512).window_at(long) == 0    # fewer paths than twice a field's regressors
     with pytest.raises(ParameterError, match="memory_window"):
         DMFTMethod(memory_window=-2)
 
@@ -238,7 +239,7 @@ def test_an_automatic_window_is_the_explicit_one(monkeypatch):
 
     monkeypatch.setattr(methods, "AUTO_WINDOW_STEPS", 20)
     monkeypatch.setattr(methods, "AUTO_WINDOW_TIME", 2.0)      # W = 20 steps from 200 steps on
-    method = DMFTMethod(n_paths=128, exact_lags=8, replicates=1, extrapolation_paths=0)
+    method = DMFTMethod(n_paths=512, exact_lags=8, replicates=1, extrapolation_paths=0)
     p = P.replace(t_max=25.0, tw=(10.0,))
     assert method.window_at(p) == 20 and method.window_at(p.replace(t_max=20.0)) == 0
     solve = __import__("dmft").solve

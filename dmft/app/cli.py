@@ -269,6 +269,9 @@ def cmd_info(args) -> int:
                           for k, v in bias.items()))
     elif r.kind == "dmft" and "paths_bias" in r.meta:
         print(f"finite-n_paths bias: {r.meta['paths_bias']}")
+    if r.kind == "dmft" and r.meta.get("window_steps"):
+        how = "automatic" if r.method.memory_window == -1 else "set"
+        print(f"memory window: {r.meta['window_steps']} steps ({how}); its bias: {r.meta.get('window_bias', '')}")
     if len(r.tw):
         print(f"waiting times: {', '.join(f'{x:g}' for x in r.tw)}")
     return 0

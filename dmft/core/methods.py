@@ -53,6 +53,12 @@ AUTO_WINDOW_STEPS = 200
 AUTO_WINDOW_TIME = 20.0
 AUTO_WINDOW_FROM = 10
 
+
+def window_blocks(times: int) -> int:
+    """An upper bound of the blocks of old steps that a march over ``times`` times keeps in a memory
+    window (``dmft.solver.blocks``: 129 at ``10^4`` steps)."""
+    return int(14 * math.log2(max(times, 2)))
+
 #: Settings that do not change the numbers a method produces (left out of the point hash).
 NOT_HASHED = {"not_hashed": True}
 #: most BLAS threads a simulation may ask for (the thread libraries take a C int)
@@ -230,26 +236,36 @@ class DMFTMethod(_Method):
     def companion(self, params: Params) -> int:
         """The second path count of the ``n_paths -> infinity`` extrapolation at ``params``
         (0: none): ``extrapolation_paths`` when given; automatic (-1): the largest of ``n_paths /
-        16``, ``min(1024, n_paths / 4)`` and, without a memory window, the ``replicas * n_steps``
-        steps a run must represent, or 0 where that exceeds ``n_paths / 2`` (a run that close to
-        its own path limit cannot be extrapolated in the paths)."""
+        16``, ``min(1024, n_paths / 4)`` and the fields a run must represent (:meth:`represented`),
+        or 0 where that exceeds ``n_paths / 2`` (a run that close to its own path limit cannot be
+        extrapolated in the paths)."""
         if self.extrapolation_paths != -1:
             return self.extrapolation_paths
         n = self.n_paths
-        m = max(n // COMPANION_RATIO, min(COMPANION_LINEAR_FROM, n // 4),
-                0 if self.window_at(params) else params.replicas * params.n_steps)
+        m = max(n // COMPANION_RATIO, min(COMPANION_LINEAR_FROM, n // 4), self.represented(params))
         return m if 2 <= m <= n // 2 else 0
+
+    def represented(self, params: Params) -> int:
+        """The fields a run at ``params`` must represent with its paths (the rank of the cavity
+        field's covariance it needs): ``replicas x n_steps`` with the full memory, with a window ``W``
+        ``replicas x (W + blocks)``, the regressors of a field (docs/dmft-derivation.md sections 3
+        and 10)."""
+        W = self.window_at(params)
+        steps = min(params.n_steps, W + window_blocks(params.n_steps + 1)) if W else params.n_steps
+        return params.replicas * steps
 
     def window_at(self, params: Params) -> int:
         """The memory window used at ``params`` (0: the full memory): ``memory_window``, or for the
         automatic -1 ``W = max(AUTO_WINDOW_STEPS, AUTO_WINDOW_TIME / dt)`` steps where the grid is
-        longer than ``AUTO_WINDOW_FROM`` windows, with one replica and a response setting that
-        allows the probes (``auto`` or ``probe``; an exact band of at most ``W``), else 0."""
+        longer than ``AUTO_WINDOW_FROM`` windows, with one replica, a response setting that
+        allows the probes (``auto`` or ``probe``; an exact band of at most ``W``) and at least twice
+        as many paths as a field has regressors (``W`` + blocks), else 0."""
         if self.memory_window != -1:
             return self.memory_window
         W = max(AUTO_WINDOW_STEPS, math.ceil(AUTO_WINDOW_TIME / params.dt - 1e-9))
         if (params.replicas != 1 or self.response not in ("auto", "probe") or self.exact_lags > W
-                or params.n_steps <= AUTO_WINDOW_FROM * W):
+                or params.n_steps <= AUTO_WINDOW_FROM * W
+                or self.n_paths < 2 * (W + window_blocks(params.n_steps + 1))):
             return 0
         return W
 

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import blockplan
-from .methods import n_patterns
+from .methods import n_patterns, window_blocks
 
 #: floating-point operations per second assumed for the time estimate (optimistic)
 FLOP_RATE = 1e10
@@ -152,7 +152,7 @@ def _block_step_work(params, method, L: int) -> np.ndarray:
 
 def _window_sizes(method, params) -> tuple:
     """The window ``W`` and the most blocks ``B`` of a march with a memory window at ``params``."""
-    return method.window_at(params), int(14 * math.log2(max(params.n_steps + 1, 2)))
+    return method.window_at(params), window_blocks(params.n_steps + 1)
 
 
 def _window_step_work(k: np.ndarray, W: int, B: int, n: int, nr: int, p: int, L: int) -> np.ndarray:

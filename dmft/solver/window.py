@@ -170,7 +170,10 @@ class FieldWindow:
         kn.tri_backward(self.R, d, y, gamma)
         out = z.copy()
         self._combine(-gamma, OM, base, out)
-        return out * (math.sqrt(n) / np.linalg.norm(out))
+        norm = float(np.linalg.norm(out))
+        if norm * norm < 1e-6 * n:   # the regressors span the paths (more than n - 2 of them): as drawn
+            return z
+        return out * (math.sqrt(n) / norm)
 
     # -- one field ------------------------------------------------------------------------------
     def draw(self, a: int, k: int, MC: np.ndarray, OM: np.ndarray, z: np.ndarray, out: np.ndarray,
