@@ -246,6 +246,11 @@ def test_an_automatic_window_is_the_explicit_one(monkeypatch):
     assert_same(March(p, method).run().output(), March(p, method.replace(memory_window=20)).run().output())
     auto, explicit = solve(p, method), solve(p, method.replace(memory_window=20))
     np.testing.assert_array_equal(auto.C, explicit.C)
+    assert auto.meta["window_steps"] == 20 and "Not in the errors" in auto.meta["window_bias"]
+    extrapolated = solve(p, method.replace(extrapolation_paths=-1, replicates=2))   # a windowed companion
+    assert extrapolated.meta["companion_paths"] == method.represented(p) == 131 and extrapolated.status.value == "ok"
+    assert "Removed with the finite-n_paths bias" in extrapolated.meta["window_bias"]
+    assert "window_steps" not in solve(p.replace(t_max=20.0), method).meta
     reps = Repetitions(p.replace(t_max=15.0), method, continuable=1)
     reps.add(1, deadline=float("inf"))
     assert reps.can_extend(p.replace(t_max=20.0)) and not reps.can_extend(p)
