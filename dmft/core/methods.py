@@ -38,8 +38,9 @@ COMPANION_RATIO = 16
 #: ... but not fewer than this many paths (or a quarter of ``n_paths``): the bias was measured
 #: linear in ``1/n_paths`` from 1024 paths up (docs/precision.md section 7), not below ...
 COMPANION_LINEAR_FROM = 1024
-#: ... and not fewer than the steps the companion must represent (``replicas * n_steps``, the rank
-#: of the cavity field's covariance, docs/dmft-derivation.md section 1); a companion above
+#: ... and not fewer than the fields the companion must represent (``replicas * n_steps``, the rank
+#: of the cavity field's covariance, docs/dmft-derivation.md section 1; with a memory window a
+#: field's regressors, :meth:`DMFTMethod.represented`); a companion above
 #: ``n_paths / 2`` would cost more than it tells, and the result is not extrapolated
 
 #: the automatic memory window (``DMFTMethod.memory_window = -1``, :meth:`DMFTMethod.window_at`):
