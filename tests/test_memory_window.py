@@ -202,7 +202,7 @@ def test_fields_beyond_an_epoch_of_the_inputs_keep_their_covariances(monkeypatch
     assert replicas * p.n_steps > m.state.input_epoch          # past the first epoch
     assert _regressor_gram_error(m) < 1e-6
     from dmft.solver.window import FieldWindow
-    monkeypatch.setattr(FieldWindow, "_orthogonal", lambda self, z, OM, base: z)
+    monkeypatch.setattr(FieldWindow, "_orthogonal", lambda self, z, OM, base, parts: z)
     assert _regressor_gram_error(March(p, method).run()) > 1e-3
 
 

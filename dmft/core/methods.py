@@ -57,7 +57,7 @@ AUTO_WINDOW_FROM = 10
 
 def window_blocks(times: int) -> int:
     """An upper bound of the blocks of old steps that a march over ``times`` times keeps in a memory
-    window (``dmft.solver.blocks``: 129 at ``10^4`` steps)."""
+    window (186 at ``10^4`` steps, where ``dmft.solver.blocks`` keeps 129)."""
     return int(14 * math.log2(max(times, 2)))
 
 #: Settings that do not change the numbers a method produces (left out of the point hash).

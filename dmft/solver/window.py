@@ -133,11 +133,11 @@ class FieldWindow:
         slots = np.array([self.slot_of[(self.rj[i], self.rlen[i])] for i in old], dtype=np.int64)
         return old, slots, np.flatnonzero(recent)
 
-    def _combine(self, w: np.ndarray, OM: np.ndarray, base: int, out: np.ndarray) -> None:
+    def _combine(self, w: np.ndarray, OM: np.ndarray, base: int, out: np.ndarray, parts: tuple) -> None:
         """``out += sum_i w[i] phi_i`` over the regressors ``phi`` (the block means in the store,
-        the recent fields in ``OM``)."""
+        the recent fields in ``OM``; ``parts``: :meth:`_parts`)."""
         nr = self.nr
-        old, slots, new = self._parts()
+        old, slots, new = parts
         if len(old):
             kn.slot_combination(self.blocks.store, slots, self.rb[old], w[old], out)
         if len(new):
@@ -147,7 +147,7 @@ class FieldWindow:
             weights[rows - first] = w[new]
             kn.row_combination(OM, first - nr * base, weights, out)
 
-    def _orthogonal(self, z: np.ndarray, OM: np.ndarray, base: int) -> np.ndarray:
+    def _orthogonal(self, z: np.ndarray, OM: np.ndarray, base: int, parts: tuple) -> np.ndarray:
         """``z`` (n,) minus its regression on the regressors, rescaled to ``mean_p z_p^2 = 1``.
 
         The inputs are exactly orthonormal within an epoch of ``n - 2`` (or ``n - 3``) vectors
@@ -155,10 +155,11 @@ class FieldWindow:
         innovation of a later epoch is independent of, not orthogonal to, the fields already drawn:
         the new field would miss its targets by ``O(n^{-1/2})`` (measured: the Gram matrix kept in
         ``R`` left the regressors' by 2% after step ``n - 2`` at 1024 paths).  Projected, the
-        innovation is again orthogonal to every regressor, as within an epoch."""
+        innovation is again orthogonal to every regressor, as within an epoch.  ``parts``:
+        :meth:`_parts`."""
         d, nr, n = self.d, self.nr, self.n
         g = np.zeros(d)
-        old, slots, new = self._parts()
+        old, slots, new = parts
         if len(old):
             vals = np.zeros(len(old))
             kn.slot_gram(self.blocks.store, slots, self.rb[old], z, 1.0 / n, vals)
@@ -169,7 +170,7 @@ class FieldWindow:
         kn.tri_forward(self.R, d, g, y)
         kn.tri_backward(self.R, d, y, gamma)
         out = z.copy()
-        self._combine(-gamma, OM, base, out)
+        self._combine(-gamma, OM, base, out, parts)
         norm = float(np.linalg.norm(out))
         if norm * norm < 1e-6 * n:   # the regressors span the paths (more than n - 2 of them): as drawn
             return z
@@ -184,8 +185,9 @@ class FieldWindow:
         means), innovation ``z`` (n,); ``project``: make ``z`` orthogonal to the regressors first
         (:meth:`_orthogonal`; an innovation of a later epoch of the inputs)."""
         nr, v, d = self.nr, self.nr * k + a, self.d
+        parts = self._parts() if d else None                 # the regressors, once for the draw
         if project and d:
-            z = self._orthogonal(z, OM, base)
+            z = self._orthogonal(z, OM, base, parts)
         var = MC[a, a, k, k]
         t = MC[a, self.rb[:d], k, self.rj[:d]]
         y, beta = np.zeros(d), np.zeros(d)
@@ -199,7 +201,7 @@ class FieldWindow:
             self.min_pivot2 = min(self.min_pivot2, piv2 / var)
         out[:] = s * z
         if d:
-            self._combine(beta, OM, base, out)
+            self._combine(beta, OM, base, out, parts)
         OM[v - nr * base] = out
         self._room(d + 1)                               # the new regressor: its coordinates
         self.R[:d, d] = y
