@@ -307,12 +307,14 @@ def compare_figure(theory, simulation, path: str, title: str | None = None,
 
 
 def gap_density_error(result) -> tuple:
-    """(error of ``extra['gap_hist']``, how it was obtained): the standard error over samples
-    when the result has one (simulations), otherwise the counting error of the densities of
+    """(error of ``extra['gap_hist']``, how it was obtained): the standard error over samples or
+    replicates when the result has one (simulations; DMFT results of two replicates or more made
+    since 2026-12-07), otherwise the counting error of the densities of
     ``n`` independent gaps, ``sqrt(p w (1 - p w) / n) / w`` for a bin of width ``w`` (DMFT: ``n``
     = paths x replicates x replicas; a lower bound, since the kernels' noise is left out)."""
     if "gap_hist" in result.sem:
-        return np.asarray(result.sem["gap_hist"], dtype=float), "s.e.m. over samples"
+        return np.asarray(result.sem["gap_hist"], dtype=float), \
+            f"s.e.m. over {'replicates' if result.kind == 'dmft' else 'samples'}"
     hist = np.asarray(result.extra["gap_hist"], dtype=float)
     width = np.diff(np.asarray(result.extra["gap_edges"], dtype=float))[None, :]
     m = result.method

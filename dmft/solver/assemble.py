@@ -19,6 +19,7 @@ second path count ``m = method.companion(params)`` (automatic by default) as man
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,11 +176,14 @@ def combine(params, method: DMFTMethod, replicates) -> Result:
              + (TEACHER_OBSERVABLES if params.teacher else ()))
     avg = RepetitionAverage(names, total=K)
     aux = RepetitionAverage(tuple(reps[0].aux), total=K, batched=())
+    # the spread of the gap densities over replicates (their standard error, as simulations have)
+    gaps = RepetitionAverage(("gap_hist",), total=K, batched=())
     status, messages, wall = Status.OK, [], 0.0
     for rep in reps:
         wall += rep.wall_time_s
         avg.add(rep.obs)
         aux.add(rep.aux)
+        gaps.add({"gap_hist": rep.aux["gap_hist"]})
         if rep.status != Status.OK:
             status = rep.status
             messages.append(rep.message if K == 1 else f"replicate {rep.index}: {rep.message}")
@@ -191,6 +195,8 @@ def combine(params, method: DMFTMethod, replicates) -> Result:
              **{name: mean[name] for name in names if name in TEACHER_OBSERVABLES}}
     kernels = {name: aux.mean(name) for name in aux.names if name not in ("gap_hist", "proj_A")}
     errors = avg.errors("replicates") if K >= 2 else None
+    if errors is not None:
+        errors = dataclasses.replace(errors, sem={**errors.sem, "gap_hist": gaps.errors("replicates").sem["gap_hist"]})
     meta = {"seed": params.seed, "wall_time_s": wall}
     if any(rep.frozen_at is not None for rep in reps):   # the time each replicate froze (NaN: it did not)
         meta["frozen_at"] = [float("nan") if rep.frozen_at is None else rep.frozen_at for rep in reps]
