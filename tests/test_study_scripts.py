@@ -13,7 +13,7 @@ from dmft.app.studies import effective_noise
 @pytest.mark.slow   # about 45 s on 2 cores; the merging of a partial run is tested by default below
 def test_effective_noise_quick(tmp_path):
     data = effective_noise.run(str(tmp_path), quick=True, workers=1)
-    for name in ("tables.md", "results.csv", "map.csv", "calibration.csv", "calibration_runs.csv",
+    for name in ("tables.md", "results.csv", "fixed_horizon_map.csv", "calibration.csv", "calibration_runs.csv",
                  "dt_runs.csv", "unsat_summary.png", "fdt_ratio.png", "sat_distance.png", "map.png",
                  "dt_limit.png"):
         assert os.path.getsize(tmp_path / name) > 0, name
@@ -262,7 +262,7 @@ def test_remeasure_without_its_caches_keeps_the_tables(tmp_path):
     (tmp_path / "results.csv").write_text(
         header + "\nunsat,b,0.3,bernoulli,dmft,4,0.5,sgd,0.3,nan,,,,,no plateau,\n"
         "unsat,b,0.3,bernoulli,simulation,4,0.5,sgd,0.3,nan,0.0060,0.0001,,,,\n")
-    (tmp_path / "map.csv").write_text("alpha,b,phase,d_inf,T_eff,teff_notes,distance_note\n")
+    (tmp_path / "fixed_horizon_map.csv").write_text("alpha,b,phase,d_inf,T_eff,teff_notes,distance_note\n")
     row = ("unsat b=0.3 bernoulli dmft,teff,ok,0.0063,2e-05,0.003,0.0127,5e-05,0.0033,4e-05,640,7,8192,6,6397.6,,"
            "6600,no plateau,80,not_reached within 30 min from t_max = 125,2eea87a8696001ff.h5")
     (tmp_path / "remeasured.csv").write_text(",".join(remeasure.COLUMNS) + "\n" + row + "\n")
@@ -291,7 +291,7 @@ def test_remeasure_finds_the_missing_cells_and_measures_one_again_with_more_budg
     (tmp_path / "results.csv").write_text(
         header + "\nunsat,b,0.3,bernoulli,dmft,4,0.5,sgd,0.3,nan,,,,,no plateau,\n"
         "unsat,b,0.5,bernoulli,dmft,4,0.5,sgd,0.5,nan,0.0078,0.0001,,,,\n")
-    (tmp_path / "map.csv").write_text("alpha,b,phase,d_inf,T_eff,teff_notes,distance_note\n"
+    (tmp_path / "fixed_horizon_map.csv").write_text("alpha,b,phase,d_inf,T_eff,teff_notes,distance_note\n"
                                       "0.75,0.3,sat,,,,d(t) still moving\n0.75,0.5,sat,0.0003,,,\n")
     cells = missing_cells(str(tmp_path), ("scans", "map"))
     assert [(c[0], c[2], c[4]) for c in cells] == [("unsat b=0.3 bernoulli", "dmft", "no plateau"),

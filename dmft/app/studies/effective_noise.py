@@ -535,7 +535,7 @@ def run(output: str, quick: bool = False, workers: int | None = None, parts=PART
         plot_sat_distance(data["scans"], os.path.join(output, "sat_distance.png"))
         plot_fdt_ratio(data["curves"], os.path.join(output, "fdt_ratio.png"))
     if data["map"]:
-        write_csv(data["map"], os.path.join(output, "map.csv"))
+        write_csv(data["map"], os.path.join(output, "fixed_horizon_map.csv"))
         plot_map(data["map"], os.path.join(output, "map.png"))
     if data["dt"]:
         fits = dt_extrapolation(data["dt"])

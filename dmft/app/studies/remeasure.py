@@ -4,7 +4,7 @@ The study (:mod:`dmft.app.studies.effective_noise`, ``docs/effective-noise.md``)
 point at a fixed horizon (UNSAT ``t_max = 125``, ``tw = (50, 75)``; SAT ``t_max = 40``) and
 statistics (DMFT 8192 paths x 4 replicates, simulations N = 2000 x 6 systems), and printed n/a
 where ``x``/``chi`` (or ``d``) still moved at the end of the run or the late-lag noise hid the
-plateau.  This script reads its tables (``results.csv``, ``map.csv`` in the study folder), and
+plateau.  This script reads its tables (``results.csv``, ``fixed_horizon_map.csv`` in the study folder), and
 measures each such cell with :func:`dmft.app.measure.measure` -- same point, same method, the
 study's horizon as the first one -- to a relative error of 3% (``teff``, the headline
 ``T_static``; ``distance``, ``d_inf``) within a budget per cell.  Run::
@@ -90,7 +90,7 @@ def missing_cells(output: str, parts) -> list:
                 note = r["teff_notes"] if r["phase"] == "unsat" else r["distance_note"]
                 cells.append((_label(r), r["phase"], r["kind"], _study_point(r), note))
     if "map" in parts:
-        for r in _rows(os.path.join(output, "map.csv")):
+        for r in _rows(os.path.join(output, "fixed_horizon_map.csv")):
             name = "T_eff" if r["phase"] == "unsat" else "d_inf"
             if math.isfinite(number(r[name])):
                 continue
