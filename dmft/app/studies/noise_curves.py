@@ -1,0 +1,666 @@
+"""The paper's question answered densely: T_eff and d_inf across the parameter plane (issue 21).
+
+Mignacco & Urbani (arXiv:2112.10852) measure the noise of SGD and persistent SGD by the effective
+temperature ``T_eff`` of the stationary state in the under-parametrised (UNSAT) phase and by the
+long-time distance ``d_inf`` of two replicas started together in the over-parametrised (SAT)
+phase, and claim that the two "behave similarly as a function of the problem parameters" and
+that "noisier algorithms lead to wider decision boundaries".  This study measures both on dense
+curves and on the ``(alpha, b)`` plane, every point by :func:`dmft.app.measure.measure` (the
+horizon and the statistics chosen to a relative error :data:`REL_ERROR` within a budget per
+point), DMFT at every point and simulations at every other point:
+
+* curves (:data:`CURVES`) around the base points (:data:`BASE`: ``delta = 0.5``, sgd ``b = 0.5``;
+  UNSAT ``alpha = 4``, SAT ``alpha = 0.5``): ``b`` with both normalisations (``b-sum``,
+  ``b-mean``), psgd ``tau``, ``alpha`` and ``delta``, each on both sides of jamming;
+* the map (:data:`MAP_ALPHA` x :data:`MAP_B`, ``normalization = sum``);
+* the width of the decision boundary in SAT (:func:`dmft.analysis.gaps.boundary_width`: the
+  fraction of the gaps within 0.1 of the boundary and the mean gap at the end), against ``b``
+  and ``tau``;
+* simulations at ``N = 2000`` at every other point of each curve and at :data:`SIZES` at the
+  points :data:`SIZE_POINTS` (no trend in ``N``).
+
+``b = 1`` is gradient descent: no noise, so ``T_eff = 0`` and ``d_inf = 0`` exactly (two replicas
+started together follow the same deterministic path); those points are written as the ``exact``
+method and not computed.  Run::
+
+    python -m dmft.app.studies.noise_curves -o docs/study [--quick] [--workers 2] [--parts ...]
+
+Every measurement is a resumable task (:class:`~dmft.app.measure.MeasureTask`) cached by its key
+in ``<output>/runs``; a re-run skips what is finished (a point shared by a curve and the
+map is measured once) and redraws the files from the cache: ``curves.csv`` (``curve, parameter,
+x, quantity, method, value, error, status``), ``map.csv`` (``alpha, b, quantity, value, error,
+status``), ``curves_sizes.csv``, ``curves.md`` (the tables of ``docs/effective-noise.md``) and the
+figures ``curves.png``, ``curves_side_by_side.png``, ``curves_map.png``, ``curves_gaps.png``.
+A point not yet measured has the status ``pending``.  ``--quick``: tiny sizes (a smoke test).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from ...analysis.figures import legend, save_figure
+from ...analysis.gaps import NEAR as GAP_NEAR, boundary_width
+from ...analysis.phase_diagram import gardner_alpha
+from ...core.methods import DMFTMethod, ParticleMethod
+from ...core.params import Params
+from ..measure import MeasureSettings, MeasureTask
+from ..runner import load_task
+from .common import combined_z, pm, run_into, study_main, write_csv, write_tables
+
+PARTS = ("dmft", "simulations", "sizes", "map", "again")
+#: target relative standard error of every measured headline (T_static, d_inf)
+REL_ERROR = 0.03
+#: seconds each measurement may compute (DMFT, simulation); beyond, ``not_reached``
+BUDGET = {"dmft": 600.0, "simulation": 600.0}
+#: the budget of the second pass (part ``again``): every point whose measurement ran out of its
+#: budget is measured again with this one (from its first horizon), after all the others
+BUDGET_AGAIN = {"dmft": 1800.0, "simulation": 1800.0}
+#: the base points of the two phases (the canonical points of docs/effective-temperature.md)
+BASE = {"unsat": dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.5),
+        "sat": dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5)}
+#: the first horizon of a measurement (then doubled for the DMFT, tripled for simulations)
+FIRST_HORIZON = {"unsat": 100.0, "sat": 40.0}
+#: the quantity measured in each phase and its headline
+QUANTITY = {"unsat": "teff", "sat": "distance"}
+HEADLINE = {"unsat": "T_static", "sat": "d_inf"}
+#: the DMFT of each phase.  UNSAT: 1024 paths with a memory window of 200 steps at every horizon
+#: (the window's bias, ~1% in x/chi at 1024 paths, is removed with the finite-path bias by the
+#: automatic companion's n_paths extrapolation: docs/long-horizons.md); SAT: two replicas keep the
+#: full memory, so 4096 paths represent horizons up to t = 204.8
+DMFT = {"unsat": DMFTMethod(n_paths=1024, memory_window=200), "sat": DMFTMethod(n_paths=4096)}
+SIMULATION = ParticleMethod(n=2000)
+#: fewest repetitions behind a number: the DMFT's default replicates (4, whose error bars were
+#: calibrated against 10 independent runs, docs/effective-noise.md), more systems for simulations
+MIN_REPETITIONS = {"dmft": 4, "simulation": 8}
+SIM_SEED = 11
+#: sizes of the finite-N check, and its points (curve, phase, x)
+SIZES = (1000, 2000, 4000)
+SIZE_POINTS = (("b-sum", "unsat", 0.5), ("b-sum", "sat", 0.5), ("tau", "sat", 1.0))
+
+B_VALUES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A scan of one control parameter around the base point of each phase."""
+
+    name: str
+    parameter: str
+    values: dict           # {phase: values}
+    fixed: tuple = ()      # other settings of the scan ((name, value) pairs)
+    reference: float = 0.5  # the value the side-by-side figure normalises at
+
+    def __post_init__(self):
+        for phase, xs in self.values.items():
+            if list(xs) != sorted(xs) or len(set(xs)) != len(xs):
+                raise ValueError(f"curve {self.name} ({phase}): values must increase")
+
+
+CURVES = (
+    Curve("b-sum", "b", {"unsat": B_VALUES, "sat": B_VALUES}),
+    Curve("b-mean", "b", {"unsat": B_VALUES, "sat": B_VALUES}, (("normalization", "mean"),)),
+    Curve("tau", "tau", {p: (0.25, 0.5, 1.0, 2.0, 4.0, 8.0) for p in ("unsat", "sat")},
+          (("dynamics", "psgd"),), reference=1.0),
+    # denser towards jamming, alpha_J(0.5) = 0.961
+    Curve("alpha", "alpha", {"unsat": (1.1, 1.25, 1.5, 2.0, 3.0, 4.0, 6.0, 10.0),
+                             "sat": (0.1, 0.25, 0.4, 0.5, 0.65, 0.8, 0.88, 0.93)}),
+    # on the SAT side alpha = 0.5 < alpha_J(delta) needs delta < 1.03
+    Curve("delta", "delta", {"unsat": (0.0, 0.25, 0.5, 0.75, 1.0), "sat": (0.0, 0.25, 0.5, 0.75, 0.9)}),
+)
+MAP_ALPHA = (0.25, 0.4, 0.5, 0.65, 0.8, 0.88, 1.1, 1.5, 2.0, 3.0, 4.0, 6.0)
+MAP_B = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)
+
+
+def phase_of(alpha: float, delta: float) -> str:
+    """``sat`` below the jamming line ``alpha_J(delta)``, ``unsat`` above."""
+    return "sat" if alpha < gardner_alpha(delta) else "unsat"
+
+
+def point(phase: str, quick: bool = False, **changes) -> Params:
+    """The base point of ``phase`` with ``changes``, at the first horizon (waiting times
+    following the horizon)."""
+    p = {**BASE[phase], **changes, "t_max": 10.0 if quick else FIRST_HORIZON[phase]}
+    return Params(**p, tw=()) if phase == "unsat" else Params(**p, replicas=2)
+
+
+def is_exact(params: Params) -> bool:
+    """``sgd`` at ``b = 1``: gradient descent, no noise (T_eff = d_inf = 0)."""
+    return params.dynamics == "sgd" and params.b == 1.0
+
+
+@dataclass(frozen=True)
+class Design:
+    """The sizes of a run of the study: the full one, or ``--quick``'s smoke test."""
+
+    quick: bool
+
+    def curves(self) -> tuple:
+        if not self.quick:
+            return CURVES
+        quick = {"b-sum": {"unsat": (0.9, 1.0), "sat": (0.5, 1.0)}, "tau": {"unsat": (1.0,), "sat": (0.25,)}}
+        return tuple(Curve(c.name, c.parameter, quick[c.name], c.fixed, c.reference) for c in CURVES if c.name in quick)
+
+    def map_axes(self) -> tuple:
+        return ((0.5, 4.0), (0.5, 1.0)) if self.quick else (MAP_ALPHA, MAP_B)
+
+    def method(self, phase: str, kind: str):
+        if self.quick:
+            return DMFTMethod(n_paths=1024, exact_lags=8) if kind == "dmft" else ParticleMethod(n=60)
+        return DMFT[phase] if kind == "dmft" else SIMULATION
+
+    def settings(self, phase: str, kind: str, again: bool = False) -> MeasureSettings:
+        budget = (6.0 if again else 3.0) if self.quick else (BUDGET_AGAIN if again else BUDGET)[kind]
+        return MeasureSettings(QUANTITY[phase], rel_error=0.5 if self.quick else REL_ERROR, budget=budget,
+                               max_t=40.0 if self.quick else 0.0,
+                               min_repetitions=MIN_REPETITIONS[kind]).resolved(kind)
+
+    def sizes(self) -> tuple:
+        return (40, 80) if self.quick else SIZES
+
+    def task(self, params: Params, phase: str, kind: str, label: str, n: int | None = None,
+             again: bool = False) -> MeasureTask:
+        method = self.method(phase, kind)
+        if kind == "simulation":
+            params = params.replace(seed=SIM_SEED)
+            if n is not None:
+                method = method.replace(n=n)
+        return MeasureTask(params, method, f"{label} {kind}{' again' if again else ''}",
+                           self.settings(phase, kind, again))
+
+
+def curve_points(design: Design) -> list:
+    """``(curve, phase, x, Params)`` of every curve point."""
+    out = []
+    for c in design.curves():
+        for phase, xs in c.values.items():
+            for x in xs:
+                out.append((c, phase, x, point(phase, design.quick, **dict(c.fixed), **{c.parameter: x})))
+    return out
+
+
+def map_points(design: Design) -> list:
+    """``(alpha, b, phase, Params)`` of the map."""
+    alphas, bs = design.map_axes()
+    out = []
+    for a in alphas:
+        phase = phase_of(a, BASE["unsat"]["delta"])
+        out += [(a, b, phase, point(phase, design.quick, alpha=a, b=b)) for b in bs]
+    return out
+
+
+def simulated(design: Design) -> list:
+    """``(curve, phase, x, Params)`` of the curve points simulated: every other one (the first,
+    third, ...) of those computed."""
+    out = []
+    for c in design.curves():
+        for phase in c.values:
+            pts = [q for q in curve_points(design) if q[0] == c and q[1] == phase and not is_exact(q[3])]
+            out += pts[::2]
+    return out
+
+
+def size_points(design: Design) -> list:
+    """``(curve, phase, x, N, Params)`` of the finite-N check."""
+    out = []
+    for name, phase, x in (SIZE_POINTS[:1] if design.quick else SIZE_POINTS):
+        c = next(c for c in CURVES if c.name == name)
+        p = point(phase, design.quick, **dict(c.fixed), **{c.parameter: x})
+        out += [(name, phase, x, n, p) for n in design.sizes()]
+    return out
+
+
+def tasks(design: Design, parts, cache: str | None = None) -> list:
+    """The measurements of ``parts``, DMFT curves first (the study's core), then the simulations
+    that check them, the sizes and the map; each point once.  ``again`` (with the ``cache`` of the
+    others): the second pass of every measurement that ran out of its budget there."""
+    out = []
+    if "dmft" in parts:
+        out += [design.task(p, ph, "dmft", f"{c.name} {ph} {c.parameter}={x:g}")
+                for c, ph, x, p in curve_points(design) if not is_exact(p)]
+    if "simulations" in parts:
+        out += [design.task(p, ph, "simulation", f"{c.name} {ph} {c.parameter}={x:g}")
+                for c, ph, x, p in simulated(design)]
+    if "sizes" in parts:
+        out += [design.task(p, ph, "simulation", f"sizes {name} {ph} x={x:g} N={n}", n=n)
+                for name, ph, x, n, p in size_points(design)]
+    if "map" in parts:
+        out += [design.task(p, ph, "dmft", f"map alpha={a:g} b={b:g}")
+                for a, b, ph, p in map_points(design) if not is_exact(p)]
+    if "again" in parts and cache is not None:
+        out += [again_task(design, t) for t in tasks(design, tuple(p for p in PARTS if p != "again"))
+                if measured(cache, t).status == OUT_OF_BUDGET]
+    unique = {}
+    for t in out:
+        unique.setdefault(t.filename, t)
+    return list(unique.values())
+
+
+def again_task(design: Design, task: MeasureTask) -> MeasureTask:
+    """``task`` with the budget of the second pass."""
+    phase = "sat" if task.params.replicas == 2 else "unsat"
+    return MeasureTask(task.params, task.method, task.label + " again", design.settings(phase, task.method.kind, True))
+
+
+# --------------------------------------------------------------------------- measurements
+@dataclass(frozen=True)
+class Measured:
+    """What one point's measurement gave: ``values`` ``{quantity: (value, error)}`` and the status
+    (``ok``, the measurement's reason for no number, ``pending``: not measured yet, or ``exact``)."""
+
+    status: str
+    values: dict
+    t_max: float = math.nan
+    repetitions: int = 0
+    wall_s: float = math.nan
+    reason: str = ""
+
+
+def _num(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+#: the status of a measurement that ran out of its budget
+OUT_OF_BUDGET = "not_reached: budget"
+
+
+def measured(cache: str, task, design: Design | None = None) -> Measured:
+    """The :class:`Measured` of ``task`` from its cached result (``pending`` without one); with
+    ``design``, that of its second pass (:func:`again_task`) where the first ran out of its
+    budget and the second exists."""
+    first = _measured(cache, task)
+    if design is not None and first.status == OUT_OF_BUDGET:
+        second = _measured(cache, again_task(design, task))
+        if second.status != "pending":
+            return second
+    return first
+
+
+def _measured(cache: str, task) -> Measured:
+    path = os.path.join(cache, task.filename)
+    if not os.path.exists(path):
+        return Measured("pending", {})
+    r = load_task(cache, task)
+    m = r.measurement or {}
+    values = {}
+    if m.get("quantity") == "teff":
+        for name, ve in (m.get("values") or {}).items():
+            values[name] = (_num(ve[0]), _num(ve[1]))
+        values["T_static"] = (_num(m.get("value")), _num(m.get("error")))
+    else:
+        values["d_inf"] = (_num(m.get("value")), _num(m.get("error")))
+        if m.get("status") == "ok" and "gap_hist" in r.extra:
+            w = boundary_width(r)
+            values.update(gap_near=(w.near, w.near_err), gap_mean=(w.mean, w.mean_err))
+    status = m.get("status", "pending")
+    if status == "not_reached":
+        status = OUT_OF_BUDGET if "budget" in m.get("reason", "") else "not_reached: horizon limit"
+    return Measured(status, values, _num(m.get("t_max")), int(m.get("repetitions", 0)), _num(m.get("wall_s")),
+                    "" if status == "ok" else m.get("reason", ""))
+
+
+def exact(phase: str) -> Measured:
+    """Gradient descent (``b = 1``): no noise, ``T_eff = 0`` (UNSAT) and ``d_inf = 0`` (SAT)."""
+    return Measured("ok", {HEADLINE[phase]: (0.0, 0.0)}, reason="b = 1 is gradient descent: no noise")
+
+
+def collect(cache: str, design: Design) -> dict:
+    """``{"curves": {(curve, phase, x, method): Measured}, "map": {(alpha, b): (phase, Measured)},
+    "sizes": {(curve, phase, x, N): Measured}}`` from the cache."""
+    out = {"curves": {}, "map": {}, "sizes": {}}
+    sims = {(c.name, ph, x) for c, ph, x, _ in simulated(design)}
+    for c, ph, x, p in curve_points(design):
+        if is_exact(p):
+            out["curves"][(c.name, ph, x, "exact")] = exact(ph)
+            continue
+        label = f"{c.name} {ph} {c.parameter}={x:g}"
+        out["curves"][(c.name, ph, x, "dmft")] = measured(cache, design.task(p, ph, "dmft", label), design)
+        if (c.name, ph, x) in sims:
+            out["curves"][(c.name, ph, x, "simulation")] = measured(cache, design.task(p, ph, "simulation", label),
+                                                                    design)
+    for a, b, ph, p in map_points(design):
+        m = exact(ph) if is_exact(p) else measured(cache, design.task(p, ph, "dmft", ""), design)
+        out["map"][(a, b)] = (ph, m)
+    for name, ph, x, n, p in size_points(design):
+        out["sizes"][(name, ph, x, n)] = measured(cache, design.task(p, ph, "simulation", "", n=n), design)
+    return out
+
+
+# --------------------------------------------------------------------------- files
+QUANTITIES = {"unsat": ("T_static", "T_short", "T_slow"), "sat": ("d_inf", "gap_near", "gap_mean")}
+
+
+def curve_rows(found: dict) -> list:
+    """The rows of ``curves.csv``: one per point, quantity and method (the quantity names the
+    phase: ``T_*`` UNSAT, ``d_inf`` and ``gap_*`` SAT)."""
+    rows = []
+    for (curve, phase, x, method), m in found["curves"].items():
+        c = next(c for c in CURVES if c.name == curve)
+        names = (HEADLINE[phase],) if method == "exact" else QUANTITIES[phase]
+        for q in names:
+            v, e = m.values.get(q, (math.nan, math.nan))
+            status = m.status
+            if status == "ok" and not math.isfinite(v):
+                status = "no value"
+            rows.append({"curve": curve, "parameter": c.parameter, "x": float(x), "quantity": q,
+                         "method": method, "value": v, "error": e, "status": status})
+    return rows
+
+
+def map_rows(found: dict) -> list:
+    rows = []
+    for (a, b), (phase, m) in found["map"].items():
+        q = HEADLINE[phase]
+        v, e = m.values.get(q, (math.nan, math.nan))
+        rows.append({"alpha": float(a), "b": float(b), "quantity": q, "value": v, "error": e, "status": m.status})
+    return rows
+
+
+def size_rows(found: dict) -> list:
+    rows = []
+    for (curve, phase, x, n), m in found["sizes"].items():
+        q = HEADLINE[phase]
+        v, e = m.values.get(q, (math.nan, math.nan))
+        rows.append({"curve": f"{phase}:{curve}", "x": float(x), "N": n, "quantity": q, "value": v, "error": e,
+                     "status": m.status, "t_max": m.t_max, "systems": m.repetitions})
+    return rows
+
+
+# --------------------------------------------------------------------------- tables
+def _value(m: Measured | None, q: str) -> tuple:
+    if m is None:
+        return math.nan, math.nan
+    return m.values.get(q, (math.nan, math.nan))
+
+
+def _cell(m: Measured | None, q: str) -> str:
+    if m is None:
+        return ""
+    v, e = _value(m, q)
+    text = pm(v, e, 4) if math.isfinite(v) else "n/a"
+    return text if m.status == "ok" else f"{text} ({m.status})"
+
+
+def curve_table(found: dict, curve: Curve, phase: str) -> list:
+    """Markdown lines: one row per point, the DMFT's values, the simulation's headline, and their
+    difference in combined standard errors."""
+    head = HEADLINE[phase]
+    names = QUANTITIES[phase]
+    lines = [f"| {curve.parameter} | " + " | ".join(f"{q} (DMFT)" for q in names)
+             + f" | {head} (simulation) | z | t_max (DMFT) | minutes (DMFT) |",
+             "|---" * (len(names) + 5) + "|"]
+    for x in curve.values[phase]:
+        exact_m = found["curves"].get((curve.name, phase, x, "exact"))
+        dm = exact_m or found["curves"].get((curve.name, phase, x, "dmft"))
+        sm = found["curves"].get((curve.name, phase, x, "simulation"))
+        z = combined_z(*_value(dm, head), *_value(sm, head)) if sm and sm.status == "ok" and dm.status == "ok" \
+            else math.nan
+        cells = [f"{x:g}"] + [_cell(dm, q) if q in dm.values or dm.status != "ok" else "" for q in names]
+        cells += [_cell(sm, head), f"{z:+.2f}" if math.isfinite(z) else "",
+                  "exact" if exact_m else f"{dm.t_max:g}", "" if exact_m else f"{dm.wall_s / 60:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def agreement(found: dict) -> dict:
+    """DMFT against simulation where both have a number: the z values (combined errors)."""
+    zs = {}
+    for (curve, phase, x, method), sm in found["curves"].items():
+        if method != "simulation" or sm.status != "ok":
+            continue
+        dm = found["curves"].get((curve, phase, x, "dmft"))
+        if dm is None or dm.status != "ok":
+            continue
+        zs[(curve, phase, x)] = combined_z(*_value(dm, HEADLINE[phase]), *_value(sm, HEADLINE[phase]))
+    return zs
+
+
+def normalised(found: dict, curve: Curve, phase: str) -> tuple:
+    """``(x, value / value(reference), error)`` of the headline along ``curve`` (error propagated
+    from both, independent runs; the reference point itself has error 0)."""
+    q = HEADLINE[phase]
+    ref = found["curves"].get((curve.name, phase, curve.reference, "dmft"))
+    if ref is None or ref.status != "ok":
+        return np.array([]), np.array([]), np.array([])
+    v0, e0 = _value(ref, q)
+    xs, ys, es = [], [], []
+    for x in curve.values[phase]:
+        m = found["curves"].get((curve.name, phase, x, "exact")) or found["curves"].get((curve.name, phase, x, "dmft"))
+        v, e = _value(m, q)
+        if m is None or m.status != "ok" or not math.isfinite(v):
+            continue
+        xs.append(x)
+        ys.append(v / v0)
+        es.append(0.0 if x == curve.reference else abs(v / v0) * math.hypot(e / v if v else 0.0, e0 / v0))
+    return np.array(xs), np.array(ys), np.array(es)
+
+
+def side_by_side_table(found: dict, design: Design) -> list:
+    """For the control parameters scanned in both phases at the same values (b, tau): the two
+    normalised measures and their difference in combined errors."""
+    lines = ["| curve | x | T_eff / T_eff(ref) | d_inf / d_inf(ref) | difference (z) |", "|---|---|---|---|---|"]
+    for c in design.curves():
+        if c.parameter not in ("b", "tau"):
+            continue
+        xu, yu, eu = normalised(found, c, "unsat")
+        xs, ys, es = normalised(found, c, "sat")
+        for x in sorted(set(xu.tolist()) & set(xs.tolist())):
+            i, j = xu.tolist().index(x), xs.tolist().index(x)
+            z = combined_z(yu[i], eu[i], ys[j], es[j]) if x != c.reference else math.nan
+            lines.append(f"| {c.name} | {x:g} | {pm(yu[i], eu[i], 4)} | {pm(ys[j], es[j], 4)} | "
+                         f"{'' if not math.isfinite(z) else f'{z:+.1f}'} |")
+    return lines
+
+
+def tables(found: dict, design: Design, cost: dict) -> str:
+    out = ["## Curves (DMFT at every point, simulations at every other)", ""]
+    for c in design.curves():
+        for phase in c.values:
+            out += [f"### {phase.upper()} {c.name} ({', '.join(f'{k} = {v}' for k, v in c.fixed) or 'sgd'})", ""]
+            out += curve_table(found, c, phase) + [""]
+    zs = agreement(found)
+    if zs:
+        z = np.array(list(zs.values()))
+        out += ["## Theory against simulation", "",
+                f"{len(z)} points with a number from both: |z| <= 1 at {np.mean(np.abs(z) <= 1):.0%}, <= 2 at "
+                f"{np.mean(np.abs(z) <= 2):.0%}, <= 3 at {np.mean(np.abs(z) <= 3):.0%}; mean z {z.mean():+.2f}, "
+                f"chi^2 / points {np.mean(z ** 2):.2f}.", ""]
+    out += ["## The two measures side by side", ""] + side_by_side_table(found, design) + [""]
+    out += ["## Sizes (simulations at N = " + ", ".join(map(str, design.sizes())) + ")", "",
+            "| point | N | value | status | t_max | systems |", "|---|---|---|---|---|---|"]
+    for (curve, phase, x, n), m in found["sizes"].items():
+        v, e = _value(m, HEADLINE[phase])
+        out.append(f"| {phase} {curve} x={x:g} | {n} | {pm(v, e, 4)} | {m.status} | {m.t_max:g} | {m.repetitions} |")
+    out += ["", "## Map", "", map_table(found, design), "", "## Cost", ""]
+    out += [f"- {k}: {v}" for k, v in cost.items()]
+    return "\n".join(out) + "\n"
+
+
+def map_table(found: dict, design: Design) -> str:
+    alphas, bs = design.map_axes()
+    lines = ["| alpha \\ b | " + " | ".join(f"{b:g}" for b in bs) + " |", "|---" * (len(bs) + 1) + "|"]
+    for a in alphas:
+        cells = []
+        for b in bs:
+            phase, m = found["map"][(a, b)]
+            v, e = _value(m, HEADLINE[phase])
+            cells.append(pm(v, e, 3) if m.status == "ok" else m.status)
+        lines.append(f"| {a:g} ({phase_of(a, BASE['unsat']['delta'])}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- figures
+COLORS = {"dmft": "C0", "simulation": "C3", "exact": "k"}
+
+
+def _series(found: dict, curve: str, phase: str, method: str, q: str) -> tuple:
+    pts = sorted((x, *_value(m, q)) for (c, ph, x, me), m in found["curves"].items()
+                 if c == curve and ph == phase and me == method and m.status == "ok"
+                 and math.isfinite(_value(m, q)[0]))
+    return tuple(np.array(a) for a in zip(*pts)) if pts else (np.array([]),) * 3
+
+
+def curves_figure(found: dict, design: Design, path: str) -> str:
+    curves = design.curves()
+    fig = Figure(figsize=(3.3 * len(curves), 6.4))
+    axes = fig.subplots(2, len(curves), squeeze=False)
+    for j, c in enumerate(curves):
+        for i, phase in enumerate(("unsat", "sat")):
+            ax = axes[i, j]
+            names = ("T_short", "T_static", "T_slow") if phase == "unsat" else ("d_inf",)
+            for q, marker in zip(names, ("^", "o", "v")):
+                for method in ("dmft", "exact", "simulation"):
+                    x, y, e = _series(found, c.name, phase, method, q if method != "exact" else HEADLINE[phase])
+                    if method == "exact" and q != HEADLINE[phase]:
+                        continue
+                    if len(x):
+                        ax.errorbar(x, y, e, fmt=marker + ("-" if method == "dmft" else ""), ms=4, capsize=2,
+                                    color=COLORS[method] if q == HEADLINE[phase] else "0.55",
+                                    mfc="none" if method == "simulation" else None,
+                                    label=f"{q} {method}" if j == 0 else None)
+            for (cn, ph, x, me), m in found["curves"].items():
+                if cn == c.name and ph == phase and me == "dmft" and m.status != "ok":
+                    ax.axvline(x, color="0.8", lw=0.8, ls=":")
+            if c.parameter in ("tau", "alpha"):
+                ax.set_xscale("log")
+            ax.set_xlabel(c.parameter)
+            ax.set_title(f"{phase.upper()} {c.name}", fontsize=9)
+            if j == 0:
+                ax.set_ylabel("T" if phase == "unsat" else "d_inf")
+                legend(ax, fontsize=6)
+    fig.suptitle("T_eff (UNSAT) and d_inf (SAT); dotted lines: points without a number", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
+
+
+def side_by_side_figure(found: dict, design: Design, path: str) -> str:
+    curves = [c for c in design.curves() if c.parameter in ("b", "tau", "alpha")]
+    fig = Figure(figsize=(3.4 * len(curves), 3.2))
+    axes = fig.subplots(1, len(curves), squeeze=False)[0]
+    for ax, c in zip(axes, curves):
+        for phase, label, color in (("unsat", "T_eff / T_eff(ref)", "C0"), ("sat", "d_inf / d_inf(ref)", "C1")):
+            x, y, e = normalised(found, c, phase)
+            if c.parameter == "alpha":   # each phase at its own base alpha
+                ref = BASE[phase]["alpha"]
+                c2 = Curve(c.name, c.parameter, c.values, c.fixed, ref)
+                x, y, e = normalised(found, c2, phase)
+            if len(x):
+                ax.errorbar(x, y, e, fmt="o-", ms=4, capsize=2, color=color, label=label)
+        ax.axhline(1, color="0.7", lw=0.8)
+        if c.parameter in ("tau", "alpha"):
+            ax.set_xscale("log")
+        ax.set_xlabel(c.parameter)
+        ax.set_title(c.name, fontsize=9)
+        legend(ax, fontsize=7)
+    fig.suptitle("the two noise measures, each normalised at the base point", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
+
+
+def map_figure(found: dict, design: Design, path: str) -> str:
+    alphas, bs = design.map_axes()
+    fig = Figure(figsize=(8.5, 3.6))
+    axes = fig.subplots(1, 2)
+    for ax, phase in zip(axes, ("unsat", "sat")):
+        rows = [a for a in alphas if phase_of(a, BASE["unsat"]["delta"]) == phase]
+        grid = np.full((len(rows), len(bs)), np.nan)
+        for i, a in enumerate(rows):
+            for j, b in enumerate(bs):
+                _, m = found["map"][(a, b)]
+                v, _ = _value(m, HEADLINE[phase])
+                if m.status == "ok" and v > 0:
+                    grid[i, j] = math.log10(v)
+                elif m.status != "ok":
+                    ax.text(j, i, m.status.split(":")[0][:8], ha="center", va="center", fontsize=5)
+        im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
+        fig.colorbar(im, ax=ax, label=f"log10 {HEADLINE[phase]}")
+        ax.set_xticks(range(len(bs)), [f"{b:g}" for b in bs], fontsize=7)
+        ax.set_yticks(range(len(rows)), [f"{a:g}" for a in rows], fontsize=7)
+        ax.set_xlabel("b")
+        ax.set_ylabel("alpha")
+        ax.set_title(f"{phase.upper()}: {HEADLINE[phase]} (b = 1: exactly 0, blank)", fontsize=9)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
+
+
+def gaps_figure(found: dict, design: Design, path: str) -> str:
+    curves = [c for c in design.curves() if c.parameter in ("b", "tau")]
+    fig = Figure(figsize=(3.4 * len(curves), 5.6))
+    axes = fig.subplots(2, len(curves), squeeze=False)
+    for j, c in enumerate(curves):
+        for i, q in enumerate(("gap_near", "gap_mean")):
+            ax = axes[i, j]
+            for method in ("dmft", "simulation"):
+                x, y, e = _series(found, c.name, "sat", method, q)
+                if len(x):
+                    ax.errorbar(x, y, e, fmt="o-" if method == "dmft" else "s", ms=4, capsize=2,
+                                color=COLORS[method], mfc="none" if method == "simulation" else None, label=method)
+            if c.parameter == "tau":
+                ax.set_xscale("log")
+            ax.set_xlabel(c.parameter)
+            ax.set_ylabel(f"fraction of gaps with |h| < {GAP_NEAR:g}" if q == "gap_near" else "mean gap")
+            ax.set_title(f"SAT {c.name}", fontsize=9)
+            legend(ax, fontsize=7)
+    fig.suptitle("decision boundaries: the final gaps near h = 0+ (SAT, alpha = 0.5, delta = 0.5)", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
+
+
+# --------------------------------------------------------------------------- the study
+def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bool = True) -> dict:
+    """Measure the unfinished points of ``parts`` into ``<output>/runs`` and write the
+    files of the module docstring from everything cached.  Returns :func:`collect`'s."""
+    design = Design(quick)
+    start = time.monotonic()
+    first = tuple(p for p in parts if p != "again")
+    cache = run_into(output, tasks(design, first), workers=workers, compute=compute)
+    if "again" in parts:     # the second pass, planned from what the first left
+        run_into(output, tasks(design, ("again",), cache), workers=workers, compute=compute)
+    ran = time.monotonic() - start
+    found = collect(cache, design)
+    cost = costs(cache, design, ran)
+    write_csv(curve_rows(found), os.path.join(output, "curves.csv"))
+    write_csv(map_rows(found), os.path.join(output, "map.csv"))
+    write_csv(size_rows(found), os.path.join(output, "curves_sizes.csv"))
+    write_tables(os.path.join(output, "curves.md"), tables(found, design, cost), partial=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curves_figure(found, design, os.path.join(output, "curves.png"))
+        side_by_side_figure(found, design, os.path.join(output, "curves_side_by_side.png"))
+        map_figure(found, design, os.path.join(output, "curves_map.png"))
+        gaps_figure(found, design, os.path.join(output, "curves_gaps.png"))
+    return found
+
+
+def costs(cache: str, design: Design, ran: float) -> dict:
+    """What the measurements in ``cache`` cost, per part, and the most expensive ones."""
+    out = {"this run's wall time": f"{ran / 60:.1f} min"}
+    every = []
+    for part in PARTS:
+        todo = tasks(design, (part,), cache)
+        done = [(t, _measured(cache, t)) for t in todo]
+        done = [(t, m) for t, m in done if m.status != "pending"]
+        spent = sum(m.wall_s for _, m in done if math.isfinite(m.wall_s))
+        out[f"part {part}"] = (f"{len(done)} of {len(todo)} measurements cached, {spent / 60:.1f} min of compute "
+                               "(one core each)")
+        every += [(m.wall_s, t.label, m.status) for t, m in done if math.isfinite(m.wall_s)]
+    for wall, label, status in sorted(every, reverse=True)[:8]:
+        out[f"most expensive: {label}"] = f"{wall / 60:.1f} min ({status})"
+    return out
+
+
+def main(argv=None) -> None:
+    study_main(run, __doc__, os.path.join("docs", "study"), PARTS, argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The dense noise study (issue 21): its design, the boundary-width measure, the DMFT's gap errors
+and a smoke run of the whole study (files, statuses, resume)."""
+
+import csv
+import math
+import os
+
+import numpy as np
+import pytest
+
+from dmft import DMFTMethod, Params
+from dmft.analysis.gaps import NEAR, boundary_width
+from dmft.analysis.phase_diagram import gardner_alpha
+from dmft.app.studies import noise_curves as nc
+from dmft.core.model import gap_edges
+
+
+class _Hist:
+    """A stand-in result with a final gap density and its standard errors."""
+
+    def __init__(self, hist, sem=None, delta=0.5):
+        self.extra = {"gap_edges": gap_edges(delta), "gap_hist": np.asarray(hist)[None, :], "gap_t": np.array([9.0])}
+        self.errors = None if sem is None else object()
+        self.sem = {} if sem is None else {"gap_hist": np.asarray(sem)[None, :]}
+
+
+def _bin(edges, left):
+    return int(np.flatnonzero(np.isclose(edges[:-1], left))[0])
+
+
+def test_boundary_width_of_a_known_histogram():
+    """Contacts at 0- (bin [-0.1, 0)) count as near and at h = 0 in the mean: 0.3 of contacts,
+    0.2 in [0, 0.1), 0.5 in [1.0, 1.1) give near 0.5, mean 0.2 * 0.05 + 0.5 * 1.05 = 0.535."""
+    edges = gap_edges(0.5)
+    hist = np.zeros(len(edges) - 1)
+    sem = np.zeros_like(hist)
+    for left, mass, err in ((-0.1, 0.3, 0.01), (0.0, 0.2, 0.02), (1.0, 0.5, 0.04)):
+        hist[_bin(edges, left)] = mass / 0.1
+        sem[_bin(edges, left)] = err / 0.1
+    w = boundary_width(_Hist(hist, sem))
+    assert w.near == pytest.approx(0.5) and w.mean == pytest.approx(0.535)
+    assert w.near_err == pytest.approx(0.03)                           # 0.01 + 0.02: the bound
+    assert w.mean_err == pytest.approx(0.01 * 0.535 + 0.02 * 0.485 + 0.04 * 0.515)
+    assert w.time == 9.0
+    assert math.isnan(boundary_width(_Hist(hist)).near_err)          # no sem: no error
+
+
+def test_boundary_width_error_bounds_the_spread_of_correlated_histograms():
+    """Histograms of a shifting distribution (bins strongly correlated): over 400 draws the
+    quoted error (from the per-bin spread) is at least the actual spread of near and mean, and
+    not wildly above it."""
+    rng = np.random.default_rng(3)
+    edges = gap_edges(0.5)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    draws = []
+    for _ in range(400):
+        shift = 0.05 * rng.standard_normal()
+        h = np.abs(rng.normal(0.6 + shift, 0.4, size=2000))
+        draws.append(np.histogram(h, bins=edges)[0] / (2000 * 0.1))
+    draws = np.array(draws)
+    sem = draws.std(axis=0, ddof=1)            # the per-bin spread of one draw
+    w = boundary_width(_Hist(draws.mean(axis=0), sem))
+    single = [boundary_width(_Hist(d)) for d in draws]
+    true_near = np.std([s.near for s in single], ddof=1)
+    true_mean = np.std([s.mean for s in single], ddof=1)
+    assert true_near <= w.near_err <= 5 * true_near
+    assert true_mean <= w.mean_err <= 10 * true_mean
+    assert 0 < w.near < 1 and centres[0] < w.mean < centres[-1]
+
+
+def test_dmft_gap_histogram_has_its_standard_error_over_replicates():
+    from dmft.solver.assemble import combine, solve_replicate
+
+    p = Params(alpha=0.5, t_max=6.0, tw=())
+    m = DMFTMethod(n_paths=256, replicates=3, extrapolation_paths=0)
+    reps = [solve_replicate(p, m, i) for i in range(3)]
+    r = combine(p, m, reps)
+    hists = np.array([rep.aux["gap_hist"] for rep in reps])
+    np.testing.assert_allclose(r.sem["gap_hist"], hists.std(axis=0, ddof=1) / math.sqrt(3), rtol=1e-10, atol=1e-15)
+    assert np.any(r.sem["gap_hist"] > 0)
+
+
+def test_the_design_covers_what_issue_21_names():
+    d = nc.Design(quick=False)
+    curves = {c.name: c for c in d.curves()}
+    alpha_j = gardner_alpha(0.5)
+    for name in ("b-sum", "b-mean"):
+        for phase in ("unsat", "sat"):
+            xs = curves[name].values[phase]
+            assert len(xs) >= 9 and min(xs) <= 0.1 and max(xs) == 1.0
+    assert dict(curves["b-mean"].fixed)["normalization"] == "mean"
+    for phase in ("unsat", "sat"):
+        tau = np.array(curves["tau"].values[phase])
+        assert len(tau) >= 6 and tau.min() <= 0.25 and tau.max() >= 8
+        np.testing.assert_allclose(np.diff(np.log(tau)), np.log(2))          # log-spaced
+    ua, sa = np.array(curves["alpha"].values["unsat"]), np.array(curves["alpha"].values["sat"])
+    assert len(ua) >= 8 and ua.min() > alpha_j and ua.max() >= 10 and ua.min() < 1.15
+    assert len(sa) >= 8 and sa.max() < alpha_j and sa.min() <= 0.1 and sa.max() > 0.9
+    # denser near jamming: the spacing grows away from alpha_J on both sides
+    assert np.diff(ua)[0] < np.diff(ua)[-1] and np.diff(sa)[-1] < np.diff(sa)[0]
+    for phase in ("unsat", "sat"):
+        deltas = curves["delta"].values[phase]
+        assert len(deltas) >= 5 and min(deltas) == 0.0
+        assert all(nc.phase_of(nc.BASE[phase]["alpha"], x) == phase for x in deltas)
+    alphas, bs = d.map_axes()
+    assert len(alphas) >= 12 and len(bs) >= 8
+    assert {nc.phase_of(a, 0.5) for a in alphas} == {"sat", "unsat"}
+    # simulations at every other computed point, and three points at three sizes
+    for c in d.curves():
+        for phase, xs in c.values.items():
+            sim = [x for cc, ph, x, _ in nc.simulated(d) if cc == c and ph == phase]
+            computed = [x for x in xs if not (c.parameter == "b" and x == 1.0)]
+            assert sim == computed[::2]
+    sizes = nc.size_points(d)
+    assert len({(c, ph, x) for c, ph, x, _, _ in sizes}) == 3 and sorted({n for *_, n, _ in sizes}) == [1000, 2000, 4000]
+    assert nc.SIMULATION.n >= 2000
+
+
+def test_gradient_descent_points_are_exact_and_not_computed():
+    d = nc.Design(quick=False)
+    keys = {t.params.b for t in nc.tasks(d, nc.PARTS) if t.params.dynamics == "sgd"}
+    assert 1.0 not in keys
+    assert nc.exact("unsat").values == {"T_static": (0.0, 0.0)} and nc.exact("sat").values == {"d_inf": (0.0, 0.0)}
+    # a point shared by a curve and the map is one task
+    files = [t.filename for t in nc.tasks(d, nc.PARTS)]
+    assert len(files) == len(set(files))
+
+
+def _read(path):
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_quick_study_writes_its_files_and_resumes(tmp_path):
+    out = str(tmp_path)
+    nc.run(out, quick=True, workers=1)
+    rows = _read(os.path.join(out, "curves.csv"))
+    assert list(rows[0]) == ["curve", "parameter", "x", "quantity", "method", "value", "error", "status"]
+    statuses = {r["status"] for r in rows}
+    assert "pending" not in statuses
+    for r in rows:     # a number with status ok, or a status that says why not
+        assert r["status"] == "ok" or r["status"].split(":")[0] in ("not_reached", "aging", "frozen", "diverged")
+        if r["status"] == "ok":
+            assert math.isfinite(float(r["value"])) and float(r["error"]) >= 0
+    gd = [r for r in rows if r["method"] == "exact"]
+    assert gd and all(float(r["x"]) == 1.0 and float(r["value"]) == 0.0 for r in gd)
+    assert {(r["curve"], r["quantity"]) for r in rows} >= {("b-sum", "T_static"), ("b-sum", "d_inf"), ("tau", "T_slow"),
+                                                           ("tau", "gap_near")}
+    maps = _read(os.path.join(out, "map.csv"))
+    assert list(maps[0]) == ["alpha", "b", "quantity", "value", "error", "status"]
+    assert {(r["alpha"], r["quantity"]) for r in maps} == {("0.5", "d_inf"), ("4", "T_static")}
+    for name in ("curves.md", "curves.png", "curves_side_by_side.png", "curves_map.png", "curves_gaps.png",
+                 "curves_sizes.csv"):
+        assert os.path.getsize(os.path.join(out, name)) > 0
+    # every measurement that ran out of its budget had its second pass, and the files report it
+    design, cache = nc.Design(quick=True), os.path.join(out, "runs")
+    for t in nc.tasks(design, ("dmft", "simulations", "sizes", "map")):
+        if nc._measured(cache, t).status == nc.OUT_OF_BUDGET:
+            again = nc.again_task(design, t)
+            assert again.settings.budget == 2 * t.settings.budget
+            assert os.path.exists(os.path.join(cache, again.filename))
+            assert nc.measured(cache, t, design) == nc._measured(cache, again)
+    before = {name: os.path.getmtime(os.path.join(out, "runs", name)) for name in os.listdir(os.path.join(out, "runs"))}
+    nc.run(out, quick=True, workers=1)         # resumes: nothing computed again
+    after = {name: os.path.getmtime(os.path.join(out, "runs", name)) for name in os.listdir(os.path.join(out, "runs"))}
+    assert after == before and _read(os.path.join(out, "curves.csv")) == rows
+
+
+def test_a_point_not_measured_is_pending(tmp_path):
+    nc.run(str(tmp_path), quick=True, workers=1, compute=False)
+    rows = _read(os.path.join(str(tmp_path), "curves.csv"))
+    assert {r["status"] for r in rows if r["method"] != "exact"} == {"pending"}
