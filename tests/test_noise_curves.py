@@ -170,3 +170,19 @@ def test_a_point_not_measured_is_pending(tmp_path):
     nc.run(str(tmp_path), quick=True, workers=1, compute=False)
     rows = _read(os.path.join(str(tmp_path), "curves.csv"))
     assert {r["status"] for r in rows if r["method"] != "exact"} == {"pending"}
+
+
+def test_the_dmft_extrapolates_from_the_linear_regime_of_its_bias():
+    """The window's and the paths' bias are linear in 1/n_paths from 1024 paths up: the UNSAT
+    method's companion is 1024 paths at every horizon, not the W + blocks the window needs (358 at
+    t = 400, where 1024 x 358 paths gave T_static 5% high at b = 0.3), and its window is the same
+    at every horizon (measure's tries continue one march); SAT keeps the full memory."""
+    m = nc.DMFT["unsat"]
+    for t_max in (100.0, 400.0, 1600.0):
+        p = nc.point("unsat").replace(t_max=t_max)
+        assert m.window_at(p) == 200 and m.companion(p) == 1024 and m.n_paths >= 8 * m.companion(p)
+    sat = nc.DMFT["sat"]
+    for t_max in (40.0, 160.0):
+        p = nc.point("sat").replace(t_max=t_max)
+        assert sat.window_at(p) == 0 and sat.companion(p) == max(1024, 2 * p.n_steps)
+    assert sat.n_paths // 2 >= nc.point("sat").replace(t_max=400.0).n_steps
