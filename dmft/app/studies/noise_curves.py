@@ -42,6 +42,7 @@ import time
 import warnings
 from dataclasses import dataclass
 
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -85,7 +86,7 @@ DMFT = {"unsat": DMFTMethod(n_paths=8192, memory_window=200), "sat": DMFTMethod(
 FIRST = (("b-sum", "unsat", 0.3), ("b-sum", "sat", 0.3), ("b-sum", "unsat", 0.5), ("b-sum", "sat", 0.5))
 SIMULATION = ParticleMethod(n=2000)
 #: fewest repetitions behind a number: the DMFT's default replicates (4, whose error bars were
-#: calibrated against 10 independent runs, docs/effective-noise.md), more systems for simulations
+#: calibrated against 10 independent runs, docs/precision-defaults.md), more systems for simulations
 MIN_REPETITIONS = {"dmft": 4, "simulation": 8}
 SIM_SEED = 11
 #: sizes of the finite-N check, and its points (curve, phase, x)
@@ -264,7 +265,9 @@ def again_task(design: Design, task: MeasureTask) -> MeasureTask:
 @dataclass(frozen=True)
 class Measured:
     """What one point's measurement gave: ``values`` ``{quantity: (value, error)}`` and the status
-    (``ok``, the measurement's reason for no number, ``pending``: not measured yet, or ``exact``)."""
+    (``ok``, also for the exact points of :func:`exact`; else the measurement's reason for no
+    number, or ``pending``: not measured yet), the horizon and repetitions it ended with, its
+    compute time and, without a number, the reason in words."""
 
     status: str
     values: dict
@@ -305,8 +308,10 @@ def _measured(cache: str, task) -> Measured:
     m = r.measurement or {}
     values = {}
     if m.get("quantity") == "teff":
-        for name, ve in (m.get("values") or {}).items():
-            values[name] = (_num(ve[0]), _num(ve[1]))
+        # T_short and T_slow with their statistical errors; the headline T_static with the
+        # measurement's error, which takes in a change with the horizon beyond its noise
+        for name in ("T_short", "T_slow"):
+            values[name] = (_num(m.get(name)), _num(m.get(name + "_err")))
         values["T_static"] = (_num(m.get("value")), _num(m.get("error")))
     else:
         values["d_inf"] = (_num(m.get("value")), _num(m.get("error")))
@@ -418,9 +423,13 @@ def curve_table(found: dict, curve: Curve, phase: str) -> list:
             else math.nan
         cells = [f"{x:g}"] + [_cell(dm, q) if q in dm.values or dm.status != "ok" else "" for q in names]
         cells += [_cell(sm, head), f"{z:+.2f}" if math.isfinite(z) else "",
-                  "exact" if exact_m else f"{dm.t_max:g}", "" if exact_m else f"{dm.wall_s / 60:.1f}"]
+                  "exact" if exact_m else _number(dm.t_max, "g"), "" if exact_m else _number(dm.wall_s / 60, ".1f")]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _number(x: float, fmt: str) -> str:
+    return format(x, fmt) if math.isfinite(x) else ""
 
 
 def agreement(found: dict) -> dict:
@@ -491,7 +500,8 @@ def tables(found: dict, design: Design, cost: dict) -> str:
             "| point | N | value | status | t_max | systems |", "|---|---|---|---|---|---|"]
     for (curve, phase, x, n), m in found["sizes"].items():
         v, e = _value(m, HEADLINE[phase])
-        out.append(f"| {phase} {curve} x={x:g} | {n} | {pm(v, e, 4)} | {m.status} | {m.t_max:g} | {m.repetitions} |")
+        out.append(f"| {phase} {curve} x={x:g} | {n} | {pm(v, e, 4)} | {m.status} | {_number(m.t_max, 'g')} | "
+                   f"{m.repetitions or ''} |")
     out += ["", "## Map", "", map_table(found, design), "", "## Cost", ""]
     out += [f"- {k}: {v}" for k, v in cost.items()]
     return "\n".join(out) + "\n"
@@ -544,6 +554,7 @@ def curves_figure(found: dict, design: Design, path: str) -> str:
                     ax.axvline(x, color="0.8", lw=0.8, ls=":")
             if c.parameter in ("tau", "alpha"):
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel(c.parameter)
             ax.set_title(f"{phase.upper()} {c.name}", fontsize=9)
             if j == 0:
@@ -568,8 +579,11 @@ def side_by_side_figure(found: dict, design: Design, path: str) -> str:
             if len(x):
                 ax.errorbar(x, y, e, fmt="o-", ms=4, capsize=2, color=color, label=label)
         ax.axhline(1, color="0.7", lw=0.8)
+        if c.name == "b-mean":     # two and a half decades (b = 1, exactly 0, is left out)
+            ax.set_yscale("log")
         if c.parameter in ("tau", "alpha"):
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel(c.parameter)
         ax.set_title(c.name, fontsize=9)
         legend(ax, fontsize=7)
@@ -618,6 +632,7 @@ def gaps_figure(found: dict, design: Design, path: str) -> str:
                                 color=COLORS[method], mfc="none" if method == "simulation" else None, label=method)
             if c.parameter == "tau":
                 ax.set_xscale("log")
+                ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
             ax.set_xlabel(c.parameter)
             ax.set_ylabel(f"fraction of gaps with |h| < {GAP_NEAR:g}" if q == "gap_near" else "mean gap")
             ax.set_title(f"SAT {c.name}", fontsize=9)
@@ -639,7 +654,7 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
         run_into(output, tasks(design, ("again",), cache), workers=workers, compute=compute)
     ran = time.monotonic() - start
     found = collect(cache, design)
-    cost = costs(cache, design, ran)
+    cost = costs(cache, design, ran if compute else None)
     write_csv(curve_rows(found), os.path.join(output, "curves.csv"))
     write_csv(map_rows(found), os.path.join(output, "map.csv"))
     write_csv(size_rows(found), os.path.join(output, "curves_sizes.csv"))
@@ -653,10 +668,11 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     return found
 
 
-def costs(cache: str, design: Design, ran: float) -> dict:
-    """What the measurements in ``cache`` cost, per part, and the most expensive ones."""
-    out = {"this run's wall time": f"{ran / 60:.1f} min"}
-    every = []
+def costs(cache: str, design: Design, ran: float | None) -> dict:
+    """What the measurements in ``cache`` cost, per part (a point shared by a curve and the map
+    counts in both), and the most expensive ones; ``ran``: this run's wall time (s), if it computed."""
+    out = {} if ran is None else {"this run's wall time": f"{ran / 60:.1f} min"}
+    every = {}
     for part in PARTS:
         todo = tasks(design, (part,), cache)
         done = [(t, _measured(cache, t)) for t in todo]
@@ -664,8 +680,10 @@ def costs(cache: str, design: Design, ran: float) -> dict:
         spent = sum(m.wall_s for _, m in done if math.isfinite(m.wall_s))
         out[f"part {part}"] = (f"{len(done)} of {len(todo)} measurements cached, {spent / 60:.1f} min of compute "
                                "(one core each)")
-        every += [(m.wall_s, t.label, m.status) for t, m in done if math.isfinite(m.wall_s)]
-    for wall, label, status in sorted(every, reverse=True)[:8]:
+        for t, m in done:       # a shared point under the name of its first part
+            if math.isfinite(m.wall_s):
+                every.setdefault(t.filename, (m.wall_s, t.label, m.status))
+    for wall, label, status in sorted(every.values(), reverse=True)[:8]:
         out[f"most expensive: {label}"] = f"{wall / 60:.1f} min ({status})"
     return out
 
