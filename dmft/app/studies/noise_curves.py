@@ -207,11 +207,11 @@ def map_points(design: Design) -> list:
 def simulated(design: Design) -> list:
     """``(curve, phase, x, Params)`` of the curve points simulated: every other one (the first,
     third, ...) of those computed."""
+    points = [q for q in curve_points(design) if not is_exact(q[3])]
     out = []
     for c in design.curves():
         for phase in c.values:
-            pts = [q for q in curve_points(design) if q[0] == c and q[1] == phase and not is_exact(q[3])]
-            out += pts[::2]
+            out += [q for q in points if q[0] == c and q[1] == phase][::2]
     return out
 
 
@@ -571,11 +571,9 @@ def side_by_side_figure(found: dict, design: Design, path: str) -> str:
     axes = fig.subplots(1, len(curves), squeeze=False)[0]
     for ax, c in zip(axes, curves):
         for phase, label, color in (("unsat", "T_eff / T_eff(ref)", "C0"), ("sat", "d_inf / d_inf(ref)", "C1")):
-            x, y, e = normalised(found, c, phase)
-            if c.parameter == "alpha":   # each phase at its own base alpha
-                ref = BASE[phase]["alpha"]
-                c2 = Curve(c.name, c.parameter, c.values, c.fixed, ref)
-                x, y, e = normalised(found, c2, phase)
+            # alpha: each phase at its own base alpha
+            ref = BASE[phase]["alpha"] if c.parameter == "alpha" else c.reference
+            x, y, e = normalised(found, Curve(c.name, c.parameter, c.values, c.fixed, ref), phase)
             if len(x):
                 ax.errorbar(x, y, e, fmt="o-", ms=4, capsize=2, color=color, label=label)
         ax.axhline(1, color="0.7", lw=0.8)
