@@ -126,6 +126,26 @@ def test_gradient_descent_points_are_exact_and_not_computed():
     assert len(files) == len(set(files))
 
 
+def test_task_order_checks_each_drawn_point_before_the_next():
+    """The reference points first, then every simulated point's DMFT followed at once by its
+    simulation, then the other curve points; sizes and map last."""
+    d = nc.Design(quick=False)
+    todo = nc.tasks(d, ("dmft", "simulations", "sizes", "map"))
+    labels = [t.label for t in todo]
+    first = [f"{c} {ph} b={x:g} dmft" for c, ph, x in nc.FIRST]
+    assert sorted(labels[0:8:2]) == sorted(first)
+    sims = [i for i, t in enumerate(todo) if t.method.kind == "simulation" and not t.label.startswith("sizes")]
+    simulated = {p.replace(seed=nc.SIM_SEED) for _, _, _, p in nc.simulated(d)}
+    assert {todo[i].params for i in sims} == simulated and len(sims) == len(simulated)
+    for i in sims:
+        assert todo[i - 1].method.kind == "dmft" and todo[i - 1].params == todo[i].params.replace(seed=todo[i - 1].params.seed)
+        assert todo[i - 1].label.replace(" dmft", "") == todo[i].label.replace(" simulation", "")
+    # every simulated pair before any DMFT point without a simulation
+    unchecked = [i for i, t in enumerate(todo) if t.method.kind == "dmft" and i + 1 < len(todo)
+                 and todo[i + 1].method.kind != "simulation" and not t.label.startswith("map")]
+    assert max(sims) < min(unchecked)
+
+
 def _read(path):
     with open(path, newline="") as fh:
         return list(csv.DictReader(fh))

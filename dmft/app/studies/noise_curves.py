@@ -230,16 +230,18 @@ def tasks(design: Design, parts, cache: str | None = None) -> list:
     that check them, the sizes and the map; each point once.  ``again`` (with the ``cache`` of the
     others): the second pass of every measurement that ran out of its budget there."""
     out = []
-    if "dmft" in parts:
-        # FIRST, then every other point of each curve (those simulated), then the rest: a run
-        # stopped early leaves every curve drawn coarsely rather than some curves complete
-        sims = {(c.name, ph, x) for c, ph, x, _ in simulated(design)}
-        points = [q for q in curve_points(design) if not is_exact(q[3])]
-        points.sort(key=lambda q: ((q[0].name, q[1], q[2]) not in FIRST, (q[0].name, q[1], q[2]) not in sims))
-        out += [design.task(p, ph, "dmft", f"{c.name} {ph} {c.parameter}={x:g}") for c, ph, x, p in points]
-    if "simulations" in parts:
-        out += [design.task(p, ph, "simulation", f"{c.name} {ph} {c.parameter}={x:g}")
-                for c, ph, x, p in simulated(design)]
+    # FIRST, then every other point of each curve (those simulated), each DMFT point followed by
+    # its simulation, then the rest: a run stopped early leaves every curve drawn coarsely, each
+    # drawn point checked, rather than some curves complete and none checked
+    sims = {(c.name, ph, x) for c, ph, x, _ in simulated(design)}
+    points = [q for q in curve_points(design) if not is_exact(q[3])]
+    points.sort(key=lambda q: ((q[0].name, q[1], q[2]) not in FIRST, (q[0].name, q[1], q[2]) not in sims))
+    for c, ph, x, p in points:
+        label = f"{c.name} {ph} {c.parameter}={x:g}"
+        if "dmft" in parts:
+            out.append(design.task(p, ph, "dmft", label))
+        if "simulations" in parts and (c.name, ph, x) in sims:
+            out.append(design.task(p, ph, "simulation", label))
     if "sizes" in parts:
         out += [design.task(p, ph, "simulation", f"sizes {name} {ph} x={x:g} N={n}", n=n)
                 for name, ph, x, n, p in size_points(design)]
