@@ -36,6 +36,7 @@ A point not yet measured has the status ``pending``.  ``--quick``: tiny sizes (a
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -49,10 +50,10 @@ from matplotlib.figure import Figure
 from ...analysis.figures import legend, save_figure
 from ...analysis.gaps import NEAR as GAP_NEAR, boundary_width
 from ...analysis.phase_diagram import gardner_alpha
+from ...core.io import load
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..measure import MeasureSettings, MeasureTask
-from ..runner import load_task
 from .common import combined_z, pm, run_into, study_main, write_csv, write_tables
 
 PARTS = ("dmft", "simulations", "sizes", "map", "again")
@@ -304,9 +305,19 @@ def measured(cache: str, task, design: Design | None = None) -> Measured:
 
 def _measured(cache: str, task) -> Measured:
     path = os.path.join(cache, task.filename)
-    if not os.path.exists(path):
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
         return Measured("pending", {})
-    r = load_task(cache, task)
+    # one read per file and version: planning the second pass, the tables and the costs all ask
+    return _measured_file(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _measured_file(path: str, mtime_ns: int, size: int) -> Measured:
+    """:class:`Measured` of the result file ``path`` (its modification time and size key the
+    cache: a file rewritten by a later run is read again)."""
+    r = load(path)
     m = r.measurement or {}
     values = {}
     if m.get("quantity") == "teff":
