@@ -206,3 +206,24 @@ def test_the_dmft_extrapolates_from_the_linear_regime_of_its_bias():
         p = nc.point("sat").replace(t_max=t_max)
         assert sat.window_at(p) == 0 and sat.companion(p) == max(1024, 2 * p.n_steps)
     assert sat.n_paths // 2 >= nc.point("sat").replace(t_max=400.0).n_steps
+
+
+def test_side_by_side_reads_the_sum_clock_temperature_per_b():
+    """Along b-sum the table also compares T_eff / b (the temperature of the loss, nc.per_b):
+    with T_eff proportional to b d_inf the T_eff / b rows agree exactly and the T_eff rows do not;
+    the b-mean curve has no such rows."""
+    d = nc.Design(quick=False)
+    found = {"curves": {}}
+    for b in (0.3, 0.5, 0.9):
+        d_inf = 1e-4 * (1.0 - b) / 0.5
+        found["curves"][("b-sum", "sat", b, "dmft")] = nc.Measured("ok", {"d_inf": (d_inf, 1e-3 * d_inf)})
+        found["curves"][("b-sum", "unsat", b, "dmft")] = nc.Measured("ok", {"T_static": (7.0 * b * d_inf, 1e-3 * b * d_inf)})
+        found["curves"][("b-mean", "sat", b, "dmft")] = nc.Measured("ok", {"d_inf": (d_inf, 1e-3 * d_inf)})
+        found["curves"][("b-mean", "unsat", b, "dmft")] = nc.Measured("ok", {"T_static": (3.0 * d_inf, 1e-3 * d_inf)})
+    rows = [line.split("|")[1:-1] for line in nc.side_by_side_table(found, d)[2:]]
+    z = {(c.strip(), float(x)): float(cell) for c, x, _, _, cell in rows if cell.strip()}
+    assert abs(z[("b-sum, T_eff / b", 0.3)]) < 0.05 and abs(z[("b-sum, T_eff / b", 0.9)]) < 0.05
+    assert abs(z[("b-sum", 0.3)]) > 10 and abs(z[("b-sum", 0.9)]) > 10
+    assert abs(z[("b-mean", 0.3)]) < 0.05 and not any(c.startswith("b-mean,") for c, _ in z)
+    assert nc.per_b(next(c for c in nc.CURVES if c.name == "b-sum"), "unsat")
+    assert not nc.per_b(next(c for c in nc.CURVES if c.name == "b-sum"), "sat")

@@ -458,20 +458,38 @@ def agreement(found: dict) -> dict:
     return zs
 
 
-def normalised(found: dict, curve: Curve, phase: str) -> tuple:
+def per_b(curve: Curve, phase: str) -> bool:
+    """Whether ``curve`` has a second temperature, ``T_eff / b``: along ``b-sum`` in UNSAT.
+
+    The field of the fluctuation-dissipation relation enters the update as ``dt H``
+    (docs/conventions.md section 3) while the mean drift of the ``sum`` normalisation is
+    ``b dt grad H``: in the loss's own units the field is ``H / b``, and the temperature of the
+    loss (``exp(-H / T)`` for a Langevin process ``dw = -b grad H dt + sqrt(2 D dt) g``, whose
+    FDT ratio is ``D``) is ``T_eff / b``.  Exactly: a ``sum`` run at ``(b, dt)`` is a ``mean`` run
+    at ``(b, b dt)`` on the clock ``b t`` (tests/test_clock_identity.py), whose ``T_eff`` is
+    ``T_eff(sum) / b``; ``d_inf`` has no such factor."""
+    return curve.name == "b-sum" and phase == "unsat"
+
+
+def normalised(found: dict, curve: Curve, phase: str, divide_by_b: bool = False) -> tuple:
     """``(x, value / value(reference), error)`` of the headline along ``curve`` (error propagated
-    from both, independent runs; the reference point itself has error 0)."""
+    from both, independent runs; the reference point itself has error 0); ``divide_by_b``: of
+    ``value / b`` (:func:`per_b`)."""
     q = HEADLINE[phase]
     ref = found["curves"].get((curve.name, phase, curve.reference, "dmft"))
     if ref is None or ref.status != "ok":
         return np.array([]), np.array([]), np.array([])
     v0, e0 = _value(ref, q)
+    if divide_by_b:
+        v0, e0 = v0 / curve.reference, e0 / curve.reference
     xs, ys, es = [], [], []
     for x in curve.values[phase]:
         m = found["curves"].get((curve.name, phase, x, "exact")) or found["curves"].get((curve.name, phase, x, "dmft"))
         v, e = _value(m, q)
         if m is None or m.status != "ok" or not math.isfinite(v):
             continue
+        if divide_by_b:
+            v, e = v / x, e / x
         xs.append(x)
         ys.append(v / v0)
         es.append(0.0 if x == curve.reference else abs(v / v0) * math.hypot(e / v if v else 0.0, e0 / v0))
@@ -480,18 +498,20 @@ def normalised(found: dict, curve: Curve, phase: str) -> tuple:
 
 def side_by_side_table(found: dict, design: Design) -> list:
     """For the control parameters scanned in both phases at the same values (b, tau): the two
-    normalised measures and their difference in combined errors."""
+    normalised measures and their difference in combined errors; along ``b-sum`` also with
+    ``T_eff / b``, the temperature of the loss (:func:`per_b`)."""
     lines = ["| curve | x | T_eff / T_eff(ref) | d_inf / d_inf(ref) | difference (z) |", "|---|---|---|---|---|"]
     for c in design.curves():
         if c.parameter not in ("b", "tau"):
             continue
-        xu, yu, eu = normalised(found, c, "unsat")
-        xs, ys, es = normalised(found, c, "sat")
-        for x in sorted(set(xu.tolist()) & set(xs.tolist())):
-            i, j = xu.tolist().index(x), xs.tolist().index(x)
-            z = combined_z(yu[i], eu[i], ys[j], es[j]) if x != c.reference else math.nan
-            lines.append(f"| {c.name} | {x:g} | {pm(yu[i], eu[i], 4)} | {pm(ys[j], es[j], 4)} | "
-                         f"{'' if not math.isfinite(z) else f'{z:+.1f}'} |")
+        for divide in (False, True) if per_b(c, "unsat") else (False,):
+            xu, yu, eu = normalised(found, c, "unsat", divide)
+            xs, ys, es = normalised(found, c, "sat")
+            for x in sorted(set(xu.tolist()) & set(xs.tolist())):
+                i, j = xu.tolist().index(x), xs.tolist().index(x)
+                z = combined_z(yu[i], eu[i], ys[j], es[j]) if x != c.reference else math.nan
+                lines.append(f"| {c.name}{', T_eff / b' if divide else ''} | {x:g} | {pm(yu[i], eu[i], 4)} | "
+                             f"{pm(ys[j], es[j], 4)} | {'' if not math.isfinite(z) else f'{z:+.1f}'} |")
     return lines
 
 
@@ -589,6 +609,11 @@ def side_by_side_figure(found: dict, design: Design, path: str) -> str:
             x, y, e = normalised(found, Curve(c.name, c.parameter, c.values, c.fixed, ref), phase)
             if len(x):
                 ax.errorbar(x, y, e, fmt="o-", ms=4, capsize=2, color=color, label=label)
+            if per_b(c, phase):
+                x, y, e = normalised(found, c, phase, divide_by_b=True)
+                if len(x):
+                    ax.errorbar(x, y, e, fmt="s--", ms=4, capsize=2, color="C2", mfc="none",
+                                label="(T_eff / b) / (T_eff / b)(ref)")
         ax.axhline(1, color="0.7", lw=0.8)
         if c.name == "b-mean":     # two and a half decades (b = 1, exactly 0, is left out)
             ax.set_yscale("log")
