@@ -523,11 +523,19 @@ def tables(found: dict, design: Design, cost: dict) -> str:
             out += curve_table(found, c, phase) + [""]
     zs = agreement(found)
     if zs:
-        z = np.array(list(zs.values()))
-        out += ["## Theory against simulation", "",
-                f"{len(z)} points with a number from both: |z| <= 1 at {np.mean(np.abs(z) <= 1):.0%}, <= 2 at "
-                f"{np.mean(np.abs(z) <= 2):.0%}, <= 3 at {np.mean(np.abs(z) <= 3):.0%}; mean z {z.mean():+.2f}, "
-                f"chi^2 / points {np.mean(z ** 2):.2f}.", ""]
+        out += ["## Theory against simulation", "", "z = (DMFT - simulation) / combined error, the headline "
+                "of each point with a number from both.", ""]
+        for name, keep in (("all", lambda k: True), ("UNSAT", lambda k: k[1] == "unsat"),
+                           ("SAT", lambda k: k[1] == "sat")):
+            part = {k: v for k, v in zs.items() if keep(k)}
+            if part:
+                z = np.array(list(part.values()))
+                worst = max(part, key=lambda k: abs(part[k]))
+                out.append(f"- {name}: {len(z)} points, |z| <= 1 at {np.mean(np.abs(z) <= 1):.0%}, <= 2 at "
+                           f"{np.mean(np.abs(z) <= 2):.0%}, <= 3 at {np.mean(np.abs(z) <= 3):.0%}; mean z "
+                           f"{z.mean():+.2f} +- {1 / math.sqrt(len(z)):.2f}, chi^2 / points {np.mean(z ** 2):.2f}; "
+                           f"largest |z|: {worst[0]} x = {worst[2]:g} ({part[worst]:+.2f})")
+        out.append("")
     out += ["## The two measures side by side", ""] + side_by_side_table(found, design) + [""]
     out += ["## Sizes (simulations at N = " + ", ".join(map(str, design.sizes())) + ")", "",
             "| point | N | value | status | t_max | systems |", "|---|---|---|---|---|---|"]
