@@ -459,7 +459,8 @@ def agreement(found: dict) -> dict:
 
 
 def per_b(curve: Curve, phase: str) -> bool:
-    """Whether ``curve`` has a second temperature, ``T_eff / b``: along ``b-sum`` in UNSAT.
+    """Whether ``curve`` has a second temperature, ``T_eff / b``: a scan of ``b`` with the ``sum``
+    normalisation (``b-sum``), in UNSAT.
 
     The field of the fluctuation-dissipation relation enters the update as ``dt H``
     (docs/conventions.md section 3) while the mean drift of the ``sum`` normalisation is
@@ -468,7 +469,7 @@ def per_b(curve: Curve, phase: str) -> bool:
     FDT ratio is ``D``) is ``T_eff / b``.  Exactly: a ``sum`` run at ``(b, dt)`` is a ``mean`` run
     at ``(b, b dt)`` on the clock ``b t`` (tests/test_clock_identity.py), whose ``T_eff`` is
     ``T_eff(sum) / b``; ``d_inf`` has no such factor."""
-    return curve.name == "b-sum" and phase == "unsat"
+    return curve.parameter == "b" and dict(curve.fixed).get("normalization", "sum") == "sum" and phase == "unsat"
 
 
 def normalised(found: dict, curve: Curve, phase: str, divide_by_b: bool = False) -> tuple:
@@ -525,9 +526,8 @@ def tables(found: dict, design: Design, cost: dict) -> str:
     if zs:
         out += ["## Theory against simulation", "", "z = (DMFT - simulation) / combined error, the headline "
                 "of each point with a number from both.", ""]
-        for name, keep in (("all", lambda k: True), ("UNSAT", lambda k: k[1] == "unsat"),
-                           ("SAT", lambda k: k[1] == "sat")):
-            part = {k: v for k, v in zs.items() if keep(k)}
+        for name, phases in (("all", ("unsat", "sat")), ("UNSAT", ("unsat",)), ("SAT", ("sat",))):
+            part = {k: v for k, v in zs.items() if k[1] in phases}
             if part:
                 z = np.array(list(part.values()))
                 worst = max(part, key=lambda k: abs(part[k]))
