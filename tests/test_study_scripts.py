@@ -333,7 +333,8 @@ def test_paths_bias_study_quick(tmp_path):
     counts = set(paths_bias.QUICK_COUNTS)
     assert {r["n_paths"] for r in data["runs"]} == counts
     fits = {(r["point"], r["quantity"]): r for r in data["fits"]}
-    assert set(fits) >= {("canonical", "energy"), ("slow", "energy"), ("slow", "1-C"), ("slow", "chi")}
+    assert set(fits) >= {("canonical", "energy"), ("slow", "energy"), ("slow", "1-C"), ("slow", "chi"),
+                         ("sat", "d_inf"), ("sat", "d(t_max)")}
     slow = fits[("slow", "chi")]
     assert slow["counts"] == len(counts) and "extrapolated" in slow
     mtimes = {p: os.path.getmtime(tmp_path / "runs" / p) for p in os.listdir(tmp_path / "runs")}
