@@ -32,9 +32,11 @@ from ...core.extrapolation import BIAS_SUFFIX, paths_corrections
 from ...core.methods import DMFTMethod
 from ...core.outputs import write_atomic
 from .common import combined_z, finished, kept_rows, number, pm, run_into, study_main, write_csv
-from .paths_bias import PARTS, numbers, point
+from .paths_bias import numbers, point
 from ..runner import Task
 
+#: the points checked: the two of ``docs/paths-bias`` (the SAT point's fit is in ``docs/paths-bias-sat``)
+PARTS = ("canonical", "slow")
 #: the default runs use the paths-bias points' seeds plus this (independent replicates)
 SEED_OFFSET = 10
 #: the one-time or two-time dataset of each number's correction (the T_eff ones come from the fit)
