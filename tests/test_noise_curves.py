@@ -128,22 +128,24 @@ def test_gradient_descent_points_are_exact_and_not_computed():
 
 def test_task_order_checks_each_drawn_point_before_the_next():
     """The reference points first, then every simulated point's DMFT followed at once by its
-    simulation, then the other curve points; sizes and map last."""
+    simulation (SAT; an UNSAT simulation is planned from its DMFT's result, so not without a
+    cache), then the other curve points; sizes and map last."""
     d = nc.Design(quick=False)
     todo = nc.tasks(d, ("dmft", "simulations", "sizes", "map"))
     labels = [t.label for t in todo]
-    first = [f"{c} {ph} b={x:g} dmft" for c, ph, x in nc.FIRST]
-    assert sorted(labels[0:8:2]) == sorted(first)
+    first = {f"{c} {ph} b={x:g} {kind}" for c, ph, x in nc.FIRST
+             for kind in (("dmft", "simulation") if ph == "sat" else ("dmft",))}
+    assert set(labels[:len(first)]) == first
     sims = [i for i, t in enumerate(todo) if t.method.kind == "simulation" and not t.label.startswith("sizes")]
-    simulated = {p.replace(seed=nc.SIM_SEED) for _, _, _, p in nc.simulated(d)}
+    simulated = {p.replace(seed=nc.SIM_SEED) for _, ph, _, p in nc.simulated(d) if ph == "sat"}
     assert {todo[i].params for i in sims} == simulated and len(sims) == len(simulated)
     for i in sims:
         assert todo[i - 1].method.kind == "dmft" and todo[i - 1].params == todo[i].params.replace(seed=todo[i - 1].params.seed)
         assert todo[i - 1].label.replace(" dmft", "") == todo[i].label.replace(" simulation", "")
-    # every simulated pair before any DMFT point without a simulation
-    unchecked = [i for i, t in enumerate(todo) if t.method.kind == "dmft" and i + 1 < len(todo)
-                 and todo[i + 1].method.kind != "simulation" and not t.label.startswith("map")]
-    assert max(sims) < min(unchecked)
+    # every simulated point's DMFT (and SAT simulation) before any DMFT point without a simulation
+    checked = {f"{c.name} {ph} {c.parameter}={x:g} dmft" for c, ph, x, _ in nc.simulated(d)}
+    dmft = [i for i, t in enumerate(todo) if t.method.kind == "dmft" and not t.label.startswith("map")]
+    assert max(sims + [i for i in dmft if todo[i].label in checked]) < min(i for i in dmft if todo[i].label not in checked)
 
 
 def _read(path):
@@ -159,7 +161,12 @@ def test_quick_study_writes_its_files_and_resumes(tmp_path):
     statuses = {r["status"] for r in rows}
     assert "pending" not in statuses
     for r in rows:     # a number with status ok, or a status that says why not
-        assert r["status"] == "ok" or r["status"].split(":")[0] in ("not_reached", "aging", "frozen", "diverged")
+        assert r["status"] == "ok" or r["status"].split(":")[0] in ("not_reached", "aging", "frozen", "diverged",
+                                                                      nc.NOT_RUN.split(":")[0])
+        # an UNSAT simulation is not run only where its DMFT has no number
+        if r["status"] == nc.NOT_RUN:
+            assert r["quantity"].startswith("T_") and {q["status"] for q in rows if q["method"] == "dmft"
+                                                        and (q["curve"], q["x"]) == (r["curve"], r["x"])} != {"ok"}
         if r["status"] == "ok":
             assert math.isfinite(float(r["value"])) and float(r["error"]) >= 0
     gd = [r for r in rows if r["method"] == "exact"]
@@ -227,3 +234,43 @@ def test_side_by_side_reads_the_sum_clock_temperature_per_b():
     assert abs(z[("b-mean", 0.3)]) < 0.05 and not any(c.startswith("b-mean,") for c, _ in z)
     assert nc.per_b(next(c for c in nc.CURVES if c.name == "b-sum"), "unsat")
     assert not nc.per_b(next(c for c in nc.CURVES if c.name == "b-sum"), "sat")
+
+
+def test_unsat_simulation_runs_at_its_dmft_horizon(tmp_path):
+    """An UNSAT simulation is planned from its DMFT's measurement: the same final horizon and
+    waiting times, the simulations' seed and EQUAL_TIME_SYSTEMS systems; the two are compared with
+    the DMFT's statistical error at that horizon.  Langevin at T = 2 (alpha = 2) relaxes within the
+    quick budgets and has T_eff = T exactly, at every N: both sides must find it."""
+    from dmft.app.measure import measure
+    from dmft.app.runner import run_tasks
+    from dmft.core.io import save
+
+    design, cache = nc.Design(quick=True), str(tmp_path)
+    p = nc.point("unsat", True, dynamics="langevin", temperature=2.0, alpha=2.0)
+    dmft_task = design.task(p, "unsat", "dmft", "langevin")
+    assert nc.simulation_task(design, cache, p, "unsat", "langevin") is None      # no DMFT number yet
+    assert nc._simulated(cache, design, p, "unsat", "langevin").status == "pending"
+    # the DMFT's measurement, with a budget that lets it finish (the quick one is 3 s)
+    m = measure(p, "teff", method=dmft_task.method,
+                settings=nc.MeasureSettings("teff", rel_error=0.5, budget=120, max_t=40, min_repetitions=4).resolved("dmft"))
+    assert m.status == "ok"
+    save(m.result, os.path.join(cache, dmft_task.filename))
+    dm = nc.measured(cache, dmft_task, design)
+    assert dm.status == "ok" and dm.params.t_max == m.result.params.t_max and len(dm.params.tw) >= 4
+    # its value at the horizon: the measurement's, with the statistical error alone (<= the measurement's)
+    assert dm.at_horizon["T_static"][0] == dm.values["T_static"][0]
+    assert 0 < dm.at_horizon["T_static"][1] <= dm.values["T_static"][1]
+    sim = nc.simulation_task(design, cache, p, "unsat", "langevin")
+    assert sim.params == dm.params.replace(seed=nc.SIM_SEED) and sim.method.n_samples == nc.EQUAL_TIME_SYSTEMS
+    assert sim.method.kind == "simulation" and sim.method.n == design.method("unsat", "simulation").n
+    assert nc.simulation_task(design, cache, p, "unsat", "langevin", n=80).method.n == 80
+    run_tasks([sim], cache, workers=1)
+    sm = nc._simulated(cache, design, p, "unsat", "langevin")
+    assert sm.status == "ok" and sm.t_max == dm.t_max and sm.repetitions == nc.EQUAL_TIME_SYSTEMS
+    assert sm.params.tw == dm.params.tw
+    # T_eff = T = 2 on both sides, and the two agree, in combined errors
+    for side in (dm.at_horizon, sm.values):
+        v, e = side["T_static"]
+        assert abs(v - 2.0) < 4 * e + 0.02, side
+    z = nc.z_against(dm, sm, "unsat")
+    assert abs(z) < 4 and z == nc.combined_z(*dm.at_horizon["T_static"], *sm.values["T_static"])

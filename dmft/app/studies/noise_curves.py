@@ -17,7 +17,12 @@ point), DMFT at every point and simulations at every other point:
   fraction of the gaps within 0.1 of the boundary and the mean gap at the end), against ``b``
   and ``tau``;
 * simulations at ``N = 2000`` at every other point of each curve and at :data:`SIZES` at the
-  points :data:`SIZE_POINTS` (no trend in ``N``).
+  points :data:`SIZE_POINTS` (no trend in ``N``).  In SAT each is a measurement like the DMFT's
+  (``d_inf`` of a frozen state does not depend on the horizon once reached); in UNSAT each is a
+  fixed run of :data:`EQUAL_TIME_SYSTEMS` systems at the final horizon and waiting times of the
+  point's DMFT measurement (:func:`simulation_task`), so that theory and simulation are compared at
+  equal times, planned once the DMFT has its number (a measurement of its own would have to
+  confirm its number at ``t = 900``: 17-50 min at ``N = 2000``, where the DMFT's horizon is 100-400).
 
 ``b = 1`` is gradient descent: no noise, so ``T_eff = 0`` and ``d_inf = 0`` exactly (two replicas
 started together follow the same deterministic path); those points are written as the ``exact``
@@ -41,19 +46,22 @@ import math
 import os
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
 from ...analysis.figures import legend, save_figure
+from ...analysis.teff import fit_teff
+from ...analysis.verdict import repetitions
 from ...analysis.gaps import NEAR as GAP_NEAR, boundary_width
 from ...analysis.phase_diagram import gardner_alpha
 from ...core.io import load
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
 from ..measure import MeasureSettings, MeasureTask
+from ..runner import Task
 from .common import combined_z, pm, run_into, study_main, write_csv, write_tables
 
 PARTS = ("dmft", "simulations", "sizes", "map", "again")
@@ -90,6 +98,9 @@ SIMULATION = ParticleMethod(n=2000)
 #: calibrated against 10 independent runs, docs/precision-defaults.md), more systems for simulations
 MIN_REPETITIONS = {"dmft": 4, "simulation": 8}
 SIM_SEED = 11
+#: systems of an UNSAT simulation at its DMFT's horizon (:func:`simulation_task`): the fewest of a
+#: measurement (:data:`MIN_REPETITIONS`), 2-3% on T_static at N = 2000 (docs/effective-noise.md)
+EQUAL_TIME_SYSTEMS = 8
 #: the seed of every DMFT point (the Params default)
 BASE_SEED = Params().seed
 #: sizes of the finite-N check, and its points (curve, phase, x)
@@ -228,10 +239,35 @@ def size_points(design: Design) -> list:
     return out
 
 
+def simulation_task(design: Design, cache: str | None, params: Params, phase: str, label: str,
+                    n: int | None = None):
+    """The simulation of the point ``params`` (``label``: its DMFT's, without the method).
+
+    SAT: a measurement like the DMFT's (:meth:`Design.task`).  UNSAT: a fixed run
+    (:class:`~dmft.app.runner.Task`) of :data:`EQUAL_TIME_SYSTEMS` systems of ``N = n`` (default
+    :data:`SIMULATION`'s) with the seed :data:`SIM_SEED` at the final horizon and waiting times of
+    the point's DMFT measurement in ``cache``, so that the two are compared at equal times; ``None``
+    while that measurement has no number (or without a cache).  Its file's key is that point, so a
+    DMFT measured again to another horizon plans a new simulation."""
+    if phase == "sat":
+        return design.task(params, phase, "simulation", label, n=n)
+    if cache is None:
+        return None
+    dm = measured(cache, design.task(params, phase, "dmft", label), design)
+    if dm.status != "ok" or dm.params is None:
+        return None
+    method = design.method(phase, "simulation").replace(n_samples=EQUAL_TIME_SYSTEMS)
+    if n is not None:
+        method = method.replace(n=n)
+    return Task(dm.params.replace(seed=SIM_SEED), method, f"{label} simulation at the DMFT's horizon")
+
+
 def tasks(design: Design, parts, cache: str | None = None) -> list:
     """The measurements of ``parts``, DMFT curves first (the study's core), then the simulations
-    that check them, the sizes and the map; each point once.  ``again`` (with the ``cache`` of the
-    others): the second pass of every measurement that ran out of its budget there."""
+    that check them, the sizes and the map; each point once.  The UNSAT simulations only where
+    ``cache`` holds their DMFT's number (:func:`simulation_task`: planned from it).  ``again`` (with
+    the ``cache`` of the others): the second pass of every measurement that ran out of its budget
+    there."""
     out = []
     # FIRST, then every other point of each curve (those simulated), each DMFT point followed by
     # its simulation, then the rest: a run stopped early leaves every curve drawn coarsely, each
@@ -244,19 +280,26 @@ def tasks(design: Design, parts, cache: str | None = None) -> list:
         if "dmft" in parts:
             out.append(design.task(p, ph, "dmft", label))
         if "simulations" in parts and (c.name, ph, x) in sims:
-            out.append(design.task(p, ph, "simulation", label))
+            out.append(simulation_task(design, cache, p, ph, label))
     if "sizes" in parts:
-        out += [design.task(p, ph, "simulation", f"sizes {name} {ph} x={x:g} N={n}", n=n)
-                for name, ph, x, n, p in size_points(design)]
+        for name, ph, x, n, p in size_points(design):
+            c = next(c for c in CURVES if c.name == name)
+            label = f"{name} {ph} {c.parameter}={x:g}"
+            if ph == "unsat":       # the DMFT whose horizon the simulations take (a curve point of the full design)
+                out.append(design.task(p, ph, "dmft", label))
+            sim = simulation_task(design, cache, p, ph, label, n=n)
+            if sim is not None:
+                out.append(replace(sim, label=f"sizes {name} {ph} x={x:g} N={n}"))
     if "map" in parts:
         out += [design.task(p, ph, "dmft", f"map alpha={a:g} b={b:g}")
                 for a, b, ph, p in map_points(design) if not is_exact(p)]
     if "again" in parts and cache is not None:
-        out += [again_task(design, t) for t in tasks(design, tuple(p for p in PARTS if p != "again"))
-                if measured(cache, t).status == OUT_OF_BUDGET]
+        out += [again_task(design, t) for t in tasks(design, tuple(p for p in PARTS if p != "again"), cache)
+                if isinstance(t, MeasureTask) and measured(cache, t).status == OUT_OF_BUDGET]
     unique = {}
     for t in out:
-        unique.setdefault(t.filename, t)
+        if t is not None:
+            unique.setdefault(t.filename, t)
     return list(unique.values())
 
 
@@ -272,7 +315,10 @@ class Measured:
     """What one point's measurement gave: ``values`` ``{quantity: (value, error)}`` and the status
     (``ok``, also for the exact points of :func:`exact`; else the measurement's reason for no
     number, or ``pending``: not measured yet), the horizon and repetitions it ended with, its
-    compute time and, without a number, the reason in words."""
+    compute time and, without a number, the reason in words; ``params``: the point of its final
+    run (horizon and waiting times); ``at_horizon``: UNSAT, ``{quantity: (value, error)}`` of that
+    run with its statistical errors alone (the headline's error in ``values`` also takes in a change
+    with the horizon; the comparison with a simulation at the same horizon wants these)."""
 
     status: str
     values: dict
@@ -280,6 +326,8 @@ class Measured:
     repetitions: int = 0
     wall_s: float = math.nan
     reason: str = ""
+    params: Params | None = None
+    at_horizon: dict | None = None
 
 
 def _num(x) -> float:
@@ -321,6 +369,12 @@ def _measured_file(path: str, mtime_ns: int, size: int) -> Measured:
     cache: a file rewritten by a later run is read again)."""
     r = load(path)
     m = r.measurement or {}
+    if not m:           # a fixed run: an UNSAT simulation at its DMFT's horizon
+        values = _at_horizon(r)
+        ok = math.isfinite(values.get("T_static", (math.nan,))[0])
+        status = "ok" if ok else "diverged" if r.status == "diverged" else NO_PLATEAU
+        return Measured(status, values, r.params.t_max, repetitions(r), _num(r.meta.get("wall_time_s")),
+                        "" if ok else f"{NO_PLATEAU} ({r.status})", r.params, values)
     values = {}
     if m.get("quantity") == "teff":
         # T_short and T_slow with their statistical errors; the headline T_static with the
@@ -336,8 +390,22 @@ def _measured_file(path: str, mtime_ns: int, size: int) -> Measured:
     status = m.get("status", "pending")
     if status == "not_reached":
         status = OUT_OF_BUDGET if "budget" in m.get("reason", "") else "not_reached: horizon limit"
+    at = _at_horizon(r) if m.get("quantity") == "teff" and status == "ok" else None
     return Measured(status, values, _num(m.get("t_max")), int(m.get("repetitions", 0)), _num(m.get("wall_s")),
-                    "" if status == "ok" else m.get("reason", ""))
+                    "" if status == "ok" else m.get("reason", ""), r.params, at)
+
+
+#: the status of an UNSAT simulation at its DMFT's horizon without a plateau there
+NO_PLATEAU = "not_reached: no plateau at the DMFT's horizon"
+
+
+def _at_horizon(result) -> dict:
+    """``{T_static, T_short, T_slow: (value, statistical error)}`` of ``result`` (``{}`` without)."""
+    try:
+        e = fit_teff(result, warn=False)
+    except ValueError:
+        return {}
+    return {q: (float(getattr(e, q)), float(getattr(e, q + "_err"))) for q in ("T_static", "T_short", "T_slow")}
 
 
 def exact(phase: str) -> Measured:
@@ -357,14 +425,28 @@ def collect(cache: str, design: Design) -> dict:
         label = f"{c.name} {ph} {c.parameter}={x:g}"
         out["curves"][(c.name, ph, x, "dmft")] = measured(cache, design.task(p, ph, "dmft", label), design)
         if (c.name, ph, x) in sims:
-            out["curves"][(c.name, ph, x, "simulation")] = measured(cache, design.task(p, ph, "simulation", label),
-                                                                    design)
+            out["curves"][(c.name, ph, x, "simulation")] = _simulated(cache, design, p, ph, label)
     for a, b, ph, p in map_points(design):
         m = exact(ph) if is_exact(p) else measured(cache, design.task(p, ph, "dmft", ""), design)
         out["map"][(a, b)] = (ph, m)
     for name, ph, x, n, p in size_points(design):
-        out["sizes"][(name, ph, x, n)] = measured(cache, design.task(p, ph, "simulation", "", n=n), design)
+        c = next(c for c in CURVES if c.name == name)
+        out["sizes"][(name, ph, x, n)] = _simulated(cache, design, p, ph, f"{name} {ph} {c.parameter}={x:g}", n)
     return out
+
+
+#: the status of an UNSAT simulation whose DMFT measurement ended without a number
+NOT_RUN = "not run: its DMFT has no number"
+
+
+def _simulated(cache: str, design: Design, params: Params, phase: str, label: str, n: int | None = None) -> Measured:
+    task = simulation_task(design, cache, params, phase, label, n)
+    if task is not None:
+        return measured(cache, task, design)
+    dm = measured(cache, design.task(params, phase, "dmft", label), design)
+    if dm.status == "pending":
+        return Measured("pending", {}, reason="planned once its DMFT has its number")
+    return Measured(NOT_RUN, {}, reason=f"its DMFT ended {dm.status}: no horizon to compare at")
 
 
 # --------------------------------------------------------------------------- files
@@ -434,8 +516,7 @@ def curve_table(found: dict, curve: Curve, phase: str) -> list:
         exact_m = found["curves"].get((curve.name, phase, x, "exact"))
         dm = exact_m or found["curves"].get((curve.name, phase, x, "dmft"))
         sm = found["curves"].get((curve.name, phase, x, "simulation"))
-        z = combined_z(*_value(dm, head), *_value(sm, head)) if sm and sm.status == "ok" and dm.status == "ok" \
-            else math.nan
+        z = z_against(dm, sm, phase) if sm and sm.status == "ok" and dm.status == "ok" else math.nan
         cells = [f"{x:g}"] + [_cell(dm, q) if q in dm.values or dm.status != "ok" else "" for q in names]
         cells += [_cell(sm, head), f"{z:+.2f}" if math.isfinite(z) else "",
                   "exact" if exact_m else _number(dm.t_max, "g"), "" if exact_m else _number(dm.wall_s / 60, ".1f")]
@@ -456,8 +537,18 @@ def agreement(found: dict) -> dict:
         dm = found["curves"].get((curve, phase, x, "dmft"))
         if dm is None or dm.status != "ok":
             continue
-        zs[(curve, phase, x)] = combined_z(*_value(dm, HEADLINE[phase]), *_value(sm, HEADLINE[phase]))
+        zs[(curve, phase, x)] = z_against(dm, sm, phase)
     return zs
+
+
+def z_against(dm: Measured, sm: Measured, phase: str) -> float:
+    """``(DMFT - simulation) / combined error`` of the headline.  UNSAT: the simulation ran at the
+    DMFT's final horizon and waiting times (:func:`simulation_task`), so the DMFT enters with its
+    value there and its statistical error alone (``at_horizon``), not with the measurement's error,
+    which also takes in the change from the horizon before."""
+    head = HEADLINE[phase]
+    dmft = dm.at_horizon[head] if dm.at_horizon and head in dm.at_horizon else _value(dm, head)
+    return combined_z(*dmft, *_value(sm, head))
 
 
 def per_b(curve: Curve, phase: str) -> bool:
@@ -698,9 +789,11 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     design = Design(quick)
     start = time.monotonic()
     first = tuple(p for p in parts if p != "again")
-    cache = run_into(output, tasks(design, first), workers=workers, compute=compute)
-    if "again" in parts:     # the second pass, planned from what the first left
+    cache = _run_planned(output, design, first, workers, compute)
+    if "again" in parts:     # the second pass, planned from what the first left, then the UNSAT
+        # simulations of the points it gave a number
         run_into(output, tasks(design, ("again",), cache), workers=workers, compute=compute)
+        _run_planned(output, design, first, workers, compute)
     ran = time.monotonic() - start
     found = collect(cache, design)
     cost = costs(cache, design, ran if compute else None)
@@ -715,6 +808,20 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
         map_figure(found, design, os.path.join(output, "curves_map.png"))
         gaps_figure(found, design, os.path.join(output, "curves_gaps.png"))
     return found
+
+
+def _run_planned(output: str, design: Design, parts: tuple, workers, compute: bool) -> str:
+    """Run the tasks of ``parts`` into ``<output>/runs`` until the plan stops growing: the UNSAT
+    simulations are planned from their DMFT's numbers (:func:`simulation_task`), so each round
+    adds those of the DMFT points the round before finished.  Returns the cache folder."""
+    cache, planned = os.path.join(output, "runs"), None
+    while True:
+        todo = tasks(design, parts, cache)
+        names = {t.filename for t in todo}
+        if names == planned:
+            return cache
+        run_into(output, todo, workers=workers, compute=compute)
+        planned = names
 
 
 def costs(cache: str, design: Design, ran: float | None) -> dict:
