@@ -274,3 +274,17 @@ def test_unsat_simulation_runs_at_its_dmft_horizon(tmp_path):
         assert abs(v - 2.0) < 4 * e + 0.02, side
     z = nc.z_against(dm, sm, "unsat")
     assert abs(z) < 4 and z == nc.combined_z(*dm.at_horizon["T_static"], *sm.values["T_static"])
+
+
+def test_agreement_counts_a_point_shared_by_two_curves_once():
+    """delta = 0.5 is the base point, b-sum's b = 0.5 too: one simulation, one z."""
+    p = Params(alpha=0.5, delta=0.5, b=0.5, replicas=2, seed=nc.SIM_SEED)
+    q = p.replace(b=0.3)
+    dm, sm = nc.Measured("ok", {"d_inf": (1.0, 0.1)}), nc.Measured("ok", {"d_inf": (0.8, 0.1)}, params=p)
+    found = {"curves": {("b-sum", "sat", 0.5, "dmft"): dm, ("b-sum", "sat", 0.5, "simulation"): sm,
+                        ("delta", "sat", 0.5, "dmft"): dm, ("delta", "sat", 0.5, "simulation"): sm,
+                        ("b-sum", "sat", 0.3, "dmft"): dm,
+                        ("b-sum", "sat", 0.3, "simulation"): nc.Measured("ok", {"d_inf": (1.0, 0.1)}, params=q)}}
+    zs = nc.agreement(found)
+    assert set(zs) == {("b-sum", "sat", 0.5), ("b-sum", "sat", 0.3)}
+    assert zs[("b-sum", "sat", 0.5)] == pytest.approx(0.2 / math.hypot(0.1, 0.1)) and zs[("b-sum", "sat", 0.3)] == 0.0

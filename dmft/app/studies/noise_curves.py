@@ -529,14 +529,17 @@ def _number(x: float, fmt: str) -> str:
 
 
 def agreement(found: dict) -> dict:
-    """DMFT against simulation where both have a number: the z values (combined errors)."""
-    zs = {}
+    """DMFT against simulation where both have a number: the z values (combined errors), each
+    simulated point once (a point on two curves, such as ``delta = 0.5`` and ``b = 0.5``, under
+    the first curve's name)."""
+    zs, seen = {}, set()
     for (curve, phase, x, method), sm in found["curves"].items():
-        if method != "simulation" or sm.status != "ok":
+        if method != "simulation" or sm.status != "ok" or sm.params in seen:
             continue
         dm = found["curves"].get((curve, phase, x, "dmft"))
         if dm is None or dm.status != "ok":
             continue
+        seen.add(sm.params)
         zs[(curve, phase, x)] = z_against(dm, sm, phase)
     return zs
 
