@@ -509,8 +509,9 @@ def curve_table(found: dict, curve: Curve, phase: str) -> list:
     difference in combined standard errors."""
     head = HEADLINE[phase]
     names = QUANTITIES[phase]
+    sim = "simulation at the DMFT's t_max" if phase == "unsat" else "simulation"
     lines = [f"| {curve.parameter} | " + " | ".join(f"{q} (DMFT)" for q in names)
-             + f" | {head} (simulation) | z | t_max (DMFT) | minutes (DMFT) |",
+             + f" | {head} ({sim}) | z | t_max (DMFT) | minutes (DMFT) |",
              "|---" * (len(names) + 5) + "|"]
     for x in curve.values[phase]:
         exact_m = found["curves"].get((curve.name, phase, x, "exact"))
@@ -624,7 +625,9 @@ def tables(found: dict, design: Design, cost: dict) -> str:
                 f"of each point with a number from both. Every DMFT point has the seed {BASE_SEED} and every "
                 f"simulation the seed {SIM_SEED}: the same draws enter each point, so the z of neighbouring "
                 "points are correlated and the +- 1/sqrt(points) of their mean (independent points) is a "
-                "lower bound of its error.", ""]
+                "lower bound of its error. UNSAT: the simulation ran at the DMFT's final horizon and waiting "
+                "times, and the DMFT enters with its statistical error there (the measurement's error in the "
+                "curve tables also takes in the change from the horizon before).", ""]
         for name, phases in (("all", ("unsat", "sat")), ("UNSAT", ("unsat",)), ("SAT", ("sat",))):
             part = {k: v for k, v in zs.items() if k[1] in phases}
             if part:
