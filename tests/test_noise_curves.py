@@ -239,8 +239,8 @@ def test_side_by_side_reads_the_sum_clock_temperature_per_b():
 def test_unsat_simulation_runs_at_its_dmft_horizon(tmp_path):
     """An UNSAT simulation is planned from its DMFT's measurement: the same final horizon and
     waiting times, the simulations' seed and EQUAL_TIME_SYSTEMS systems; the two are compared with
-    the DMFT's statistical error at that horizon.  Langevin at T = 2 (alpha = 2) relaxes within the
-    quick budgets and has T_eff = T exactly, at every N: both sides must find it."""
+    the DMFT's statistical error at that horizon.  Langevin at T = 2 (alpha = 2) is stationary by
+    t = 20 and has T_eff = T exactly, at every N: both sides must find it."""
     from dmft.app.measure import measure
     from dmft.app.runner import run_tasks
     from dmft.core.io import save

@@ -53,10 +53,10 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from ...analysis.figures import legend, save_figure
-from ...analysis.teff import fit_teff
-from ...analysis.verdict import repetitions
 from ...analysis.gaps import NEAR as GAP_NEAR, boundary_width
 from ...analysis.phase_diagram import gardner_alpha
+from ...analysis.teff import fit_teff
+from ...analysis.verdict import repetitions
 from ...core.io import load
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
