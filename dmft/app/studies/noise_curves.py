@@ -239,6 +239,12 @@ def size_points(design: Design) -> list:
     return out
 
 
+def point_label(curve: str, phase: str, x: float) -> str:
+    """The name of a curve point in logs and task labels (its DMFT's, without the method)."""
+    c = next(c for c in CURVES if c.name == curve)
+    return f"{curve} {phase} {c.parameter}={x:g}"
+
+
 def simulation_task(design: Design, cache: str | None, params: Params, phase: str, label: str,
                     n: int | None = None):
     """The simulation of the point ``params`` (``label``: its DMFT's, without the method).
@@ -276,15 +282,14 @@ def tasks(design: Design, parts, cache: str | None = None) -> list:
     points = [q for q in curve_points(design) if not is_exact(q[3])]
     points.sort(key=lambda q: ((q[0].name, q[1], q[2]) not in FIRST, (q[0].name, q[1], q[2]) not in sims))
     for c, ph, x, p in points:
-        label = f"{c.name} {ph} {c.parameter}={x:g}"
+        label = point_label(c.name, ph, x)
         if "dmft" in parts:
             out.append(design.task(p, ph, "dmft", label))
         if "simulations" in parts and (c.name, ph, x) in sims:
             out.append(simulation_task(design, cache, p, ph, label))
     if "sizes" in parts:
         for name, ph, x, n, p in size_points(design):
-            c = next(c for c in CURVES if c.name == name)
-            label = f"{name} {ph} {c.parameter}={x:g}"
+            label = point_label(name, ph, x)
             if ph == "unsat":       # the DMFT whose horizon the simulations take (a curve point of the full design)
                 out.append(design.task(p, ph, "dmft", label))
             sim = simulation_task(design, cache, p, ph, label, n=n)
@@ -390,7 +395,9 @@ def _measured_file(path: str, mtime_ns: int, size: int) -> Measured:
     status = m.get("status", "pending")
     if status == "not_reached":
         status = OUT_OF_BUDGET if "budget" in m.get("reason", "") else "not_reached: horizon limit"
-    at = _at_horizon(r) if m.get("quantity") == "teff" and status == "ok" else None
+    # the final run's values with their statistical errors, as the measurement recorded them
+    at = ({q: (_num(m.get(q)), _num(m.get(q + "_err"))) for q in QUANTITIES["unsat"]}
+          if m.get("quantity") == "teff" and status == "ok" else None)
     return Measured(status, values, _num(m.get("t_max")), int(m.get("repetitions", 0)), _num(m.get("wall_s")),
                     "" if status == "ok" else m.get("reason", ""), r.params, at)
 
@@ -400,12 +407,13 @@ NO_PLATEAU = "not_reached: no plateau at the DMFT's horizon"
 
 
 def _at_horizon(result) -> dict:
-    """``{T_static, T_short, T_slow: (value, statistical error)}`` of ``result`` (``{}`` without)."""
+    """``{T_static, T_short, T_slow: (value, statistical error)}`` of the fixed run ``result``
+    (``{}`` without)."""
     try:
         e = fit_teff(result, warn=False)
     except ValueError:
         return {}
-    return {q: (float(getattr(e, q)), float(getattr(e, q + "_err"))) for q in ("T_static", "T_short", "T_slow")}
+    return {q: (float(getattr(e, q)), float(getattr(e, q + "_err"))) for q in QUANTITIES["unsat"]}
 
 
 def exact(phase: str) -> Measured:
@@ -422,7 +430,7 @@ def collect(cache: str, design: Design) -> dict:
         if is_exact(p):
             out["curves"][(c.name, ph, x, "exact")] = exact(ph)
             continue
-        label = f"{c.name} {ph} {c.parameter}={x:g}"
+        label = point_label(c.name, ph, x)
         out["curves"][(c.name, ph, x, "dmft")] = measured(cache, design.task(p, ph, "dmft", label), design)
         if (c.name, ph, x) in sims:
             out["curves"][(c.name, ph, x, "simulation")] = _simulated(cache, design, p, ph, label)
@@ -430,8 +438,7 @@ def collect(cache: str, design: Design) -> dict:
         m = exact(ph) if is_exact(p) else measured(cache, design.task(p, ph, "dmft", ""), design)
         out["map"][(a, b)] = (ph, m)
     for name, ph, x, n, p in size_points(design):
-        c = next(c for c in CURVES if c.name == name)
-        out["sizes"][(name, ph, x, n)] = _simulated(cache, design, p, ph, f"{name} {ph} {c.parameter}={x:g}", n)
+        out["sizes"][(name, ph, x, n)] = _simulated(cache, design, p, ph, point_label(name, ph, x), n)
     return out
 
 
