@@ -288,3 +288,25 @@ def test_agreement_counts_a_point_shared_by_two_curves_once():
     zs = nc.agreement(found)
     assert set(zs) == {("b-sum", "sat", 0.5), ("b-sum", "sat", 0.3)}
     assert zs[("b-sum", "sat", 0.5)] == pytest.approx(0.2 / math.hypot(0.1, 0.1)) and zs[("b-sum", "sat", 0.3)] == 0.0
+
+
+def test_an_unsat_simulation_without_a_plateau_says_why(tmp_path):
+    """A fixed run at a horizon too short for a number gets the status NO_PLATEAU and, as its
+    reason, fit_teff's own: what still moves and by how many of its errors, or why it is not
+    stationary.  Langevin at T = 2 (alpha = 2) to t = 8: stationary, but chi still rises over the
+    last lags; SGD (alpha = 2, b = 0.5) from tw = 2 to t = 6: the energy still falls."""
+    from dmft.app.runner import Task, run_tasks
+    from dmft.core.methods import ParticleMethod
+
+    langevin = nc.point("unsat", True, dynamics="langevin", temperature=2.0, alpha=2.0).replace(
+        t_max=8.0, tw=(4.0, 4.5, 5.0, 5.5), seed=nc.SIM_SEED)
+    sgd = nc.point("unsat", True, alpha=2.0).replace(t_max=6.0, tw=(2.0, 3.0, 4.0, 5.0), seed=nc.SIM_SEED)
+    tasks = [Task(p, ParticleMethod(n=60, n_samples=4), name) for p, name in ((langevin, "langevin"), (sgd, "sgd"))]
+    run_tasks(tasks, str(tmp_path), workers=1)
+    plateau, drift = (nc._measured(str(tmp_path), t) for t in tasks)
+    for m in (plateau, drift):
+        assert m.status == nc.NO_PLATEAU and math.isnan(m.values["T_static"][0])
+        assert m.reason.startswith(nc.NO_PLATEAU + ": ") and " errors" in m.reason
+    assert "no plateau: chi still changes by" in plateau.reason
+    assert math.isfinite(plateau.values["T_short"][0])          # what the run does give is kept
+    assert "not stationary: energy drifts" in drift.reason

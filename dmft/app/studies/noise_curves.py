@@ -375,11 +375,11 @@ def _measured_file(path: str, mtime_ns: int, size: int) -> Measured:
     r = load(path)
     m = r.measurement or {}
     if not m:           # a fixed run: an UNSAT simulation at its DMFT's horizon
-        values = _at_horizon(r)
+        values, why = _at_horizon(r)
         ok = math.isfinite(values.get("T_static", (math.nan,))[0])
         status = "ok" if ok else "diverged" if r.status == "diverged" else NO_PLATEAU
         return Measured(status, values, r.params.t_max, repetitions(r), _num(r.meta.get("wall_time_s")),
-                        "" if ok else f"{NO_PLATEAU} ({r.status})", r.params, values)
+                        "" if ok else f"{status}: {why}", r.params, values)
     values = {}
     if m.get("quantity") == "teff":
         # T_short and T_slow with their statistical errors; the headline T_static with the
@@ -406,14 +406,19 @@ def _measured_file(path: str, mtime_ns: int, size: int) -> Measured:
 NO_PLATEAU = "not_reached: no plateau at the DMFT's horizon"
 
 
-def _at_horizon(result) -> dict:
-    """``{T_static, T_short, T_slow: (value, statistical error)}`` of the fixed run ``result``
-    (``{}`` without)."""
+def _at_horizon(result) -> tuple:
+    """``({T_static, T_short, T_slow: (value, statistical error)}, why)`` of the fixed run
+    ``result``: without a ``T_static``, ``why`` is :func:`~dmft.analysis.teff.fit_teff`'s reason
+    (not stationary, or no plateau: what still moves, by how many of its errors, and the remedy);
+    else ``""``."""
     try:
         e = fit_teff(result, warn=False)
-    except ValueError:
-        return {}
-    return {q: (float(getattr(e, q)), float(getattr(e, q + "_err"))) for q in QUANTITIES["unsat"]}
+    except ValueError as err:
+        return {}, str(err)
+    values = {q: (float(getattr(e, q)), float(getattr(e, q + "_err"))) for q in QUANTITIES["unsat"]}
+    if math.isfinite(e.T_static):
+        return values, ""
+    return values, e.notes.get("T_static", "") if e.stationary else e.stationarity.describe()
 
 
 def exact(phase: str) -> Measured:
