@@ -233,16 +233,20 @@ def size_points(design: Design) -> list:
     """``(curve, phase, x, N, Params)`` of the finite-N check."""
     out = []
     for name, phase, x in (SIZE_POINTS[:1] if design.quick else SIZE_POINTS):
-        c = next(c for c in CURVES if c.name == name)
+        c = curve_named(name)
         p = point(phase, design.quick, **dict(c.fixed), **{c.parameter: x})
         out += [(name, phase, x, n, p) for n in design.sizes()]
     return out
 
 
+def curve_named(name: str) -> Curve:
+    """The curve of the full design called ``name``."""
+    return next(c for c in CURVES if c.name == name)
+
+
 def point_label(curve: str, phase: str, x: float) -> str:
     """The name of a curve point in logs and task labels (its DMFT's, without the method)."""
-    c = next(c for c in CURVES if c.name == curve)
-    return f"{curve} {phase} {c.parameter}={x:g}"
+    return f"{curve} {phase} {curve_named(curve).parameter}={x:g}"
 
 
 def simulation_task(design: Design, cache: str | None, params: Params, phase: str, label: str,
@@ -470,7 +474,7 @@ def curve_rows(found: dict) -> list:
     phase: ``T_*`` UNSAT, ``d_inf`` and ``gap_*`` SAT)."""
     rows = []
     for (curve, phase, x, method), m in found["curves"].items():
-        c = next(c for c in CURVES if c.name == curve)
+        c = curve_named(curve)
         names = (HEADLINE[phase],) if method == "exact" else QUANTITIES[phase]
         for q in names:
             v, e = m.values.get(q, (math.nan, math.nan))
