@@ -2,8 +2,10 @@
 and a smoke run of the whole study (files, statuses, resume)."""
 
 import csv
+import json
 import math
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -191,6 +193,28 @@ def test_quick_study_writes_its_files_and_resumes(tmp_path):
     nc.run(out, quick=True, workers=1)         # resumes: nothing computed again
     after = {name: os.path.getmtime(os.path.join(out, "runs", name)) for name in os.listdir(os.path.join(out, "runs"))}
     assert after == before and _read(os.path.join(out, "curves.csv")) == rows
+    # a machine without the cache of result files resumes from the ledger: nothing computed again,
+    # the same files (the ledger holds a record of every finished measurement, and nothing else)
+    ledger = nc.ledger_of(cache)
+    finished = {t.key for t in nc.tasks(design, nc.PARTS, cache) if os.path.exists(os.path.join(cache, t.filename))}
+    assert set(ledger.keys()) == finished
+    shutil.rmtree(cache)
+    nc.run(out, quick=True, workers=1)
+    assert not os.listdir(cache) and _read(os.path.join(out, "curves.csv")) == rows
+    assert set(ledger.keys()) == finished
+
+
+def test_a_measurement_survives_its_ledger_record():
+    params = nc.point("unsat", quick=True).replace(t_max=20.0)
+    m = nc.Measured("ok", {"T_static": (0.0123, 0.0004), "T_short": (math.nan, math.nan)}, 20.0, 4, 12.5, "",
+                    params, {"T_static": (0.0124, 0.0002)})
+    back = nc.Measured.from_record(json.loads(json.dumps(m.to_record())))
+    assert back.params == params and back.params.tw == params.tw
+    assert back.at_horizon == m.at_horizon and back.values["T_static"] == (0.0123, 0.0004)
+    assert all(math.isnan(v) for v in back.values["T_short"])
+    assert (back.status, back.t_max, back.repetitions, back.wall_s) == ("ok", 20.0, 4, 12.5)
+    pending = nc.Measured.from_record(nc.Measured("pending", {}).to_record())
+    assert pending.params is None and pending.at_horizon is None and math.isnan(pending.t_max)
 
 
 def test_a_point_not_measured_is_pending(tmp_path):

@@ -31,8 +31,10 @@ method and not computed.  Run::
     python -m dmft.app.studies.noise_curves -o docs/study [--quick] [--workers 2] [--parts ...]
 
 Every measurement is a resumable task (:class:`~dmft.app.measure.MeasureTask`) cached by its key
-in ``<output>/runs``; a re-run skips what is finished (a point shared by a curve and the
-map is measured once) and redraws the files from the cache: ``curves.csv`` (``curve, parameter,
+in ``<output>/runs``, and summarised, once finished, in the study's ledger ``<output>/ledger``
+(:mod:`dmft.app.ledger`: small files, committed, so that a machine without the cache of result
+files resumes the study instead of computing it again); a re-run skips what either holds (a point
+shared by a curve and the map is measured once) and redraws the files from them: ``curves.csv`` (``curve, parameter,
 x, quantity, method, value, error, status``), ``map.csv`` (``alpha, b, quantity, value, error,
 status``), ``curves_sizes.csv``, ``curves.md`` (the tables of ``docs/effective-noise.md``) and the
 figures ``curves.png``, ``curves_side_by_side.png``, ``curves_map.png``, ``curves_gaps.png``.
@@ -60,6 +62,7 @@ from ...analysis.verdict import repetitions
 from ...core.io import load
 from ...core.methods import DMFTMethod, ParticleMethod
 from ...core.params import Params
+from ..ledger import Ledger
 from ..measure import MeasureSettings, MeasureTask
 from ..runner import Task
 from .common import combined_z, pm, run_into, study_main, write_csv, write_tables
@@ -327,7 +330,8 @@ class Measured:
     compute time and, without a number, the reason in words; ``params``: the point of its final
     run (horizon and waiting times); ``at_horizon``: UNSAT, ``{quantity: (value, error)}`` of that
     run with its statistical errors alone (the headline's error in ``values`` also takes in a change
-    with the horizon; the comparison with a simulation at the same horizon wants these)."""
+    with the horizon; the comparison with a simulation at the same horizon wants these); ``key``:
+    the task whose result file or ledger record it was read from."""
 
     status: str
     values: dict
@@ -337,6 +341,24 @@ class Measured:
     reason: str = ""
     params: Params | None = None
     at_horizon: dict | None = None
+    key: str = ""           # the task's key (its result file and ledger record), where read from one
+
+    def to_record(self) -> dict:
+        """The fields as plain JSON-able values (a ledger record's ``measured``)."""
+        return {"status": self.status, "values": {q: list(ve) for q, ve in self.values.items()},
+                "t_max": self.t_max, "repetitions": self.repetitions, "wall_s": self.wall_s, "reason": self.reason,
+                "params": None if self.params is None else self.params.to_dict(),
+                "at_horizon": None if self.at_horizon is None else {q: list(ve) for q, ve in self.at_horizon.items()}}
+
+    @classmethod
+    def from_record(cls, d: dict) -> "Measured":
+        """The inverse of :meth:`to_record` (a missing number, ``null``, is NaN)."""
+        def pairs(x):
+            return {q: (_num(v), _num(e)) for q, (v, e) in x.items()}
+        return cls(d["status"], pairs(d.get("values") or {}), _num(d.get("t_max")), int(d.get("repetitions") or 0),
+                   _num(d.get("wall_s")), d.get("reason") or "",
+                   None if d.get("params") is None else Params.from_dict(d["params"]),
+                   None if d.get("at_horizon") is None else pairs(d["at_horizon"]))
 
 
 def _num(x) -> float:
@@ -362,14 +384,28 @@ def measured(cache: str, task, design: Design | None = None) -> Measured:
     return first
 
 
+#: the folder of the study's ledger, beside its cache ``runs`` (:func:`ledger_of`)
+LEDGER = "ledger"
+
+
+def ledger_of(cache: str) -> Ledger:
+    """The ledger of the study whose cache of result files is the folder ``cache``."""
+    return Ledger(os.path.join(os.path.dirname(os.path.normpath(cache)), LEDGER))
+
+
 def _measured(cache: str, task) -> Measured:
+    """:class:`Measured` of ``task``: from its result file in ``cache``, else from its ledger record,
+    else ``pending``."""
     path = os.path.join(cache, task.filename)
     try:
         stat = os.stat(path)
     except FileNotFoundError:
-        return Measured("pending", {})
+        record = ledger_of(cache).read(task.key)
+        if record is None:
+            return Measured("pending", {})
+        return replace(Measured.from_record(record["measured"]), key=task.key)
     # one read per file and version: planning the second pass, the tables and the costs all ask
-    return _measured_file(path, stat.st_mtime_ns, stat.st_size)
+    return replace(_measured_file(path, stat.st_mtime_ns, stat.st_size), key=task.key)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -551,12 +587,12 @@ def agreement(found: dict) -> dict:
     the first curve's name)."""
     zs, seen = {}, set()
     for (curve, phase, x, method), sm in found["curves"].items():
-        if method != "simulation" or sm.status != "ok" or sm.params in seen:
+        if method != "simulation" or sm.status != "ok" or (sm.key or sm.params) in seen:
             continue
         dm = found["curves"].get((curve, phase, x, "dmft"))
         if dm is None or dm.status != "ok":
             continue
-        seen.add(sm.params)
+        seen.add(sm.key or sm.params)
         zs[(curve, phase, x)] = z_against(dm, sm, phase)
     return zs
 
@@ -814,9 +850,10 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     cache = _run_planned(output, design, first, workers, compute)
     if "again" in parts:     # the second pass, planned from what the first left, then the UNSAT
         # simulations of the points it gave a number
-        run_into(output, tasks(design, ("again",), cache), workers=workers, compute=compute)
+        run_into(output, unfinished(cache, tasks(design, ("again",), cache)), workers=workers, compute=compute)
         _run_planned(output, design, first, workers, compute)
     ran = time.monotonic() - start
+    record(cache, design)
     found = collect(cache, design)
     cost = costs(cache, design, ran if compute else None)
     write_csv(curve_rows(found), os.path.join(output, "curves.csv"))
@@ -838,12 +875,32 @@ def _run_planned(output: str, design: Design, parts: tuple, workers, compute: bo
     adds those of the DMFT points the round before finished.  Returns the cache folder."""
     cache, planned = os.path.join(output, "runs"), None
     while True:
-        todo = tasks(design, parts, cache)
+        todo = unfinished(cache, tasks(design, parts, cache))
         names = {t.filename for t in todo}
         if names == planned:
             return cache
         run_into(output, todo, workers=workers, compute=compute)
         planned = names
+
+
+def unfinished(cache: str, todo: list) -> list:
+    """The tasks of ``todo`` that neither the cache nor the ledger holds."""
+    return [t for t in todo if _measured(cache, t).status == "pending"]
+
+
+def record(cache: str, design: Design) -> int:
+    """Write the ledger record (:func:`ledger_of`) of every finished measurement of the study whose
+    result file is in ``cache``: its :class:`Measured`, its label and the file it was read from.
+    Returns how many records changed."""
+    ledger, changed = ledger_of(cache), 0
+    for t in tasks(design, PARTS, cache):
+        if not os.path.exists(os.path.join(cache, t.filename)):
+            continue
+        m = _measured(cache, t)
+        if m.status != "pending":
+            changed += ledger.write(t.key, {"task": t.label, "measured": m.to_record(),
+                                            "source": f"result file {os.path.basename(cache)}/{t.filename}"})
+    return changed
 
 
 def costs(cache: str, design: Design, ran: float | None) -> dict:
@@ -856,8 +913,10 @@ def costs(cache: str, design: Design, ran: float | None) -> dict:
         done = [(t, _measured(cache, t)) for t in todo]
         done = [(t, m) for t, m in done if m.status != "pending"]
         spent = sum(m.wall_s for _, m in done if math.isfinite(m.wall_s))
+        unknown = sum(not math.isfinite(m.wall_s) for _, m in done)
         out[f"part {part}"] = (f"{len(done)} of {len(todo)} measurements cached, {spent / 60:.1f} min of compute "
-                               "(one core each)")
+                               "(one core each)" + (f"; {unknown} of them without a recorded compute time "
+                                                    "(ledger records recovered without it)" if unknown else ""))
         for t, m in done:       # a shared point under the name of its first part
             if math.isfinite(m.wall_s):
                 every.setdefault(t.filename, (m.wall_s, t.label, m.status))
