@@ -870,9 +870,11 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
 
 
 def _run_planned(output: str, design: Design, parts: tuple, workers, compute: bool) -> str:
-    """Run the tasks of ``parts`` into ``<output>/runs`` until the plan stops growing: the UNSAT
-    simulations are planned from their DMFT's numbers (:func:`simulation_task`), so each round
-    adds those of the DMFT points the round before finished.  Returns the cache folder."""
+    """Run the tasks of ``parts`` that neither the cache nor the ledger holds into
+    ``<output>/runs`` until the plan stops growing, recording each round in the ledger
+    (:func:`record`): the UNSAT simulations are planned from their DMFT's numbers
+    (:func:`simulation_task`), so each round adds those of the DMFT points the round before
+    finished.  Returns the cache folder."""
     cache, planned = os.path.join(output, "runs"), None
     while True:
         todo = unfinished(cache, tasks(design, parts, cache))
@@ -880,6 +882,7 @@ def _run_planned(output: str, design: Design, parts: tuple, workers, compute: bo
         if names == planned:
             return cache
         run_into(output, todo, workers=workers, compute=compute)
+        record(cache, design)          # each round's results in the ledger as soon as they exist
         planned = names
 
 
