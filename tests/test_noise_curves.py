@@ -148,6 +148,13 @@ def test_task_order_checks_each_drawn_point_before_the_next():
     checked = {f"{c.name} {ph} {c.parameter}={x:g} dmft" for c, ph, x, _ in nc.simulated(d)}
     dmft = [i for i, t in enumerate(todo) if t.method.kind == "dmft" and not t.label.startswith("map")]
     assert max(sims + [i for i in dmft if todo[i].label in checked]) < min(i for i in dmft if todo[i].label not in checked)
+    # the map last, its quick cells (large b, far from jamming) before its slow corners
+    cells = [t.params for t in todo if t.label.startswith("map")]
+    assert min(i for i, t in enumerate(todo) if t.label.startswith("map")) > max(dmft)
+    alpha_j = gardner_alpha(0.5)
+    quick = [i for i, p in enumerate(cells) if p.b >= 0.6 and not 0.8 <= p.alpha <= 1.5]
+    slow = [i for i, p in enumerate(cells) if p.b == 0.1 or 0.85 < p.alpha / alpha_j < 1.2]
+    assert quick and slow and max(quick) < min(slow)
 
 
 def _read(path):

@@ -302,9 +302,9 @@ def tasks(design: Design, parts, cache: str | None = None) -> list:
             sim = simulation_task(design, cache, p, ph, label, n=n)
             if sim is not None:
                 out.append(replace(sim, label=f"sizes {name} {ph} x={x:g} N={n}"))
-    if "map" in parts:
-        out += [design.task(p, ph, "dmft", f"map alpha={a:g} b={b:g}")
-                for a, b, ph, p in map_points(design) if not is_exact(p)]
+    if "map" in parts:      # the cells expected to relax soonest first (:func:`map_order`)
+        cells = sorted((q for q in map_points(design) if not is_exact(q[3])), key=lambda q: map_order(q[0], q[1]))
+        out += [design.task(p, ph, "dmft", f"map alpha={a:g} b={b:g}") for a, b, ph, p in cells]
     if "again" in parts and cache is not None:
         out += [again_task(design, t) for t in tasks(design, tuple(p for p in PARTS if p != "again"), cache)
                 if isinstance(t, MeasureTask) and measured(cache, t).status == OUT_OF_BUDGET]
@@ -313,6 +313,14 @@ def tasks(design: Design, parts, cache: str | None = None) -> list:
         if t is not None:
             unique.setdefault(t.filename, t)
     return list(unique.values())
+
+
+def map_order(alpha: float, b: float) -> float:
+    """The order of the map's cells: ``-b |ln(alpha / alpha_J)|``, smallest first.  The relaxation
+    time that sets a cell's horizon grows as ``1 / b`` (the clock of the ``sum`` normalisation) and
+    towards the jamming line ``alpha_J(delta)`` on both sides, so a run stopped early leaves the
+    map's slow corners (small ``b``, next to jamming) pending rather than its quick cells."""
+    return -b * abs(math.log(alpha / gardner_alpha(BASE["unsat"]["delta"])))
 
 
 def again_task(design: Design, task: MeasureTask) -> MeasureTask:
