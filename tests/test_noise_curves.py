@@ -190,7 +190,7 @@ def test_quick_study_writes_its_files_and_resumes(tmp_path):
         assert os.path.getsize(os.path.join(out, name)) > 0
     # every measurement that ran out of its budget had its second pass, and the files report it
     design, cache = nc.Design(quick=True), os.path.join(out, "runs")
-    for t in nc.tasks(design, ("dmft", "simulations", "sizes", "map")):
+    for t in nc.tasks(design, nc.AGAIN_PARTS):
         if nc._measured(cache, t).status == nc.OUT_OF_BUDGET:
             again = nc.again_task(design, t)
             assert again.settings.budget == 2 * t.settings.budget
@@ -209,6 +209,23 @@ def test_quick_study_writes_its_files_and_resumes(tmp_path):
     nc.run(out, quick=True, workers=1)
     assert not os.listdir(cache) and _read(os.path.join(out, "curves.csv")) == rows
     assert set(ledger.keys()) == finished
+
+
+def test_the_second_pass_is_for_the_curves_not_the_map_alone(tmp_path):
+    """A curve point (and a map cell it shares) that ran out of its budget gets a second pass; a
+    cell of the map alone keeps its status."""
+    design, cache = nc.Design(quick=False), str(tmp_path / "runs")
+    ledger = nc.ledger_of(cache)
+    curve = next(t for t in nc.tasks(design, ("dmft",)) if t.label == "alpha unsat alpha=2 dmft")
+    shared = next(t for t in nc.tasks(design, ("map",)) if t.label == "map alpha=4 b=0.1 dmft")   # b-sum unsat b = 0.1
+    alone = next(t for t in nc.tasks(design, ("map",)) if t.label == "map alpha=3 b=0.8 dmft")
+    for t in (curve, shared, alone):
+        ledger.write(t.key, {"task": t.label, "source": "test",
+                             "measured": nc.Measured(nc.OUT_OF_BUDGET, {"T_static": (1e-3, 1e-4)}).to_record()})
+    again = nc.tasks(design, ("again",), cache)
+    assert {t.key for t in again} == {nc.again_task(design, t).key for t in (curve, shared)}
+    assert all(t.settings.budget == nc.BUDGET_AGAIN["dmft"] for t in again)
+    assert nc.measured(cache, alone, design).status == nc.OUT_OF_BUDGET
 
 
 def test_a_measurement_survives_its_ledger_record():

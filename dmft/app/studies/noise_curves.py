@@ -72,9 +72,15 @@ PARTS = ("dmft", "simulations", "sizes", "map", "again")
 REL_ERROR = 0.03
 #: seconds each measurement may compute (DMFT, simulation); beyond, ``not_reached``
 BUDGET = {"dmft": 1500.0, "simulation": 900.0}
-#: the budget of the second pass (part ``again``): every point whose measurement ran out of its
-#: budget is measured again with this one (from its first horizon), after all the others
+#: the budget of the second pass (part ``again``): every curve point (DMFT or simulation, sizes
+#: included) whose measurement ran out of its budget is measured again with this one (from its
+#: first horizon), after all the others; a cell of the map alone keeps its first budget's status
+#: (:data:`AGAIN_PARTS`)
 BUDGET_AGAIN = {"dmft": 4500.0, "simulation": 2700.0}
+#: the parts whose measurements have a second pass: the curves carry the claims; a second pass of
+#: the map's slow corners (next to jamming, small ``b``; 20 or more cells at up to 75 min each)
+#: would double the study's cost for cells whose status already names why they have no number
+AGAIN_PARTS = ("dmft", "simulations", "sizes")
 #: the base points of the two phases (the canonical points of docs/effective-temperature.md)
 BASE = {"unsat": dict(alpha=4.0, delta=0.5, dynamics="sgd", b=0.5),
         "sat": dict(alpha=0.5, delta=0.5, dynamics="sgd", b=0.5)}
@@ -279,8 +285,9 @@ def tasks(design: Design, parts, cache: str | None = None) -> list:
     """The measurements of ``parts``, DMFT curves first (the study's core), then the simulations
     that check them, the sizes and the map; each point once.  The UNSAT simulations only where
     ``cache`` holds their DMFT's number (:func:`simulation_task`: planned from it).  ``again`` (with
-    the ``cache`` of the others): the second pass of every measurement that ran out of its budget
-    there."""
+    the ``cache`` of the others): the second pass of every measurement of :data:`AGAIN_PARTS` that
+    ran out of its budget there (a map cell shared with a curve has it, a cell of the map alone
+    not)."""
     out = []
     # FIRST, then every other point of each curve (those simulated), each DMFT point followed by
     # its simulation, then the rest: a run stopped early leaves every curve drawn coarsely, each
@@ -306,7 +313,7 @@ def tasks(design: Design, parts, cache: str | None = None) -> list:
         cells = sorted((q for q in map_points(design) if not is_exact(q[3])), key=lambda q: map_order(q[0], q[1]))
         out += [design.task(p, ph, "dmft", f"map alpha={a:g} b={b:g}") for a, b, ph, p in cells]
     if "again" in parts and cache is not None:
-        out += [again_task(design, t) for t in tasks(design, tuple(p for p in PARTS if p != "again"), cache)
+        out += [again_task(design, t) for t in tasks(design, AGAIN_PARTS, cache)
                 if isinstance(t, MeasureTask) and measured(cache, t).status == OUT_OF_BUDGET]
     unique = {}
     for t in out:
