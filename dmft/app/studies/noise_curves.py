@@ -34,10 +34,11 @@ Every measurement is a resumable task (:class:`~dmft.app.measure.MeasureTask`) c
 in ``<output>/runs``, and summarised, once finished, in the study's ledger ``<output>/ledger``
 (:mod:`dmft.app.ledger`: small files, committed, so that a machine without the cache of result
 files resumes the study instead of computing it again); a re-run skips what either holds (a point
-shared by a curve and the map is measured once) and redraws the files from them: ``curves.csv`` (``curve, parameter,
-x, quantity, method, value, error, status``), ``map.csv`` (``alpha, b, quantity, value, error,
-status``), ``curves_sizes.csv``, ``curves.md`` (the tables of ``docs/effective-noise.md``) and the
-figures ``curves.png``, ``curves_side_by_side.png``, ``curves_map.png``, ``curves_gaps.png``.
+shared by a curve and the map is measured once) and redraws the files from them: ``curves.csv``
+(``curve, parameter, x, quantity, method, value, error, status``), ``map.csv`` (``alpha, b,
+quantity, value, error, status``), ``curves_sizes.csv``, ``curves.md`` (the tables of
+``docs/effective-noise.md``) and the figures ``curves.png``, ``curves_side_by_side.png``,
+``curves_map.png``, ``curves_gaps.png``.
 A point not yet measured has the status ``pending``.  ``--quick``: tiny sizes (a smoke test).
 """
 
