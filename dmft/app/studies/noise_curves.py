@@ -869,7 +869,6 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
         run_into(output, unfinished(cache, tasks(design, ("again",), cache)), workers=workers, compute=compute)
         _run_planned(output, design, first, workers, compute)
     ran = time.monotonic() - start
-    record(cache, design)
     found = collect(cache, design)
     cost = costs(cache, design, ran if compute else None)
     write_csv(curve_rows(found), os.path.join(output, "curves.csv"))
