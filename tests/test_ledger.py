@@ -49,3 +49,32 @@ def test_a_file_the_ledger_did_not_write_is_refused_and_left_alone(tmp_path, tex
 def test_a_key_that_is_not_a_file_name_is_refused(tmp_path, key):
     with pytest.raises(LedgerError):
         Ledger(str(tmp_path)).path(key)
+
+
+def test_check_reads_every_record_and_names_a_foreign_one(tmp_path):
+    ledger = Ledger(str(tmp_path))
+    assert ledger.check() == 0              # no folder yet: an empty ledger
+    ledger.write("a", {"v": 1.0})
+    ledger.write("b", {"v": 2.0})
+    assert ledger.check() == 2
+    (tmp_path / "c.json").write_text('{"v": 3}')
+    with pytest.raises(LedgerError, match="c.json"):
+        ledger.check()
+
+
+def test_a_study_with_a_foreign_ledger_file_stops_in_one_line_before_any_work(tmp_path, capsys):
+    """Bad input to a study: one line, exit status 2, nothing computed or written, the foreign file
+    left as it is."""
+    from dmft.app.studies import noise_curves
+
+    out = tmp_path / "study"
+    (out / "ledger").mkdir(parents=True)
+    foreign = out / "ledger" / "notes.json"
+    foreign.write_text('{"mine": true}')
+    with pytest.raises(SystemExit) as exc:
+        noise_curves.main(["-o", str(out), "--quick", "--workers", "1"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "notes.json" in err and "not a ledger record" in err
+    assert sorted(p.name for p in out.rglob("*")) == ["ledger", "notes.json"]
+    assert foreign.read_text() == '{"mine": true}'

@@ -81,6 +81,16 @@ class Ledger:
         write_atomic(self.path(key), text.encode())
         return True
 
+    def check(self) -> int:
+        """Read every record in the ledger (before a study computes anything); returns their
+        number.  Raises :class:`LedgerError`, naming the first, for a ``.json`` file in the folder
+        that is not a readable ledger record: the study stops before it writes anything rather
+        than after hours of computing, and the file is left as it is."""
+        keys = self.keys()
+        for key in keys:
+            self.read(key)
+        return len(keys)
+
     def keys(self) -> list:
         """The keys of the records in the ledger, sorted."""
         try:

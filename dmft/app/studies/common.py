@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from ...core.outputs import write_atomic
+from ..ledger import LedgerError
 from ..runner import load_task, run_tasks
 
 #: the DMFT settings of the studies whose runs were made before the automatic defaults (one path
@@ -160,7 +161,8 @@ def predict_finest(dt, v, e) -> dict:
 
 def study_main(run: Callable, doc: str, default_output: str, parts: tuple, argv=None) -> None:
     """The command line of a study: ``-o``, ``--quick``, ``--workers``, ``--parts`` (a subset of
-    ``parts``) and ``--no-compute``, then ``run(output, quick=, workers=, parts=, compute=)``."""
+    ``parts``) and ``--no-compute``, then ``run(output, quick=, workers=, parts=, compute=)``; a
+    :class:`~dmft.app.ledger.LedgerError` of ``run`` is one line on stderr and exit status 2."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("-o", "--output", default=default_output)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
@@ -173,7 +175,10 @@ def study_main(run: Callable, doc: str, default_output: str, parts: tuple, argv=
     unknown = set(chosen) - set(parts)
     if unknown:
         parser.error(f"unknown part(s): {', '.join(sorted(unknown))}")
-    run(args.output, quick=args.quick, workers=args.workers, parts=chosen, compute=not args.no_compute)
+    try:
+        run(args.output, quick=args.quick, workers=args.workers, parts=chosen, compute=not args.no_compute)
+    except LedgerError as err:      # a file in the study's ledger that the ledger did not write
+        parser.exit(2, f"{parser.prog}: error: {err}\n")
 
 
 def finished(cache: str, tasks: list):

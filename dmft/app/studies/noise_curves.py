@@ -861,6 +861,7 @@ def run(output: str, quick: bool = False, workers=None, parts=PARTS, compute: bo
     """Measure the unfinished points of ``parts`` into ``<output>/runs`` and write the
     files of the module docstring from everything cached.  Returns :func:`collect`'s."""
     design = Design(quick)
+    ledger_of(os.path.join(output, "runs")).check()     # a foreign file stops it before any work
     start = time.monotonic()
     first = tuple(p for p in parts if p != "again")
     cache = _run_planned(output, design, first, workers, compute)
